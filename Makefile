@@ -1,0 +1,23 @@
+# The entry points. Each installs what it needs first (hack/install-deps.sh).
+.PHONY: run test build generate fuzz fmt clean
+
+run:        ## The main job: build, then run examples/hello.yaml
+	hack/run-example.sh
+
+test:       ## The whole test suite, every tier (what CI runs)
+	hack/test.sh
+
+build:      ## Build ctask into build/
+	hack/build.sh
+
+generate:   ## Rewrite the files generated from the schema (crds/, docs/api.md)
+	hack/build.sh && build/ctask-gen .
+
+fuzz:       ## Only the fuzzing tier (CTASK_FUZZ_SECONDS, default 60)
+	hack/fuzz.sh
+
+fmt:        ## Format the C++ sources
+	clang-format-16 -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz

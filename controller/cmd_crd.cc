@@ -1,0 +1,39 @@
+// `ctask crd`: the CustomResourceDefinition, generated from the schema the
+// binary validates with, so `ctask crd | kubectl apply -f -` installs exactly
+// the API this binary speaks. crds/ holds the same text (checked by test).
+#include "api/document.h"
+#include "api/schema.h"
+#include "cli.h"
+#include "flags.h"
+
+namespace ctask::cli {
+
+int RunCrd(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::vector<FlagSpec> specs = {
+      {"output", 'o', true, "FORMAT", "yaml (default) or json"},
+      {"help", 'h', false, "", "Show this help"},
+  };
+  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask crd");
+  if (!flags) {
+    err << "ctask crd: " << flags.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags->Has("help")) {
+    out << "Print the ContainerTask CustomResourceDefinition.\n\nUsage:\n  ctask crd [-o yaml|json]\n\n"
+        << "Example:\n  ctask crd | kubectl apply -f -\n\n"
+        << FlagsHelp(specs);
+    return kExitOk;
+  }
+  const std::string format = flags->Get("output", "yaml");
+  if (format == "yaml") {
+    out << api::ToYaml(api::ContainerTaskCrd());
+  } else if (format == "json") {
+    out << api::ContainerTaskCrd().dump(2) << "\n";
+  } else {
+    err << "ctask crd: --output must be yaml or json\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace ctask::cli

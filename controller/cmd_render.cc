@@ -1,0 +1,148 @@
+// `ctask render -f FILE... --backend kubernetes|docker`: show what each task
+// becomes — the Job (and NetworkPolicy) the operator would create, or the
+// Docker create-container request the local runner would send. Secret values
+// resolved for Docker are shown redacted.
+#include <charconv>
+
+#include "api/document.h"
+#include "api/manifest.h"
+#include "cli.h"
+#include "flags.h"
+#include "render/docker_container.h"
+#include "render/job.h"
+
+namespace ctask::cli {
+namespace {
+
+constexpr int kMaxAttempt = 101;  // retries <= 100, plus the first attempt
+
+std::string Location(const api::LoadedTask& t) {
+  return t.source.file + ": doc " + std::to_string(t.source.document) + ": ContainerTask/" + t.task.metadata.name;
+}
+
+// Env entries built from Secrets keep their name; the value is replaced.
+api::Json Redacted(api::Json body, const std::vector<std::string>& secret_env) {
+  if (!body.contains("Env")) return body;
+  for (api::Json& entry : body["Env"]) {
+    std::string text = entry.get<std::string>();
+    std::string name = text.substr(0, text.find('='));
+    for (const std::string& s : secret_env) {
+      if (s == name) entry = name + "=<redacted: from a Secret>";
+    }
+  }
+  return body;
+}
+
+}  // namespace
+
+int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::vector<FlagSpec> specs = {
+      {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
+      {"backend", 'b', true, "BACKEND", "kubernetes (default): the Job; docker: the container"},
+      {"output", 'o', true, "FORMAT", "yaml (default) or json"},
+      {"attempt", '\0', true, "N", "Render this attempt (1 = the first; default 1)"},
+      {"allow-host-path", '\0', true, "DIR", "Docker: let tasks bind-mount DIR or below; repeatable"},
+      {"help", 'h', false, "", "Show this help"},
+  };
+  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask render");
+  if (!flags) {
+    err << "ctask render: " << flags.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags->Has("help")) {
+    out << "Show the Kubernetes Job or the Docker container each ContainerTask becomes.\n"
+           "Secrets and ConfigMaps in the same files feed the Docker container's environment;\n"
+           "values from Secrets are shown redacted.\n\n"
+           "Usage:\n  ctask render -f FILE [-f FILE...] [--backend kubernetes|docker] [-o yaml|json]\n\n"
+           "Exit status: 0 on success, 1 when a manifest is invalid or cannot be rendered, 2 on bad usage.\n\n"
+        << FlagsHelp(specs);
+    return kExitOk;
+  }
+  if (!flags->positional.empty()) {
+    err << "ctask render: unexpected argument \"" << flags->positional[0] << "\": name files with -f\n";
+    return kExitUsage;
+  }
+  const std::string backend = flags->Get("backend", "kubernetes");
+  const std::string format = flags->Get("output", "yaml");
+  if (backend != "kubernetes" && backend != "docker") {
+    err << "ctask render: --backend must be kubernetes or docker\n";
+    return kExitUsage;
+  }
+  if (format != "yaml" && format != "json") {
+    err << "ctask render: --output must be yaml or json\n";
+    return kExitUsage;
+  }
+  int attempt = 1;
+  if (flags->Has("attempt")) {
+    const std::string text = flags->Get("attempt");
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), attempt);
+    if (ec != std::errc() || end != text.data() + text.size() || attempt < 1 || attempt > kMaxAttempt) {
+      err << "ctask render: --attempt must be a whole number from 1 to " << kMaxAttempt << "\n";
+      return kExitUsage;
+    }
+  }
+  const std::vector<std::string>& files = flags->All("filename");
+  if (files.empty()) {
+    err << "ctask render: no input: name a manifest with -f FILE\n";
+    return kExitUsage;
+  }
+
+  api::Manifests manifests = api::LoadManifestFiles(files);
+  if (!manifests.ok()) {
+    for (const api::ManifestProblem& problem : manifests.problems) err << problem.ToString() << "\n";
+    return kExitInvalid;
+  }
+
+  std::vector<api::Json> objects;
+  bool failed = false;
+  render::DockerPolicy policy;
+  policy.allowed_host_paths = flags->All("allow-host-path");
+  for (const api::LoadedTask& t : manifests.tasks) {
+    if (backend == "kubernetes") {
+      render::JobOptions options;
+      options.attempt = attempt;
+      options.active_deadline_seconds = t.task.spec.timeout_seconds;
+      Result<api::Json> job = render::RenderJob(t.task, options);
+      if (!job) {
+        err << Location(t) << ": " << job.error().message() << "\n";
+        failed = true;
+        continue;
+      }
+      objects.push_back(std::move(*job));
+      if (t.task.spec.network.isolated) objects.push_back(render::RenderNetworkPolicy(t.task));
+    } else {
+      Result<render::DockerContainer> container =
+          render::RenderDockerContainer(t.task, attempt, manifests.configs, policy);
+      if (!container) {
+        err << Location(t) << ": " << container.error().message() << "\n";
+        failed = true;
+        continue;
+      }
+      api::Json shown = api::Json::object();
+      shown["name"] = container->name;
+      shown["body"] = Redacted(container->body, container->secret_env);
+      objects.push_back(std::move(shown));
+    }
+  }
+  if (failed) return kExitInvalid;
+
+  if (format == "json") {
+    if (objects.size() == 1) {
+      out << objects[0].dump(2) << "\n";
+    } else {
+      api::Json list = api::Json::object();
+      list["apiVersion"] = "v1";
+      list["kind"] = "List";
+      list["items"] = objects;
+      out << list.dump(2) << "\n";
+    }
+  } else {
+    for (size_t i = 0; i < objects.size(); ++i) {
+      if (i > 0) out << "---\n";
+      out << api::ToYaml(objects[i]);
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace ctask::cli

@@ -1,0 +1,53 @@
+// `ctask validate -f FILE...`: load every document of every file and report
+// every problem, one line each, as FILE: doc N: KIND/NAME: FIELD: message.
+#include "api/manifest.h"
+#include "cli.h"
+#include "flags.h"
+
+namespace ctask::cli {
+
+int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::vector<FlagSpec> specs = {
+      {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
+      {"quiet", 'q', false, "", "Print nothing when everything is valid"},
+      {"help", 'h', false, "", "Show this help"},
+  };
+  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask validate");
+  if (!flags) {
+    err << "ctask validate: " << flags.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags->Has("help")) {
+    out << "Check ContainerTask manifests (and the Secrets and ConfigMaps given with them).\n"
+           "Reports every problem, one per line, as FILE: doc N: KIND/NAME: FIELD: message.\n\n"
+           "Usage:\n  ctask validate -f FILE [-f FILE...]\n\n"
+           "Exit status: 0 when all are valid, 1 when any problem is found, 2 on bad usage.\n\n"
+        << FlagsHelp(specs);
+    return kExitOk;
+  }
+  if (!flags->positional.empty()) {
+    err << "ctask validate: unexpected argument \"" << flags->positional[0]
+        << "\": name files with -f (e.g. ctask validate -f task.yaml)\n";
+    return kExitUsage;
+  }
+  const std::vector<std::string>& files = flags->All("filename");
+  if (files.empty()) {
+    err << "ctask validate: no input: name a manifest with -f FILE\n";
+    return kExitUsage;
+  }
+  api::Manifests manifests = api::LoadManifestFiles(files);
+  for (const api::ManifestProblem& problem : manifests.problems) out << problem.ToString() << "\n";
+  if (!manifests.ok()) return kExitInvalid;
+  if (!flags->Has("quiet")) {
+    for (const api::LoadedTask& t : manifests.tasks) {
+      out << t.source.file << ": doc " << t.source.document << ": ContainerTask/" << t.task.metadata.name
+          << ": valid\n";
+    }
+    if (manifests.tasks.empty()) {
+      out << "no ContainerTask found (" << manifests.configs.size() << " Secret/ConfigMap documents are valid)\n";
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace ctask::cli

@@ -1,0 +1,40 @@
+// A small command-line flag parser, kubectl-style: `-f FILE`, `-f=FILE`,
+// `--filename FILE`, `--filename=FILE`, repeatable flags, boolean flags, and
+// `--` to end flags. No dependency, no global state: each command declares
+// its flags and gets back what was given, or an error a user can act on.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+
+namespace ctask::cli {
+
+struct FlagSpec {
+  std::string name;        // long name, without "--"
+  char short_name = '\0';  // one letter, or '\0'
+  bool takes_value = true;
+  std::string value_name;  // "FILE", for help
+  std::string help;
+};
+
+struct ParsedFlags {
+  std::map<std::string, std::vector<std::string>> values;  // by long name; booleans hold "true"
+  std::vector<std::string> positional;
+
+  bool Has(const std::string& name) const { return values.contains(name); }
+  // The last value given, or `fallback`.
+  std::string Get(const std::string& name, const std::string& fallback = "") const;
+  const std::vector<std::string>& All(const std::string& name) const;
+};
+
+// `command` names the command in errors ("ctask validate").
+Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
+                               const std::string& command);
+
+// The "Flags:" section of a command's help.
+std::string FlagsHelp(const std::vector<FlagSpec>& specs);
+
+}  // namespace ctask::cli

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package ctask needs to build and test. Idempotent: a
+# package already present is not reinstalled, and apt is only refreshed when
+# something is missing. Run as root (CI and the dev container are root); uses
+# sudo otherwise.
+set -euo pipefail
+
+packages=(
+  # toolchain (clang 16: the first whose __cpp_concepts lets libstdc++ 12
+  # enable <expected>; used for the libFuzzer target)
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  clang-16 libclang-rt-16-dev llvm-16 clang-format-16 clang-tidy-16
+  # libraries (DESIGN.md section 2)
+  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev googletest libgtest-dev libgmock-dev
+  # Docker tier: the daemon and the root filesystem of the test images
+  docker.io busybox-static
+  # Kubernetes tier: certificates for the test control plane
+  openssl
+)
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,41 @@
+// The ContainerTask OpenAPI v3 schema: the one source of truth for the API's
+// shape. From it come
+//   - the CRD in crds/ (ContainerTaskCrd(); `ctask crd` prints it and a test
+//     fails when the checked-in file differs),
+//   - structural validation and defaulting in C++ (schema_check.h), which
+//     apply the same rules the API server applies, so `ctask validate` and
+//     `kubectl apply` agree,
+//   - the field reference in docs/api.md (api_reference.h).
+// The C++ structs in types.h are kept in step by tests/api/schema_sync_test.
+//
+// Rules spanning fields are CEL (x-kubernetes-validations) for the API server;
+// each has a C++ twin in validate.cc with the same message, checked by test.
+#pragma once
+
+#include <string>
+
+#include "api/json.h"
+
+namespace ctask::api {
+
+// Bounds the status computation must respect; the schema states them too.
+inline constexpr size_t kMaxMessageLength = 1024;
+inline constexpr size_t kMaxLogTailBytes = 4096;
+inline constexpr size_t kMaxResultBytes = 4096;
+inline constexpr size_t kMaxHistoryEntries = 20;
+
+// openAPIV3Schema of the ContainerTask kind (spec and status).
+const Json& ContainerTaskSchema();
+
+// The whole CustomResourceDefinition object, ready to apply.
+Json ContainerTaskCrd();
+
+// The text of crds/ctask.io_containertasks.yaml: a "generated" header, then
+// the CRD as YAML. `make generate` writes it; a test compares.
+std::string CrdFileText();
+
+// The field reference that docs/api.md holds between its GENERATED markers:
+// every field with its type, default, bounds, rules and description.
+std::string ApiReferenceMarkdown();
+
+}  // namespace ctask::api

@@ -1,0 +1,17 @@
+// The labels and annotations by which the operator finds what it owns. Every
+// workload object (Job, pod template, ConfigMap, NetworkPolicy, Docker
+// container) carries them, so a restart can list its children by selector
+// instead of remembering them.
+#pragma once
+
+namespace ctask::render {
+
+inline constexpr const char* kLabelManagedBy = "app.kubernetes.io/managed-by";
+inline constexpr const char* kManagedByValue = "ctask";
+inline constexpr const char* kLabelTask = "ctask.io/task";          // task name (a DNS-1123 label)
+inline constexpr const char* kLabelTaskUid = "ctask.io/task-uid";   // task UID, survives name reuse
+inline constexpr const char* kLabelAttempt = "ctask.io/attempt";    // "1", "2", ...
+inline constexpr const char* kLabelNamespace = "ctask.io/namespace";  // Docker only: no namespaces there
+inline constexpr const char* kAnnotationGeneration = "ctask.io/generation";  // spec generation rendered
+
+}  // namespace ctask::render

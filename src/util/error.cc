@@ -1,0 +1,35 @@
+#include "util/error.h"
+
+namespace ctask {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return "InvalidArgument";
+    case ErrorCode::kNotFound: return "NotFound";
+    case ErrorCode::kAlreadyExists: return "AlreadyExists";
+    case ErrorCode::kConflict: return "Conflict";
+    case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
+    case ErrorCode::kPermissionDenied: return "PermissionDenied";
+    case ErrorCode::kUnavailable: return "Unavailable";
+    case ErrorCode::kDeadlineExceeded: return "DeadlineExceeded";
+    case ErrorCode::kCancelled: return "Cancelled";
+    case ErrorCode::kInternal: return "Internal";
+  }
+  return "Unknown";
+}
+
+std::string Error::ToString() const {
+  std::string out(ErrorCodeName(code_));
+  out += ": ";
+  out += message_;
+  return out;
+}
+
+Error Error::WithContext(std::string_view context) const {
+  std::string message(context);
+  message += ": ";
+  message += message_;
+  return Error(code_, std::move(message));
+}
+
+}  // namespace ctask

@@ -1,0 +1,65 @@
+// Error: what went wrong at an I/O or validation boundary, and what the caller
+// should do about it. Modelled on absl::Status: the code says how to react
+// (retry, fix state first, fix the input), the message says what happened in
+// words a user can act on. Errors cross module boundaries as values inside
+// Result<T> (std::expected); exceptions never do.
+//
+// Thread-safety: plain values; safe to copy between threads.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ctask {
+
+enum class ErrorCode {
+  kInvalidArgument,     // the input is wrong: fix it, retrying will not help
+  kNotFound,            // the thing named does not exist
+  kAlreadyExists,       // create of something that exists
+  kConflict,            // optimistic-concurrency conflict: re-read, then retry
+  kFailedPrecondition,  // the system is not in a state to do this: fix state first
+  kPermissionDenied,    // the caller may not do this
+  kUnavailable,         // transient: retry with backoff
+  kDeadlineExceeded,    // took too long; may be retried
+  kCancelled,           // the caller asked to stop
+  kInternal,            // a bug: an invariant broke
+};
+
+std::string_view ErrorCodeName(ErrorCode code);
+
+class Error {
+ public:
+  Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // "InvalidArgument: <message>", for logs; users usually want message().
+  std::string ToString() const;
+
+  // A copy whose message is prefixed with `context: `, so errors read from the
+  // outside in: "examples/x.yaml: doc 2: spec.image: required".
+  Error WithContext(std::string_view context) const;
+
+ private:
+  ErrorCode code_;
+  std::string message_;
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+// For functions that return nothing on success.
+using Status = std::expected<void, Error>;
+
+inline std::unexpected<Error> MakeError(ErrorCode code, std::string message) {
+  return std::unexpected<Error>(Error(code, std::move(message)));
+}
+
+inline std::unexpected<Error> InvalidArgument(std::string message) {
+  return MakeError(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+}  // namespace ctask

@@ -1,0 +1,198 @@
+// The ctask command line as a user meets it: commands, flags, help, exit
+// codes, and what every kind of bad input prints.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli.h"
+#include "run_binary.h"
+
+namespace ctask::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunBinary;
+
+const std::string kSource = CTASK_SOURCE_DIR;
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Run Cli(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = RunCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST(CliTest, HelpOnEveryCommand) {
+  for (const std::string command : {"validate", "render", "crd", "version"}) {
+    for (const std::string flag : {"--help", "-h"}) {
+      Run r = Cli({command, flag});
+      EXPECT_EQ(r.code, kExitOk) << command;
+      EXPECT_NE(r.out.find("Usage:"), std::string::npos) << command;
+      EXPECT_NE(r.out.find("Flags:"), std::string::npos) << command;
+      EXPECT_EQ(r.err, "") << command;
+    }
+  }
+  Run r = Cli({"--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  for (const char* command : {"validate", "render", "crd", "version"}) EXPECT_NE(r.out.find(command), std::string::npos);
+}
+
+TEST(CliTest, UsageErrorsExitTwoWithAHint) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{}, "Usage:"},
+           {{"frobnicate"}, "unknown command \"frobnicate\": run 'ctask --help'"},
+           {{"validate", "--nope"}, "unknown flag \"--nope\" for \"ctask validate\": see 'ctask validate --help'"},
+           {{"validate", "-z"}, "unknown flag \"-z\""},
+           {{"validate"}, "no input: name a manifest with -f FILE"},
+           {{"validate", "-f"}, "flag -f needs a value (FILE)"},
+           {{"validate", "task.yaml"}, "name files with -f"},
+           {{"render", "-f", "x.yaml", "--backend", "nomad"}, "--backend must be kubernetes or docker"},
+           {{"render", "-f", "x.yaml", "-o", "xml"}, "--output must be yaml or json"},
+           {{"render", "-f", "x.yaml", "--attempt", "0"}, "--attempt must be a whole number from 1 to 101"},
+           {{"render", "-f", "x.yaml", "--attempt", "2x"}, "--attempt must be a whole number"},
+           {{"version", "extra"}, "takes no arguments"},
+           {{"validate", "--quiet=maybe", "-f", "x"}, "takes no value"},
+       }) {
+    Run r = Cli(c.args);
+    EXPECT_EQ(r.code, kExitUsage) << ::testing::PrintToString(c.args);
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << ::testing::PrintToString(c.args) << " printed: " << r.err;
+  }
+}
+
+TEST(CliTest, FlagForms) {
+  const std::string hello = kSource + "/examples/hello.yaml";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"validate", "-f", hello}, {"validate", "-f=" + hello}, {"validate", "-f" + hello},
+           {"validate", "--filename", hello}, {"validate", "--filename=" + hello}, {"validate", "--", "-f"}}) {
+    Run r = Cli(args);
+    if (args.back() == "-f") {
+      EXPECT_EQ(r.code, kExitUsage);  // after "--", "-f" is an argument
+    } else {
+      EXPECT_EQ(r.code, kExitOk) << ::testing::PrintToString(args) << r.out << r.err;
+    }
+  }
+}
+
+TEST(CliTest, VersionNamesTheApi) {
+  Run r = Cli({"version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.out.find("ctask "), std::string::npos);
+  EXPECT_NE(r.out.find("ctask.io/v1alpha1"), std::string::npos);
+}
+
+TEST(CliTest, EveryExampleValidatesAndRendersForBothBackends) {
+  int examples = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(kSource + "/examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    ++examples;
+    const std::string file = e.path().string();
+    Run v = Cli({"validate", "-f", file});
+    EXPECT_EQ(v.code, kExitOk) << file << "\n" << v.out << v.err;
+    Run k = Cli({"render", "-f", file, "--backend", "kubernetes"});
+    EXPECT_EQ(k.code, kExitOk) << file << "\n" << k.err;
+    EXPECT_NE(k.out.find("kind: Job"), std::string::npos) << file;
+    Run j = Cli({"render", "-f", file, "-o", "json"});
+    EXPECT_EQ(j.code, kExitOk) << file;
+    EXPECT_NO_THROW((void)nlohmann::json::parse(j.out)) << file;
+    // A PVC workspace exists only in Kubernetes; the Docker render says so.
+    Run d = Cli({"render", "-f", file, "--backend", "docker"});
+    if (ReadFile(e.path()).find("persistentVolumeClaim") != std::string::npos) {
+      EXPECT_EQ(d.code, kExitInvalid) << file;
+      EXPECT_NE(d.err.find("spec.workspace.persistentVolumeClaim"), std::string::npos) << d.err;
+    } else {
+      EXPECT_EQ(d.code, kExitOk) << file << "\n" << d.err;
+      EXPECT_NE(d.out.find("HostConfig"), std::string::npos) << file;
+    }
+  }
+  EXPECT_GE(examples, 5);
+}
+
+TEST(CliTest, RenderRedactsSecretValues) {
+  const std::string file = kSource + "/examples/env-from-secret.yaml";
+  Run r = Cli({"render", "-f", file, "--backend", "docker"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("<redacted: from a Secret>"), std::string::npos) << r.out;
+  // Every stringData value of every Secret in the file stays out of the output.
+  const std::string text = ReadFile(file);
+  EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << "the example's secret value leaked:\n" << r.out;
+  EXPECT_NE(text.find("s3cr3t"), std::string::npos) << "the example should hold the secret value s3cr3t";
+}
+
+TEST(CliTest, CrdCommandPrintsTheCheckedInCrd) {
+  Run r = Cli({"crd"});
+  EXPECT_EQ(r.code, kExitOk);
+  const std::string checked_in = ReadFile(kSource + "/crds/ctask.io_containertasks.yaml");
+  // The file carries a one-line "generated" header before the same YAML.
+  EXPECT_EQ(checked_in.substr(checked_in.find('\n') + 1), r.out);
+}
+
+TEST(CliTest, StdinIsAFile) {
+  testing::BinaryResult r = RunBinary({"validate", "-f", "-"}, ReadFile(kSource + "/examples/hello.yaml"));
+  EXPECT_EQ(r.exit_code, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("-: doc 1: ContainerTask/hello: valid"), std::string::npos) << r.out;
+}
+
+// Every bad input in testdata/invalid gives exit 1 (never a signal, hang or
+// escaped exception) and exactly the lines in its .expected file.
+TEST(CliTest, BadInputOfAnyKindIsAClearMessageAndExitOne) {
+  const fs::path dir = kSource + "/tests/cli/testdata/invalid";
+  const bool update = std::getenv("CTASK_UPDATE_GOLDEN") != nullptr;
+  int cases = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".expected") continue;
+    ++cases;
+    // Run from the source dir so the file names in messages are relative.
+    const std::string relative = fs::relative(e.path(), kSource).string();
+    fs::current_path(kSource);
+    testing::BinaryResult r = RunBinary({"validate", "-f", relative});
+    EXPECT_FALSE(r.timed_out) << relative;
+    EXPECT_EQ(r.signal, 0) << relative << " killed by signal " << r.signal;
+    EXPECT_EQ(r.exit_code, kExitInvalid) << relative << "\n" << r.out << r.err;
+    EXPECT_EQ(r.err, "") << relative;
+    for (const std::string secret : {"hunter2"}) EXPECT_EQ(r.out.find(secret), std::string::npos) << relative;
+    fs::path expected_path = e.path();
+    expected_path += ".expected";
+    if (update) {
+      std::ofstream(expected_path, std::ios::binary) << r.out;
+    } else {
+      EXPECT_EQ(r.out, ReadFile(expected_path)) << relative << " (CTASK_UPDATE_GOLDEN=1 rewrites the .expected files)";
+    }
+  }
+  EXPECT_GE(cases, 10);
+}
+
+TEST(CliTest, UnreadableInputs) {
+  testing::BinaryResult missing = RunBinary({"validate", "-f", "/nonexistent/task.yaml"});
+  EXPECT_EQ(missing.exit_code, kExitInvalid);
+  EXPECT_NE(missing.out.find("/nonexistent/task.yaml"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("No such file or directory"), std::string::npos) << missing.out;
+  testing::BinaryResult directory = RunBinary({"validate", "-f", kSource + "/examples"});
+  EXPECT_EQ(directory.exit_code, kExitInvalid);
+  EXPECT_NE(directory.out.find("examples"), std::string::npos) << directory.out;
+  // One good file and one bad: both reported, exit 1.
+  testing::BinaryResult mixed =
+      RunBinary({"validate", "-f", kSource + "/examples/hello.yaml", "-f", "/nonexistent.yaml"});
+  EXPECT_EQ(mixed.exit_code, kExitInvalid);
+  EXPECT_NE(mixed.out.find("/nonexistent.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ctask::cli
