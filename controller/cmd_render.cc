@@ -21,15 +21,33 @@ std::string Location(const api::LoadedTask& t) {
 }
 
 // Env entries built from Secrets keep their name; the value is replaced.
-api::Json Redacted(api::Json body, const std::vector<std::string>& secret_env) {
-  if (!body.contains("Env")) return body;
-  for (api::Json& entry : body["Env"]) {
-    std::string text = entry.get<std::string>();
-    std::string name = text.substr(0, text.find('='));
-    for (const std::string& s : secret_env) {
-      if (s == name) entry = name + "=<redacted: from a Secret>";
+// Entrypoint/Cmd arguments that expand such a variable ($(NAME)) carry the
+// value too, so they are replaced whole. `spec_args` are the task's own
+// command or args, which the body's arrays mirror index for index.
+void RedactArgs(api::Json& body, const char* field, const std::vector<std::string>& spec_args,
+                const std::vector<std::string>& secret_env) {
+  if (!body.contains(field) || !body[field].is_array()) return;
+  for (size_t i = 0; i < spec_args.size() && i < body[field].size(); ++i) {
+    for (const std::string& name : secret_env) {
+      if (spec_args[i].find("$(" + name + ")") != std::string::npos) {
+        body[field][i] = "<redacted: uses a Secret>";
+      }
     }
   }
+}
+
+api::Json Redacted(api::Json body, const api::ContainerTaskSpec& spec, const std::vector<std::string>& secret_env) {
+  if (body.contains("Env")) {
+    for (api::Json& entry : body["Env"]) {
+      std::string text = entry.get<std::string>();
+      std::string name = text.substr(0, text.find('='));
+      for (const std::string& s : secret_env) {
+        if (s == name) entry = name + "=<redacted: from a Secret>";
+      }
+    }
+  }
+  RedactArgs(body, "Entrypoint", spec.command, secret_env);
+  RedactArgs(body, "Cmd", spec.args, secret_env);
   return body;
 }
 
@@ -120,7 +138,7 @@ int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostr
       }
       api::Json shown = api::Json::object();
       shown["name"] = container->name;
-      shown["body"] = Redacted(container->body, container->secret_env);
+      shown["body"] = Redacted(container->body, t.task.spec, container->secret_env);
       objects.push_back(std::move(shown));
     }
   }

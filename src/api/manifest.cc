@@ -10,6 +10,7 @@ namespace ctask::api {
 namespace {
 
 std::string ObjectName(const Json& object) {
+  if (!object.is_object()) return "";
   std::string kind = "object";
   std::string name = "?";
   if (object.is_object()) {
@@ -47,7 +48,9 @@ std::optional<ConfigData> ReadConfigData(const Json& object, const std::string& 
     }
   }
   const bool secret = kind == "Secret";
-  auto read_map = [&](const char* field, bool base64) {
+  // `into_data` false: checked, but not env material (Kubernetes env reads a
+  // ConfigMap's data only, never its binaryData).
+  auto read_map = [&](const char* field, bool base64, bool into_data = true) {
     if (!object.contains(field) || object[field].is_null()) return;
     if (!object[field].is_object()) {
       errors.push_back({field, "must be a map of key to string"});
@@ -67,7 +70,7 @@ std::optional<ConfigData> ReadConfigData(const Json& object, const std::string& 
           errors.push_back({path, "is not valid base64: encode the value (base64 -w0) or use stringData"});
           continue;
         }
-        config.data[key] = *decoded;
+        if (into_data) config.data[key] = *decoded;
       } else {
         config.data[key] = value.get<std::string>();
       }
@@ -78,7 +81,7 @@ std::optional<ConfigData> ReadConfigData(const Json& object, const std::string& 
     read_map("stringData", false);  // wins over data, as in the API server
   } else {
     read_map("data", false);
-    read_map("binaryData", true);
+    read_map("binaryData", true, /*into_data=*/false);
   }
   for (const auto& [name, value] : object.items()) {
     static const std::vector<std::string> kSecretFields = {"apiVersion", "kind", "metadata", "data",
@@ -125,10 +128,15 @@ void AddDocument(Manifests& into, const SourceRef& source, const Json& object) {
 }  // namespace
 
 std::string ManifestProblem::ToString() const {
-  std::string out = source.file;
-  if (source.document > 0) out += ": doc " + std::to_string(source.document);
-  if (!object.empty()) out += ": " + object;
-  out += ": " + error.ToString();
+  std::string out;
+  auto add = [&out](const std::string& part) {
+    if (!out.empty()) out += ": ";
+    out += part;
+  };
+  if (!source.file.empty()) add(source.file);
+  if (source.document > 0) add("doc " + std::to_string(source.document));
+  if (!object.empty()) add(object);
+  add(error.ToString());
   return out;
 }
 

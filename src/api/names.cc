@@ -13,8 +13,7 @@ constexpr std::string_view kDNS1123LabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 constexpr std::string_view kDNS1123LabelErrMsg =
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
     "must start and end with an alphanumeric character";
-constexpr std::string_view kDNS1123SubdomainFmt =
-    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+constexpr std::string_view kDNS1123SubdomainFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 constexpr std::string_view kDNS1123SubdomainErrMsg =
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
     "'.', and must start and end with an alphanumeric character";
@@ -40,8 +39,7 @@ constexpr std::string_view kConfigMapKeyErrMsg =
 
 // Kubernetes' RegexError, including its spacing: "msg (e.g. 'a',  or 'b',
 // regex used for validation is 'fmt')".
-std::string RegexError(std::string_view msg, std::string_view fmt,
-                       std::initializer_list<std::string_view> examples) {
+std::string RegexError(std::string_view msg, std::string_view fmt, std::initializer_list<std::string_view> examples) {
   std::string out(msg);
   out += " (e.g. ";
   bool first = true;
@@ -62,10 +60,18 @@ std::string MaxLenError(size_t length) {
   return "must be no more than " + std::to_string(length) + " characters";
 }
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) { return IsAlpha(c) || IsDigit(c); }
+bool IsLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsAlnum(char c) {
+  return IsAlpha(c) || IsDigit(c);
+}
 
 template <typename Pred>
 bool AllOf(std::string_view value, Pred pred) {
@@ -94,7 +100,9 @@ bool MatchesLabelKeyName(std::string_view value) {
          AllOf(value, [](char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-bool IsEnvOrKeyChar(char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '.'; }
+bool IsEnvOrKeyChar(char c) {
+  return IsAlnum(c) || c == '-' || c == '_' || c == '.';
+}
 
 // Kubernetes' hasChDirPrefix: such keys become file names in volumes.
 void AppendChDirErrors(std::string_view value, std::vector<std::string>& errs) {
@@ -148,7 +156,9 @@ std::string LabelFragment(std::string_view value, size_t max_length) {
   return out;
 }
 
-bool IsDockerNameChar(char c) { return IsAlnum(c) || c == '_' || c == '.' || c == '-'; }
+bool IsDockerNameChar(char c) {
+  return IsAlnum(c) || c == '_' || c == '.' || c == '-';
+}
 
 // Up to `max_length` characters of `value`, with characters Docker does not
 // allow in names turned into '-'.
@@ -198,8 +208,7 @@ std::vector<std::string> IsEnvVarName(std::string_view value) {
   std::vector<std::string> errs;
   bool ok = !value.empty() && !IsDigit(value.front()) && AllOf(value, IsEnvOrKeyChar);
   if (!ok) {
-    errs.push_back(RegexError(kEnvVarNameErrMsg, kEnvVarNameFmt,
-                              {"my.env-name", "MY_ENV.NAME", "MyEnvName1"}));
+    errs.push_back(RegexError(kEnvVarNameErrMsg, kEnvVarNameFmt, {"my.env-name", "MY_ENV.NAME", "MyEnvName1"}));
   }
   AppendChDirErrors(value, errs);
   return errs;
@@ -232,8 +241,7 @@ std::vector<std::string> IsQualifiedName(std::string_view value) {
     errs.push_back("name part " + MaxLenError(kQualifiedNameMaxLength));
   }
   if (!MatchesLabelKeyName(name)) {
-    errs.push_back("name part " +
-                   RegexError(kLabelKeyErrMsg, kLabelKeyFmt, {"MyName", "my.name", "123-abc"}));
+    errs.push_back("name part " + RegexError(kLabelKeyErrMsg, kLabelKeyFmt, {"MyName", "my.name", "123-abc"}));
   }
   return errs;
 }
@@ -242,8 +250,7 @@ std::vector<std::string> IsValidLabelValue(std::string_view value) {
   std::vector<std::string> errs;
   if (value.size() > kLabelValueMaxLength) errs.push_back(MaxLenError(kLabelValueMaxLength));
   if (!value.empty() && !MatchesLabelKeyName(value)) {
-    errs.push_back(
-        RegexError(kLabelValueErrMsg, kLabelValueFmt, {"MyValue", "my_value", "12345"}));
+    errs.push_back(RegexError(kLabelValueErrMsg, kLabelValueFmt, {"MyValue", "my_value", "12345"}));
   }
   return errs;
 }
@@ -254,8 +261,7 @@ std::vector<std::string> IsConfigMapKey(std::string_view value) {
     errs.push_back(MaxLenError(kDNS1123SubdomainMaxLength));
   }
   if (value.empty() || !AllOf(value, IsEnvOrKeyChar)) {
-    errs.push_back(
-        RegexError(kConfigMapKeyErrMsg, kConfigMapKeyFmt, {"key.name", "KEY_NAME", "key-name"}));
+    errs.push_back(RegexError(kConfigMapKeyErrMsg, kConfigMapKeyFmt, {"key.name", "KEY_NAME", "key-name"}));
   }
   AppendChDirErrors(value, errs);
   return errs;
@@ -280,8 +286,7 @@ std::string DerivedContainerName(std::string_view ns, std::string_view task_name
   std::string suffix = "-" + std::to_string(std::max(attempt, 1));
   bool direct = !ns.empty() && !task_name.empty() && ns.find('-') == std::string_view::npos &&
                 AllOf(ns, IsDockerNameChar) && AllOf(task_name, IsDockerNameChar) &&
-                kPrefix.size() + 1 + ns.size() + 1 + task_name.size() + suffix.size() <=
-                    kContainerNameMaxLength;
+                kPrefix.size() + 1 + ns.size() + 1 + task_name.size() + suffix.size() <= kContainerNameMaxLength;
   if (direct) {
     std::string name(kPrefix);
     name += "-";

@@ -26,7 +26,7 @@ namespace ctask::api {
 inline constexpr size_t kDNS1123LabelMaxLength = 63;
 inline constexpr size_t kDNS1123SubdomainMaxLength = 253;
 inline constexpr size_t kLabelValueMaxLength = 63;
-inline constexpr size_t kQualifiedNameMaxLength = 63;  // the part after '/'
+inline constexpr size_t kQualifiedNameMaxLength = 63;   // the part after '/'
 inline constexpr size_t kContainerNameMaxLength = 128;  // our bound for Docker
 
 // Namespaces, most resource names: [a-z0-9]([-a-z0-9]*[a-z0-9])?, max 63.

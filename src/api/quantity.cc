@@ -23,10 +23,8 @@ constexpr UnsignedNanos kBinaryCapNanos =
 // Digits a nano count may have and still fit below kMaxQuantityNanos.
 constexpr int64_t kMaxNanoDigits = 38;
 
-constexpr std::string_view kHint =
-    "use a number with an optional suffix such as 500m, 128Mi, 1Gi or 2";
-constexpr std::string_view kSuffixList =
-    "n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or e<integer>";
+constexpr std::string_view kHint = "use a number with an optional suffix such as 500m, 128Mi, 1Gi or 2";
+constexpr std::string_view kSuffixList = "n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or e<integer>";
 
 std::unexpected<Error> Invalid(std::string_view text, std::string_view reason) {
   std::string message = "invalid quantity " + QuoteValue(text) + ": ";
@@ -36,7 +34,9 @@ std::unexpected<Error> Invalid(std::string_view text, std::string_view reason) {
   return InvalidArgument(std::move(message));
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -87,10 +87,8 @@ Result<Suffix> ParseSuffix(std::string_view text, std::string_view suffix) {
   if (std::optional<Suffix> known = LookupSuffix(suffix)) return *known;
 
   bool looks_like_exponent =
-      (suffix == "e") ||
-      (suffix.size() > 1 && (suffix[0] == 'e' || suffix[0] == 'E') &&
-       (IsDigit(suffix[1]) || suffix[1] == '+' || suffix[1] == '-' ||
-        suffix[1] == '.'));
+      (suffix == "e") || (suffix.size() > 1 && (suffix[0] == 'e' || suffix[0] == 'E') &&
+                          (IsDigit(suffix[1]) || suffix[1] == '+' || suffix[1] == '-' || suffix[1] == '.'));
   if (looks_like_exponent) {
     std::string_view rest = suffix.substr(1);
     bool negative = false;
@@ -110,8 +108,7 @@ Result<Suffix> ParseSuffix(std::string_view text, std::string_view suffix) {
       magnitude = std::min<int64_t>(magnitude * 10 + (c - '0'), kLimit + 1);
     }
     int64_t exponent = negative ? -magnitude : magnitude;
-    if (exponent > std::numeric_limits<int32_t>::max() ||
-        exponent < std::numeric_limits<int32_t>::min()) {
+    if (exponent > std::numeric_limits<int32_t>::max() || exponent < std::numeric_limits<int32_t>::min()) {
       return Invalid(text, "exponent " + QuoteValue(suffix) + " is out of range");
     }
     return Suffix{QuantityFormat::kDecimalExponent, exponent};
@@ -174,8 +171,7 @@ std::string ToDecimal(UnsignedNanos value) {
 
 UnsignedNanos Magnitude(QuantityNanos nanos) {
   // Negating in unsigned arithmetic is defined even for the most negative value.
-  return nanos < 0 ? UnsignedNanos{0} - static_cast<UnsignedNanos>(nanos)
-                   : static_cast<UnsignedNanos>(nanos);
+  return nanos < 0 ? UnsignedNanos{0} - static_cast<UnsignedNanos>(nanos) : static_cast<UnsignedNanos>(nanos);
 }
 
 int64_t DivideAwayFromZeroSaturated(QuantityNanos nanos, int64_t divisor) {
@@ -190,9 +186,13 @@ int64_t DivideAwayFromZeroSaturated(QuantityNanos nanos, int64_t divisor) {
 
 }  // namespace
 
-int64_t Quantity::Value() const { return DivideAwayFromZeroSaturated(nanos, kNanosPerUnit); }
+int64_t Quantity::Value() const {
+  return DivideAwayFromZeroSaturated(nanos, kNanosPerUnit);
+}
 
-int64_t Quantity::MilliValue() const { return DivideAwayFromZeroSaturated(nanos, kNanosPerMilli); }
+int64_t Quantity::MilliValue() const {
+  return DivideAwayFromZeroSaturated(nanos, kNanosPerMilli);
+}
 
 int Quantity::Compare(const Quantity& other) const {
   return (nanos > other.nanos) - (nanos < other.nanos);
@@ -207,8 +207,7 @@ std::string Quantity::Canonical() const {
   // fraction, Kubernetes switches to decimalSI so that nothing is rounded.
   if (format == QuantityFormat::kBinarySI && magnitude >= UnsignedNanos{1024} * kNanosPerUnit &&
       magnitude % kNanosPerUnit == 0) {
-    static constexpr std::array<std::string_view, 7> kBinary = {"", "Ki", "Mi", "Gi",
-                                                                "Ti", "Pi", "Ei"};
+    static constexpr std::array<std::string_view, 7> kBinary = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
     UnsignedNanos units = magnitude / kNanosPerUnit;
     size_t power = 0;
     while (units % 1024 == 0 && power + 1 < kBinary.size()) {
@@ -238,8 +237,7 @@ std::string Quantity::Canonical() const {
     if (exponent != 0) out += "e" + std::to_string(exponent);
     return out;
   }
-  static constexpr std::array<std::string_view, 10> kDecimal = {"n", "u", "m", "",  "k",
-                                                                "M", "G", "T", "P", "E"};
+  static constexpr std::array<std::string_view, 10> kDecimal = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
   out += kDecimal[static_cast<size_t>((exponent + 9) / 3)];
   return out;
 }
@@ -295,9 +293,7 @@ Result<Quantity> ParseQuantity(std::string_view text) {
   StripTrailingZeros(digits, exponent10);
   if (digits.empty()) return quantity;  // zero, whatever the suffix
 
-  auto too_large = [&]() {
-    return Invalid(text, "quantity too large: its magnitude must be below 1e29");
-  };
+  auto too_large = [&]() { return Invalid(text, "quantity too large: its magnitude must be below 1e29"); };
   bool capped = false;
   if (binary) {
     // At 10^19 or more before the suffix, the value is past the cap anyway;

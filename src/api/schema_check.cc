@@ -107,13 +107,20 @@ class Checker {
     }
     if (schema.contains("x-kubernetes-int-or-string")) {
       if (!value.is_number_integer() && !value.is_string()) {
-        Add(path, "must be an integer or a string, got " + TypeName(value));
+        std::string message = "must be an integer or a string, got " + TypeName(value);
+        if (value.is_primitive()) message += " " + Shown(value);
+        if (value.is_number()) message += ": quote it to make it a string";
+        Add(path, std::move(message));
         return;
       }
     } else if (schema.contains("type")) {
       const std::string& type = schema["type"].get_ref<const std::string&>();
       if (!HasType(value, type)) {
-        Add(path, "must be " + Article(type) + type + ", got " + TypeName(value) + " " + Shown(value));
+        std::string message = "must be " + Article(type) + type + ", got " + TypeName(value);
+        if (value.is_primitive()) message += " " + Shown(value);
+        // YAML reads yes, on, 5432 and 1.0 as booleans and numbers.
+        if (type == "string" && (value.is_boolean() || value.is_number())) message += ": quote it to make it text";
+        Add(path, std::move(message));
         return;
       }
     }

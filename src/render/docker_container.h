@@ -39,7 +39,6 @@ struct DockerContainer {
 };
 
 Result<DockerContainer> RenderDockerContainer(const api::ContainerTask& task, int attempt,
-                                              const std::vector<api::ConfigData>& configs,
-                                              const DockerPolicy& policy);
+                                              const std::vector<api::ConfigData>& configs, const DockerPolicy& policy);
 
 }  // namespace ctask::render

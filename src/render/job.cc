@@ -22,7 +22,9 @@ constexpr const char* kWorkspaceVolume = "workspace";
 constexpr const char* kNetworkPolicySuffix = "-isolation";  // a task name is <= 63, so this fits 253
 
 // Same rule as DerivedJobName, so the attempt label always matches the name.
-int EffectiveAttempt(int attempt) { return std::max(attempt, 1); }
+int EffectiveAttempt(int attempt) {
+  return std::max(attempt, 1);
+}
 
 Json MapJson(const StringMap& map) {  // std::map iterates sorted
   Json out = Json::object();
@@ -204,7 +206,8 @@ Result<WorkspaceParts> RenderWorkspace(const api::Workspace& ws) {
         "persistentVolumeClaim");
   }
   if (sources != 1) {
-    return InvalidArgument("spec.workspace: set exactly one of emptyDir, persistentVolumeClaim, hostPath or dockerVolume");
+    return InvalidArgument(
+        "spec.workspace: set exactly one of emptyDir, persistentVolumeClaim, hostPath or dockerVolume");
   }
   WorkspaceParts parts;
   parts.mount = Json::object();

@@ -8,10 +8,10 @@ namespace ctask::render {
 
 inline constexpr const char* kLabelManagedBy = "app.kubernetes.io/managed-by";
 inline constexpr const char* kManagedByValue = "ctask";
-inline constexpr const char* kLabelTask = "ctask.io/task";          // task name (a DNS-1123 label)
-inline constexpr const char* kLabelTaskUid = "ctask.io/task-uid";   // task UID, survives name reuse
-inline constexpr const char* kLabelAttempt = "ctask.io/attempt";    // "1", "2", ...
-inline constexpr const char* kLabelNamespace = "ctask.io/namespace";  // Docker only: no namespaces there
+inline constexpr const char* kLabelTask = "ctask.io/task";                   // task name (a DNS-1123 label)
+inline constexpr const char* kLabelTaskUid = "ctask.io/task-uid";            // task UID, survives name reuse
+inline constexpr const char* kLabelAttempt = "ctask.io/attempt";             // "1", "2", ...
+inline constexpr const char* kLabelNamespace = "ctask.io/namespace";         // Docker only: no namespaces there
 inline constexpr const char* kAnnotationGeneration = "ctask.io/generation";  // spec generation rendered
 
 }  // namespace ctask::render

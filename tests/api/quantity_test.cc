@@ -7,10 +7,14 @@
 #include <gtest/gtest.h>
 
 // GCC 12 under ASan warns falsely (maybe-uninitialized) inside <regex>.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <regex>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cstdint>
 #include <limits>
@@ -77,8 +81,8 @@ const QuantityCase kCases[] = {
     {"1000000000000000000000", kMax, kMax, "1e21", ""},
     {"1000E", kMax, kMax, "1e21", ""},
     {"99999999999999999999999999999", kMax, kMax, "99999999999999999999999999999", ""},
-    {"-99999999999999999999999999999", std::numeric_limits<int64_t>::min(),
-     std::numeric_limits<int64_t>::min(), "-99999999999999999999999999999", ""},
+    {"-99999999999999999999999999999", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min(),
+     "-99999999999999999999999999999", ""},
     // Decimal exponents.
     {"1e3", 1000, 1000000, "1e3", ""},
     {"1E3", 1000, 1000000, "1e3", ""},  // Kubernetes' String() keeps "1E3"
@@ -169,14 +173,14 @@ const QuantityCase kCases[] = {
     {"\xef\xbc\x91", 0, 0, "", "must start with a number"},  // fullwidth digit one
     {"1e99999999999999999999", 0, 0, "", "out of range"},
     // Accepted by Kubernetes' scanner, rejected here (see quantity.h).
-    {"+", 0, 0, "", "must start with a number"},   // Kubernetes: 0
-    {"-", 0, 0, "", "must start with a number"},   // Kubernetes: 0
-    {".", 0, 0, "", "must start with a number"},   // Kubernetes: 0
-    {"Gi", 0, 0, "", "must start with a number"},  // Kubernetes: 0
-    {"m", 0, 0, "", "must start with a number"},   // Kubernetes: 0
-    {"1e2147483648", 0, 0, "", "out of range"},    // Kubernetes: int32 wrap, 1e-2147483648
-    {"1e4294967296", 0, 0, "", "out of range"},    // Kubernetes: int32 wrap, 1
-    {"1e1000", 0, 0, "", "quantity too large"},    // Kubernetes: kept exactly
+    {"+", 0, 0, "", "must start with a number"},                         // Kubernetes: 0
+    {"-", 0, 0, "", "must start with a number"},                         // Kubernetes: 0
+    {".", 0, 0, "", "must start with a number"},                         // Kubernetes: 0
+    {"Gi", 0, 0, "", "must start with a number"},                        // Kubernetes: 0
+    {"m", 0, 0, "", "must start with a number"},                         // Kubernetes: 0
+    {"1e2147483648", 0, 0, "", "out of range"},                          // Kubernetes: int32 wrap, 1e-2147483648
+    {"1e4294967296", 0, 0, "", "out of range"},                          // Kubernetes: int32 wrap, 1
+    {"1e1000", 0, 0, "", "quantity too large"},                          // Kubernetes: kept exactly
     {"100000000000000000000000000000", 0, 0, "", "quantity too large"},  // 1e29
     {"1e2147483647", 0, 0, "", "quantity too large"},
     {"-1e29", 0, 0, "", "quantity too large"},
@@ -245,10 +249,17 @@ TEST(QuantityTest, CompareUsesValuesNotSpelling) {
     int want;
   };
   const CompareCase cases[] = {
-      {"0", "0", 0},          {"100m", "50m", 1},  {"50m", "100m", -1},
-      {"10000T", "100Gi", 1},  // from Kubernetes' TestQuantityCmp
-      {"1Ki", "1024", 0},     {"1e3", "1k", 0},    {"-1", "1", -1},
-      {"0.1n", "1n", 0},      {"8Ei", "9Ei", 0},   {"1e21", "8Ei", 1},
+      {"0", "0", 0},
+      {"100m", "50m", 1},
+      {"50m", "100m", -1},
+      {"10000T", "100Gi", 1},  // from Kubernetes'
+                               // TestQuantityCmp
+      {"1Ki", "1024", 0},
+      {"1e3", "1k", 0},
+      {"-1", "1", -1},
+      {"0.1n", "1n", 0},
+      {"8Ei", "9Ei", 0},
+      {"1e21", "8Ei", 1},
   };
   for (const CompareCase& c : cases) {
     Result<Quantity> a = ParseQuantity(c.a);

@@ -114,7 +114,9 @@ TEST(SchemaRulesTest, EveryConstraintReportsItsField) {
         EXPECT_TRUE(HasErrorAt(errors, path)) << path << " (" << rule << ") set to " << bad.dump().substr(0, 80)
                                               << " gave:\n" << Show(errors);
         // The whole pipeline reports it too, and survives it.
-        if (std::string(part) == "spec") EXPECT_TRUE(HasErrorAt(LoadContainerTask(task).errors, path)) << path;
+        if (std::string(part) == "spec") {
+          EXPECT_TRUE(HasErrorAt(LoadContainerTask(task).errors, path)) << path;
+        }
         ++checked;
       }
       if (schema.contains("required")) {

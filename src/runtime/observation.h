@@ -1,0 +1,50 @@
+// Observation: what a backend saw of one attempt's workload, in words that
+// mean the same for a Kubernetes pod and a Docker container. The status
+// computation (src/status/) reads only this, never a backend's own types, so
+// both backends report the same phases and reasons.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "util/time.h"
+
+namespace ctask::runtime {
+
+enum class WorkloadState {
+  kAbsent,    // nothing exists for this attempt
+  kWaiting,   // created, not started: pulling an image, scheduling, bad config
+  kRunning,   // the container runs
+  kExited,    // the container ended (exit_code says how)
+};
+
+std::string_view WorkloadStateName(WorkloadState state);
+
+struct Observation {
+  int attempt = 0;
+  WorkloadState state = WorkloadState::kAbsent;
+  std::string workload_name;  // Job name, or container name
+  std::string pod_name;       // Kubernetes only
+  std::string container_id;   // Docker only
+
+  // kWaiting: why it has not started, as a backend-neutral reason
+  // (ImagePullFailed, ConfigError, Unschedulable, ...) with the backend's words
+  // in waiting_message. A reason here fails the task at once when it is
+  // permanent (waiting_permanent) or after pendingTimeoutSeconds otherwise.
+  std::string waiting_reason;
+  std::string waiting_message;
+  bool waiting_permanent = false;
+
+  // kExited
+  std::optional<int32_t> exit_code;
+  bool oom_killed = false;
+  bool deadline_exceeded = false;  // the backend stopped it for the deadline
+  std::string termination_message;
+
+  std::optional<Timestamp> created_at;
+  std::optional<Timestamp> started_at;
+  std::optional<Timestamp> finished_at;
+};
+
+}  // namespace ctask::runtime
