@@ -11,6 +11,7 @@
 #include "api/names.h"
 #include "render/labels.h"
 #include "render/utf8.h"
+#include "util/utf8.h"
 #include "util/field_error.h"
 
 namespace ctask::render {
@@ -200,7 +201,7 @@ Result<Environment> ResolveEnv(const api::ContainerTaskSpec& spec, const std::st
       // (InvalidEnvironmentVariableNames); we skip them silently. With keys
       // held to [-._a-zA-Z0-9]+ no key is skipped under the relaxed rule.
       if (!IsRelaxedEnvVarName(name)) continue;
-      if (!IsUtf8(value)) return NotUtf8(path, kind, ref->name, key);
+      if (!IsValidUtf8(value)) return NotUtf8(path, kind, ref->name, key);
       env.Set(name, value, is_secret);
     }
   }
@@ -256,7 +257,7 @@ Result<Environment> ResolveEnv(const api::ContainerTaskSpec& spec, const std::st
       return InvalidArgument(ref_path + ": " + kind + " " + Quoted(name) + " has no key " + Quoted(key) +
                              ": add the key, or set optional: true");
     }
-    if (!IsUtf8(found->second)) return NotUtf8(ref_path, kind, name, key);
+    if (!IsValidUtf8(found->second)) return NotUtf8(ref_path, kind, name, key);
     env.Set(var.name, found->second, !is_config_map);
   }
   return env;

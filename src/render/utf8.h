@@ -11,11 +11,8 @@
 
 namespace ctask::render {
 
-// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
-// above U+10FFFF — the same rule nlohmann's serializer enforces.
-bool IsUtf8(std::string_view text);
-
-// Every string and object key in `value` is well-formed UTF-8.
+// Every string and object key in `value` is well-formed UTF-8 (RFC 3629,
+// ctask::IsValidUtf8) — the rule nlohmann's serializer enforces.
 bool IsAllUtf8(const api::Json& value);
 
 }  // namespace ctask::render

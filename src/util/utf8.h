@@ -1,0 +1,16 @@
+// UTF-8 decoding and checking (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF) — the rule YAML readers and JSON writers enforce.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace ctask {
+
+// Decodes the well-formed sequence at text[i] into *cp and returns its
+// length, or 0 when there is none (overlong, surrogate, too large, cut off).
+std::size_t DecodeUtf8(std::string_view text, std::size_t i, char32_t* cp);
+
+bool IsValidUtf8(std::string_view text);
+
+}  // namespace ctask
