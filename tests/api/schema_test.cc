@@ -197,6 +197,18 @@ TEST(CrdTest, CheckedInCrdIsWhatTheSchemaGenerates) {
   EXPECT_EQ(checked_in, CrdFileText()) << path << " is stale: run 'make generate' and commit the result";
 }
 
+TEST(ApiDocsTest, FieldReferenceIsWhatTheSchemaGenerates) {
+  const std::string path = std::string(CTASK_SOURCE_DIR) + "/docs/api.md";
+  const std::string docs = ReadFile(path);
+  const std::string begin = "<!-- BEGIN GENERATED: field reference (make generate) -->\n";
+  const size_t start = docs.find(begin);
+  const size_t end = docs.find("<!-- END GENERATED -->");
+  ASSERT_NE(start, std::string::npos) << path << " lacks its GENERATED markers";
+  ASSERT_NE(end, std::string::npos) << path << " lacks its GENERATED markers";
+  EXPECT_EQ(docs.substr(start + begin.size(), end - start - begin.size()), ApiReferenceMarkdown())
+      << path << " is stale: run 'make generate' and commit the result";
+}
+
 TEST(CrdTest, NamesAndColumns) {
   const Json crd = ContainerTaskCrd();
   EXPECT_EQ(crd["metadata"]["name"], "containertasks.ctask.io");
