@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "util/time.h"
 
@@ -19,7 +20,15 @@ enum class WorkloadState {
   kExited,    // the container ended (exit_code says how)
 };
 
-std::string_view WorkloadStateName(WorkloadState state);
+inline std::string_view WorkloadStateName(WorkloadState state) {
+  switch (state) {
+    case WorkloadState::kAbsent: return "Absent";
+    case WorkloadState::kWaiting: return "Waiting";
+    case WorkloadState::kRunning: return "Running";
+    case WorkloadState::kExited: return "Exited";
+  }
+  return "Unknown";
+}
 
 struct Observation {
   int attempt = 0;
