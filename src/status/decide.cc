@@ -1,0 +1,325 @@
+#include "status/decide.h"
+
+#include <algorithm>
+
+#include "api/schema.h"
+
+namespace ctask::status {
+namespace {
+
+using api::ContainerTaskStatus;
+using runtime::Observation;
+using runtime::WorkloadState;
+using std::chrono::seconds;
+
+std::string Bounded(std::string text, size_t limit) {
+  if (text.size() <= limit) return text;
+  text.resize(limit - 3);
+  // Do not leave half a UTF-8 sequence before the ellipsis.
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+  if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
+  return text + "...";
+}
+
+bool IsFailureReason(const std::string& r) {
+  return r == reason::kError || r == reason::kOOMKilled || r == reason::kDeadlineExceeded;
+}
+
+int Failures(const ContainerTaskStatus& st) {
+  return static_cast<int>(std::count_if(st.history.begin(), st.history.end(),
+                                        [](const api::AttemptStatus& a) { return IsFailureReason(a.reason); }));
+}
+
+// Adds or replaces the history entry of `entry.attempt`, keeping the newest
+// kMaxHistoryEntries.
+void RecordAttempt(ContainerTaskStatus& st, const api::AttemptStatus& entry) {
+  for (api::AttemptStatus& a : st.history) {
+    if (a.attempt == entry.attempt) {
+      a = entry;
+      return;
+    }
+  }
+  st.history.push_back(entry);
+  if (st.history.size() > api::kMaxHistoryEntries) {
+    st.history.erase(st.history.begin(), st.history.end() - static_cast<long>(api::kMaxHistoryEntries));
+  }
+}
+
+api::AttemptStatus EntryFor(const Observation& o, const std::string& attempt_reason, Timestamp now) {
+  api::AttemptStatus a;
+  a.attempt = o.attempt;
+  a.pod_name = o.pod_name;
+  a.container_id = o.container_id;
+  a.job_name = o.pod_name.empty() ? "" : o.workload_name;
+  a.exit_code = o.exit_code;
+  a.reason = attempt_reason;
+  a.start_time = o.started_at;
+  a.completion_time = o.finished_at.value_or(now);
+  return a;
+}
+
+seconds Backoff(const api::RetryPolicy& policy, int failed_attempts) {
+  int64_t s = policy.backoff_seconds;
+  for (int i = 1; i < failed_attempts && s < kMaxRetryBackoff.count(); ++i) s *= 2;
+  return std::min(seconds(s), kMaxRetryBackoff);
+}
+
+void Requeue(Decision& d, seconds after) {
+  after = std::max(after, seconds(1));
+  if (!d.requeue_after || after < *d.requeue_after) d.requeue_after = after;
+}
+
+bool IsLive(const std::optional<Observation>& o) {
+  return o && (o->state == WorkloadState::kRunning || o->state == WorkloadState::kWaiting);
+}
+
+void Finish(ContainerTaskStatus& st, const char* phase, const std::string& why, const std::string& message,
+            Timestamp now) {
+  st.phase = phase;
+  st.reason = why;
+  st.message = message;
+  if (!st.completion_time) st.completion_time = now;
+}
+
+std::string ExitDescription(const Observation& o) {
+  if (o.oom_killed) {
+    return "was OOMKilled (exit code " + std::to_string(o.exit_code.value_or(-1)) +
+           "): raise spec.resources.limits.memory";
+  }
+  if (o.deadline_exceeded) return "was stopped at its deadline";
+  return "exited with code " + std::to_string(o.exit_code.value_or(-1));
+}
+
+void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
+  auto condition = [&](const char* type, const char* value, const std::string& why) {
+    SetCondition(st.conditions, api::Condition{type, value, generation, now, why.empty() ? "Unknown" : why,
+                                               Bounded(st.message, api::kMaxMessageLength)});
+  };
+  const bool terminal = IsTerminal(st.phase);
+  const char* succeeded = st.phase == api::phase::kSucceeded ? "True" : terminal ? "False" : "Unknown";
+  condition("Succeeded", succeeded, st.reason);
+  condition("Reconciling", terminal ? "False" : "True", st.reason);
+  condition("Stalled", st.phase == api::phase::kFailed ? "True" : "False", st.reason);
+}
+
+// Steps 6 and 7 of Decide: the current attempt as observed.
+void FollowAttempt(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+                   Decision& d) {
+  const api::ContainerTaskSpec& spec = task.spec;
+  ContainerTaskStatus& st = d.status;
+  const int attempt = st.attempts;
+  const bool current = observed && observed->attempt == attempt && observed->state != WorkloadState::kAbsent;
+
+  if (!current) {
+    // Not created yet, or gone. A retry waits out its backoff first.
+    if (st.phase == api::phase::kQueued && !st.history.empty() && st.history.back().completion_time) {
+      const Timestamp gate = *st.history.back().completion_time + Backoff(spec.retry_policy, Failures(st));
+      if (now < gate) {
+        Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
+        return;
+      }
+    }
+    st.phase = api::phase::kPending;
+    st.reason = reason::kStarting;
+    st.message = "starting attempt " + std::to_string(attempt);
+    d.action = Action::kStartAttempt;
+    d.attempt = attempt;
+    return;
+  }
+
+  const Observation& o = *observed;
+  st.pod_name = o.pod_name;
+  st.container_id = o.container_id;
+  if (!o.pod_name.empty()) st.job_name = o.workload_name;
+
+  switch (o.state) {
+    case WorkloadState::kAbsent:
+      return;  // handled above
+    case WorkloadState::kWaiting: {
+      const std::string cause = o.waiting_reason.empty() ? reason::kPendingTimeout : o.waiting_reason;
+      const Timestamp created = o.created_at.value_or(now);
+      const Timestamp gate = created + seconds(spec.pending_timeout_seconds);
+      if (o.waiting_permanent || now >= gate) {
+        // Stuck before start (a bad image, a missing key) is not retried:
+        // another attempt would be stuck the same way.
+        std::string message = "attempt " + std::to_string(attempt) + " could not start";
+        if (!o.waiting_permanent) {
+          message += " within pendingTimeoutSeconds (" + std::to_string(spec.pending_timeout_seconds) + "s)";
+        }
+        if (!o.waiting_message.empty()) message += ": " + o.waiting_message;
+        RecordAttempt(st, EntryFor(o, cause, now));
+        Finish(st, api::phase::kFailed, cause, message, now);
+        d.action = Action::kStopAttempt;
+        d.attempt = attempt;
+        return;
+      }
+      st.phase = api::phase::kPending;
+      st.reason = o.waiting_reason.empty() ? reason::kStarting : o.waiting_reason;
+      st.message = "attempt " + std::to_string(attempt) + " is waiting to start" +
+                   (o.waiting_message.empty() ? "" : ": " + o.waiting_message);
+      Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
+      return;
+    }
+    case WorkloadState::kRunning:
+      st.phase = api::phase::kRunning;
+      st.reason = reason::kRunning;
+      st.message = "attempt " + std::to_string(attempt) + " is running";
+      return;
+    case WorkloadState::kExited:
+      break;
+  }
+
+  const int32_t code = o.exit_code.value_or(-1);
+  st.exit_code = code;
+  st.result = Bounded(o.termination_message, api::kMaxResultBytes);
+  if (code == 0 && !o.oom_killed && !o.deadline_exceeded) {
+    RecordAttempt(st, EntryFor(o, reason::kCompleted, now));
+    Finish(st, api::phase::kSucceeded, reason::kCompleted, "attempt " + std::to_string(attempt) + " exited 0", now);
+    st.completion_time = o.finished_at.value_or(now);
+    return;
+  }
+  const char* why = o.oom_killed          ? reason::kOOMKilled
+                    : o.deadline_exceeded ? reason::kDeadlineExceeded
+                                          : reason::kError;
+  RecordAttempt(st, EntryFor(o, why, now));
+  const std::string what = "attempt " + std::to_string(attempt) + " " + ExitDescription(o);
+  const int failures = Failures(st);
+  const std::vector<int32_t>& codes = spec.retry_policy.on_exit_codes;
+  const bool matches = codes.empty() || (!o.oom_killed && std::find(codes.begin(), codes.end(), code) != codes.end());
+  if (!o.deadline_exceeded && matches && failures <= spec.retries) {
+    const seconds wait = Backoff(spec.retry_policy, failures);
+    st.attempts = attempt + 1;
+    st.phase = api::phase::kQueued;
+    st.reason = reason::kRetrying;
+    st.message = what + "; retry " + std::to_string(failures) + " of " + std::to_string(spec.retries) + " in " +
+                 std::to_string(wait.count()) + "s";
+    const Timestamp gate = o.finished_at.value_or(now) + wait;
+    if (now >= gate) {
+      d.action = Action::kStartAttempt;
+      d.attempt = st.attempts;
+    } else {
+      Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
+    }
+    return;
+  }
+  if (spec.retries > 0 && matches && failures > spec.retries) {
+    Finish(st, api::phase::kFailed, reason::kBackoffLimitExceeded,
+           "all " + std::to_string(failures) + " attempts failed; the last " + ExitDescription(o), now);
+  } else {
+    Finish(st, api::phase::kFailed, why, what, now);
+  }
+  st.completion_time = o.finished_at.value_or(now);
+}
+
+}  // namespace
+
+bool IsTerminal(const std::string& phase) {
+  return phase == api::phase::kSucceeded || phase == api::phase::kFailed || phase == api::phase::kCancelled;
+}
+
+bool SetCondition(std::vector<api::Condition>& conditions, const api::Condition& condition) {
+  for (api::Condition& c : conditions) {
+    if (c.type != condition.type) continue;
+    if (c.status == condition.status && c.reason == condition.reason && c.message == condition.message &&
+        c.observed_generation == condition.observed_generation) {
+      return false;
+    }
+    const Timestamp transition = c.status == condition.status ? c.last_transition_time : condition.last_transition_time;
+    c = condition;
+    c.last_transition_time = transition;
+    return true;
+  }
+  conditions.push_back(condition);
+  return true;
+}
+
+Decision Decide(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+                const std::string& invalid_spec) {
+  const api::ContainerTaskSpec& spec = task.spec;
+  Decision d;
+  d.status = task.status;
+  ContainerTaskStatus& st = d.status;
+  st.observed_generation = task.metadata.generation;
+
+  // 1. Finished: only stopping a leftover and the TTLs remain.
+  if (IsTerminal(st.phase)) {
+    const Timestamp done = st.completion_time.value_or(now);
+    if (IsLive(observed)) {
+      d.action = Action::kStopAttempt;
+      d.attempt = observed->attempt;
+    } else if (spec.ttl_seconds_after_finished) {
+      const Timestamp due = done + seconds(*spec.ttl_seconds_after_finished);
+      if (now >= due) {
+        d.action = Action::kDeleteTask;
+      } else {
+        Requeue(d, std::chrono::duration_cast<seconds>(due - now));
+      }
+    }
+    if (d.action == Action::kNone && spec.workload_ttl_seconds_after_finished && observed &&
+        observed->state != WorkloadState::kAbsent) {
+      const Timestamp due = done + seconds(*spec.workload_ttl_seconds_after_finished);
+      if (now >= due) {
+        d.action = Action::kDeleteWorkload;
+        d.attempt = observed->attempt;
+      } else {
+        Requeue(d, std::chrono::duration_cast<seconds>(due - now));
+      }
+    }
+    SetConditions(st, task.metadata.generation, now);
+    return d;
+  }
+
+  auto stop_if_live = [&] {
+    if (IsLive(observed)) {
+      d.action = Action::kStopAttempt;
+      d.attempt = observed->attempt;
+    }
+  };
+
+  // 2. A spec that can never run fails at once; retrying cannot fix it.
+  if (!invalid_spec.empty()) {
+    Finish(st, api::phase::kFailed, reason::kInvalidSpec, invalid_spec, now);
+    stop_if_live();
+  } else if (spec.cancel) {
+    // 3. Cancelled by the user.
+    Finish(st, api::phase::kCancelled, reason::kCancelled, "cancelled: spec.cancel is true", now);
+    stop_if_live();
+  } else if (spec.timeout_seconds && st.start_time && now >= *st.start_time + seconds(*spec.timeout_seconds)) {
+    // 4. The whole task's deadline, pending time and retries included.
+    if (observed && observed->attempt == st.attempts && observed->state != WorkloadState::kAbsent) {
+      RecordAttempt(st, EntryFor(*observed, reason::kDeadlineExceeded, now));
+    }
+    Finish(st, api::phase::kFailed, reason::kDeadlineExceeded,
+           "the task ran longer than timeoutSeconds (" + std::to_string(*spec.timeout_seconds) + "s)", now);
+    stop_if_live();
+  } else if (spec.suspend) {
+    // 5. Suspended: stop the attempt, keep the record.
+    if (st.phase != api::phase::kSuspended && observed && observed->attempt == st.attempts &&
+        observed->state != WorkloadState::kAbsent) {
+      RecordAttempt(st, EntryFor(*observed, reason::kSuspended, now));
+    }
+    st.phase = api::phase::kSuspended;
+    st.reason = reason::kSuspended;
+    st.message = "suspended: set spec.suspend to false to start a new attempt";
+    stop_if_live();
+  } else {
+    if (st.attempts == 0) {
+      // 6. First attempt.
+      st.attempts = 1;
+      st.start_time = now;
+    } else if (st.phase == api::phase::kSuspended) {
+      // Resumed: a new attempt; the stopped one is not counted as a failure.
+      st.attempts += 1;
+    }
+    // 7. Follow the current attempt.
+    FollowAttempt(task, observed, now, d);
+    if (spec.timeout_seconds && st.start_time && !IsTerminal(st.phase)) {
+      Requeue(d, std::chrono::duration_cast<seconds>(*st.start_time + seconds(*spec.timeout_seconds) - now));
+    }
+  }
+  st.message = Bounded(st.message, api::kMaxMessageLength);
+  SetConditions(st, task.metadata.generation, now);
+  return d;
+}
+
+}  // namespace ctask::status

@@ -1,0 +1,72 @@
+// Decide: the pure core of reconciling one ContainerTask, shared by the
+// Docker and Kubernetes backends. Given the task (spec and the status written
+// so far), what the backend observes of the current attempt, and the time,
+// it returns the status to write and the one thing to do next. No I/O, no
+// clock: every rule of DESIGN.md section 3 is a unit test of this function.
+//
+// Level-based: calling it again with the same inputs gives the same answer,
+// so a crash between deciding and acting is harmless — the next reconcile
+// decides the same again (the backend's Apply is idempotent).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "api/types.h"
+#include "runtime/observation.h"
+#include "util/time.h"
+
+namespace ctask::status {
+
+// Reasons, CamelCase, as status.reason and the Succeeded condition use them.
+namespace reason {
+inline constexpr const char* kCompleted = "Completed";
+inline constexpr const char* kError = "Error";
+inline constexpr const char* kOOMKilled = "OOMKilled";
+inline constexpr const char* kDeadlineExceeded = "DeadlineExceeded";
+inline constexpr const char* kPendingTimeout = "PendingTimeout";
+inline constexpr const char* kBackoffLimitExceeded = "BackoffLimitExceeded";
+inline constexpr const char* kCancelled = "Cancelled";
+inline constexpr const char* kSuspended = "Suspended";
+inline constexpr const char* kInvalidSpec = "InvalidSpec";
+inline constexpr const char* kStarting = "Starting";
+inline constexpr const char* kRunning = "Running";
+inline constexpr const char* kRetrying = "Retrying";
+inline constexpr const char* kWorkloadLost = "WorkloadLost";
+}  // namespace reason
+
+// Longest wait between attempts, whatever retryPolicy.backoffSeconds says.
+inline constexpr std::chrono::seconds kMaxRetryBackoff{600};
+
+enum class Action {
+  kNone,            // wait: nothing to do until requeue_after or a change
+  kStartAttempt,    // apply the workload of `attempt` (idempotent: create if absent)
+  kStopAttempt,     // stop the running workload of `attempt`, keep it
+  kDeleteWorkload,  // workload TTL passed: remove the attempt's workload
+  kDeleteTask,      // task TTL passed: remove the task and all it owns
+};
+
+struct Decision {
+  api::ContainerTaskStatus status;
+  Action action = Action::kNone;
+  int attempt = 0;  // the attempt the action is about
+  // Come back after this long even if nothing changes (a deadline, a
+  // backoff, a TTL); nullopt: only a change needs a new look.
+  std::optional<std::chrono::seconds> requeue_after;
+};
+
+// `observed` is the backend's view of status.attempts' workload (nullopt when
+// no attempt was started yet). `invalid_spec` holds the validation problems
+// of the spec, joined; non-empty fails the task at once (terminal).
+Decision Decide(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed, Timestamp now,
+                const std::string& invalid_spec = "");
+
+// Whether a phase is final: no further attempt will run.
+bool IsTerminal(const std::string& phase);
+
+// Sets (or updates) a condition, keeping lastTransitionTime when the status
+// does not change. Returns whether anything changed.
+bool SetCondition(std::vector<api::Condition>& conditions, const api::Condition& condition);
+
+}  // namespace ctask::status

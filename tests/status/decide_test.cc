@@ -1,0 +1,297 @@
+// Decide, one table of named cases: a task and what the backend observes,
+// then what status to write and what to do. The clock is a fixed instant.
+#include "status/decide.h"
+
+#include <gtest/gtest.h>
+
+#include "api/schema.h"
+
+namespace ctask::status {
+namespace {
+
+using runtime::Observation;
+using runtime::WorkloadState;
+using std::chrono::seconds;
+
+const Timestamp kT0 = *ParseRfc3339("2026-11-23T10:00:00Z");
+
+api::ContainerTask Task() {
+  api::ContainerTask t;
+  t.metadata.name = "t";
+  t.metadata.generation = 1;
+  t.spec.image = "busybox";
+  return t;
+}
+
+// A task whose attempt `n` was started at kT0 and is now `phase`.
+api::ContainerTask Started(int n = 1, const char* phase = api::phase::kRunning) {
+  api::ContainerTask t = Task();
+  t.status.attempts = n;
+  t.status.start_time = kT0;
+  t.status.phase = phase;
+  return t;
+}
+
+Observation Obs(WorkloadState state, int attempt = 1) {
+  Observation o;
+  o.attempt = attempt;
+  o.state = state;
+  o.workload_name = "ctask-default-t-" + std::to_string(attempt);
+  o.container_id = "c" + std::to_string(attempt);
+  o.created_at = kT0;
+  o.started_at = kT0 + seconds(1);
+  return o;
+}
+
+Observation Exited(int code, int attempt = 1, bool oom = false) {
+  Observation o = Obs(WorkloadState::kExited, attempt);
+  o.exit_code = code;
+  o.oom_killed = oom;
+  o.finished_at = kT0 + seconds(5);
+  return o;
+}
+
+std::string ConditionStatus(const api::ContainerTaskStatus& st, const std::string& type) {
+  for (const api::Condition& c : st.conditions) {
+    if (c.type == type) return c.status;
+  }
+  return "";
+}
+
+struct Case {
+  std::string name;
+  std::function<api::ContainerTask()> task;
+  std::optional<Observation> observed;
+  Timestamp now;
+  std::string invalid_spec;
+  // expectations
+  std::string phase;
+  std::string reason;
+  Action action;
+  int action_attempt;
+  std::optional<seconds> requeue_after;
+  int attempts;
+  std::string succeeded;  // the Succeeded condition's status
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class DecideTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DecideTest, Table) {
+  const Case& c = GetParam();
+  Decision d = Decide(c.task(), c.observed, c.now, c.invalid_spec);
+  EXPECT_EQ(d.status.phase, c.phase);
+  EXPECT_EQ(d.status.reason, c.reason) << d.status.message;
+  EXPECT_EQ(d.action, c.action);
+  if (c.action != Action::kNone && c.action != Action::kDeleteTask) {
+    EXPECT_EQ(d.attempt, c.action_attempt);
+  }
+  EXPECT_EQ(d.requeue_after, c.requeue_after);
+  EXPECT_EQ(d.status.attempts, c.attempts);
+  EXPECT_EQ(ConditionStatus(d.status, "Succeeded"), c.succeeded);
+  EXPECT_EQ(ConditionStatus(d.status, "Reconciling"), IsTerminal(c.phase) ? "False" : "True");
+  EXPECT_EQ(ConditionStatus(d.status, "Stalled"), c.phase == api::phase::kFailed ? "True" : "False");
+  EXPECT_EQ(d.status.observed_generation, 1);
+  EXPECT_LE(d.status.message.size(), api::kMaxMessageLength);
+}
+
+api::ContainerTask WithTimeout(api::ContainerTask t, int64_t s) {
+  t.spec.timeout_seconds = s;
+  return t;
+}
+
+api::ContainerTask WithRetries(api::ContainerTask t, int32_t retries, std::vector<int32_t> codes = {}) {
+  t.spec.retries = retries;
+  t.spec.retry_policy.on_exit_codes = std::move(codes);
+  return t;
+}
+
+api::ContainerTask WithFailedAttempts(api::ContainerTask t, int failed) {
+  for (int i = 1; i <= failed; ++i) {
+    t.status.history.push_back({i, "", "", "c", 1, reason::kError, kT0, kT0 + seconds(5)});
+  }
+  return t;
+}
+
+api::ContainerTask Finished(const char* phase) {
+  api::ContainerTask t = Started(1, phase);
+  t.status.completion_time = kT0 + seconds(10);
+  return t;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, DecideTest,
+    ::testing::Values(
+        Case{"NewTaskStartsAttemptOne", Task, std::nullopt, kT0, "", api::phase::kPending, reason::kStarting,
+             Action::kStartAttempt, 1, std::nullopt, 1, "Unknown"},
+        Case{"CreatedButAbsentIsAppliedAgain", [] { return Started(1, api::phase::kPending); }, std::nullopt, kT0, "",
+             api::phase::kPending, reason::kStarting, Action::kStartAttempt, 1, std::nullopt, 1, "Unknown"},
+        Case{"Running", [] { return Started(); }, Obs(WorkloadState::kRunning), kT0 + seconds(2), "",
+             api::phase::kRunning, reason::kRunning, Action::kNone, 0, std::nullopt, 1, "Unknown"},
+        Case{"ExitZeroSucceeds", [] { return Started(); }, Exited(0), kT0 + seconds(6), "", api::phase::kSucceeded,
+             reason::kCompleted, Action::kNone, 0, std::nullopt, 1, "True"},
+        Case{"NonZeroExitFails", [] { return Started(); }, Exited(3), kT0 + seconds(6), "", api::phase::kFailed,
+             reason::kError, Action::kNone, 0, std::nullopt, 1, "False"},
+        Case{"OOMKilledFailsEvenWithExitZero", [] { return Started(); }, Exited(0, 1, true), kT0 + seconds(6), "",
+             api::phase::kFailed, reason::kOOMKilled, Action::kNone, 0, std::nullopt, 1, "False"},
+        Case{"FailureRetriesAfterBackoff", [] { return WithRetries(Started(), 2); }, Exited(1), kT0 + seconds(6), "",
+             api::phase::kQueued, reason::kRetrying, Action::kNone, 0, seconds(9), 2, "Unknown"},
+        Case{"RetryStartsOnceBackoffPassed", [] { return WithRetries(Started(), 2); }, Exited(1), kT0 + seconds(60),
+             "", api::phase::kQueued, reason::kRetrying, Action::kStartAttempt, 2, std::nullopt, 2, "Unknown"},
+        Case{"QueuedRetryWaitsForItsGate",
+             [] { return WithFailedAttempts(WithRetries(Started(2, api::phase::kQueued), 2), 1); }, std::nullopt,
+             kT0 + seconds(8), "", api::phase::kQueued, "", Action::kNone, 0, seconds(7), 2, "Unknown"},
+        Case{"BackoffDoublesPerFailure",
+             [] { return WithFailedAttempts(WithRetries(Started(3, api::phase::kQueued), 3), 2); }, std::nullopt,
+             kT0 + seconds(6), "", api::phase::kQueued, "", Action::kNone, 0, seconds(19), 3, "Unknown"},
+        Case{"ExitCodeOutsideRetryPolicyFails", [] { return WithRetries(Started(), 2, {75}); }, Exited(1),
+             kT0 + seconds(6), "", api::phase::kFailed, reason::kError, Action::kNone, 0, std::nullopt, 1, "False"},
+        Case{"ExitCodeInRetryPolicyRetries", [] { return WithRetries(Started(), 2, {75}); }, Exited(75),
+             kT0 + seconds(60), "", api::phase::kQueued, reason::kRetrying, Action::kStartAttempt, 2, std::nullopt, 2,
+             "Unknown"},
+        Case{"OOMNotRetriedUnderExitCodePolicy", [] { return WithRetries(Started(), 2, {137}); }, Exited(137, 1, true),
+             kT0 + seconds(60), "", api::phase::kFailed, reason::kOOMKilled, Action::kNone, 0, std::nullopt, 1,
+             "False"},
+        Case{"RetriesExhausted", [] { return WithFailedAttempts(WithRetries(Started(3), 2), 2); }, Exited(1, 3),
+             kT0 + seconds(60), "", api::phase::kFailed, reason::kBackoffLimitExceeded, Action::kNone, 0,
+             std::nullopt, 3, "False"},
+        Case{"TaskDeadlineStopsTheAttempt", [] { return WithTimeout(Started(), 30); }, Obs(WorkloadState::kRunning),
+             kT0 + seconds(30), "", api::phase::kFailed, reason::kDeadlineExceeded, Action::kStopAttempt, 1,
+             std::nullopt, 1, "False"},
+        Case{"RunningRequeuesAtTheDeadline", [] { return WithTimeout(Started(), 30); }, Obs(WorkloadState::kRunning),
+             kT0 + seconds(10), "", api::phase::kRunning, reason::kRunning, Action::kNone, 0, seconds(20), 1,
+             "Unknown"},
+        Case{"BackendDeadlineIsNotRetried",
+             [] { return WithRetries(Started(), 3); },
+             [] {
+               Observation o = Exited(137);
+               o.deadline_exceeded = true;
+               return o;
+             }(),
+             kT0 + seconds(60), "", api::phase::kFailed, reason::kDeadlineExceeded, Action::kNone, 0, std::nullopt, 1,
+             "False"},
+        Case{"ImagePullFailsAtOnceWhenPermanent", [] { return Started(1, api::phase::kPending); },
+             [] {
+               Observation o = Obs(WorkloadState::kWaiting);
+               o.waiting_reason = "ImagePullFailed";
+               o.waiting_message = "image \"nope:1\" not found";
+               o.waiting_permanent = true;
+               return o;
+             }(),
+             kT0 + seconds(2), "", api::phase::kFailed, "ImagePullFailed", Action::kStopAttempt, 1, std::nullopt, 1,
+             "False"},
+        Case{"WaitingWithinPendingTimeout", [] { return Started(1, api::phase::kPending); },
+             [] {
+               Observation o = Obs(WorkloadState::kWaiting);
+               o.waiting_reason = "ImagePullBackOff";
+               return o;
+             }(),
+             kT0 + seconds(100), "", api::phase::kPending, "ImagePullBackOff", Action::kNone, 0, seconds(200), 1,
+             "Unknown"},
+        Case{"WaitingPastPendingTimeoutFailsNamingTheCause", [] { return Started(1, api::phase::kPending); },
+             [] {
+               Observation o = Obs(WorkloadState::kWaiting);
+               o.waiting_reason = "ConfigError";
+               o.waiting_message = "secret \"db\" has no key \"password\"";
+               return o;
+             }(),
+             kT0 + seconds(300), "", api::phase::kFailed, "ConfigError", Action::kStopAttempt, 1, std::nullopt, 1,
+             "False"},
+        Case{"InvalidSpecFailsAtOnce", Task, std::nullopt, kT0, "spec.image: required", api::phase::kFailed,
+             reason::kInvalidSpec, Action::kNone, 0, std::nullopt, 0, "False"},
+        Case{"CancelStopsTheAttempt",
+             [] {
+               api::ContainerTask t = Started();
+               t.spec.cancel = true;
+               return t;
+             },
+             Obs(WorkloadState::kRunning), kT0 + seconds(3), "", api::phase::kCancelled, reason::kCancelled,
+             Action::kStopAttempt, 1, std::nullopt, 1, "False"},
+        Case{"SuspendStopsAndKeepsTheRecord",
+             [] {
+               api::ContainerTask t = Started();
+               t.spec.suspend = true;
+               return t;
+             },
+             Obs(WorkloadState::kRunning), kT0 + seconds(3), "", api::phase::kSuspended, reason::kSuspended,
+             Action::kStopAttempt, 1, std::nullopt, 1, "Unknown"},
+        Case{"ResumeStartsANewAttempt", [] { return Started(1, api::phase::kSuspended); }, Exited(137),
+             kT0 + seconds(9), "", api::phase::kPending, reason::kStarting, Action::kStartAttempt, 2, std::nullopt, 2,
+             "Unknown"},
+        Case{"FinishedTaskStopsALeftover", [] { return Finished(api::phase::kCancelled); },
+             Obs(WorkloadState::kRunning), kT0 + seconds(11), "", api::phase::kCancelled, "", Action::kStopAttempt, 1,
+             std::nullopt, 1, "False"},
+        Case{"WorkloadTtlWaits",
+             [] {
+               api::ContainerTask t = Finished(api::phase::kSucceeded);
+               t.spec.workload_ttl_seconds_after_finished = 60;
+               return t;
+             },
+             Exited(0), kT0 + seconds(30), "", api::phase::kSucceeded, "", Action::kNone, 0, seconds(40), 1, "True"},
+        Case{"WorkloadTtlDeletesTheWorkload",
+             [] {
+               api::ContainerTask t = Finished(api::phase::kSucceeded);
+               t.spec.workload_ttl_seconds_after_finished = 60;
+               return t;
+             },
+             Exited(0), kT0 + seconds(70), "", api::phase::kSucceeded, "", Action::kDeleteWorkload, 1, std::nullopt,
+             1, "True"},
+        Case{"TaskTtlDeletesTheTask",
+             [] {
+               api::ContainerTask t = Finished(api::phase::kFailed);
+               t.spec.ttl_seconds_after_finished = 100;
+               return t;
+             },
+             std::nullopt, kT0 + seconds(110), "", api::phase::kFailed, "", Action::kDeleteTask, 0, std::nullopt, 1,
+             "False"}),
+    [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+TEST(DecideTest, HistoryRecordsEveryAttemptAndStaysBounded) {
+  api::ContainerTask t = WithRetries(Started(), 100);
+  for (int n = 1; n <= 30; ++n) {
+    t.status.attempts = n;
+    Decision d = Decide(t, Exited(1, n), kT0 + seconds(100000));
+    t.status = d.status;
+  }
+  EXPECT_EQ(t.status.history.size(), api::kMaxHistoryEntries);
+  EXPECT_EQ(t.status.history.back().attempt, 30);
+  EXPECT_EQ(t.status.history.front().attempt, 11);
+}
+
+TEST(DecideTest, IsIdempotent) {
+  api::ContainerTask t = WithRetries(Started(), 2);
+  Decision first = Decide(t, Exited(1), kT0 + seconds(60));
+  Decision again = Decide(t, Exited(1), kT0 + seconds(60));
+  EXPECT_EQ(first.action, again.action);
+  EXPECT_EQ(first.status.attempts, again.status.attempts);
+  EXPECT_EQ(first.status.message, again.status.message);
+}
+
+TEST(DecideTest, TransitionTimeMovesOnlyOnAChangeOfStatus) {
+  api::ContainerTask t = Started();
+  Decision running = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(2));
+  t.status = running.status;
+  Decision still = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(50));
+  ASSERT_EQ(still.status.conditions.size(), 3u);
+  for (const api::Condition& c : still.status.conditions) EXPECT_EQ(c.last_transition_time, kT0 + seconds(2));
+  t.status = still.status;
+  Decision done = Decide(t, Exited(0), kT0 + seconds(60));
+  EXPECT_EQ(done.status.conditions[0].last_transition_time, kT0 + seconds(60));
+  EXPECT_EQ(done.status.completion_time, kT0 + seconds(5));
+  EXPECT_EQ(done.status.exit_code, 0);
+}
+
+TEST(DecideTest, TerminationMessageAndLongMessagesAreBounded) {
+  Observation o = Exited(0);
+  o.termination_message = std::string(10000, 'r');
+  Decision d = Decide(Started(), o, kT0 + seconds(6));
+  EXPECT_EQ(d.status.result.size(), api::kMaxResultBytes);
+  Decision invalid = Decide(Task(), std::nullopt, kT0, std::string(5000, 'x'));
+  EXPECT_EQ(invalid.status.message.size(), api::kMaxMessageLength);
+}
+
+}  // namespace
+}  // namespace ctask::status
