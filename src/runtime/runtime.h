@@ -1,0 +1,66 @@
+// Runtime: the seam between the reconcile loop and a backend (Docker Engine,
+// Kubernetes Jobs). Small on purpose, like leveldb's Env or Kueue's
+// GenericJob: the loop decides (status/decide.h), a Runtime only acts and
+// looks.
+//
+// Every method is idempotent and addressed by (task, attempt), never by a
+// handle kept in memory: workloads carry the ctask labels (render/labels.h),
+// so after a crash a new process finds them again. Apply never creates a
+// second workload for an attempt that has one.
+//
+// Thread-safety: implementations are safe to call from several workers at
+// once for different tasks.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "api/types.h"
+#include "runtime/observation.h"
+#include "util/error.h"
+
+namespace ctask::runtime {
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // Makes the workload of `attempt` exist and start: creates it if absent,
+  // starts it if created but not started, leaves it alone otherwise.
+  // kInvalidArgument when the task cannot run here (a missing Secret key, a
+  // host path outside the policy): the task fails, naming the cause.
+  virtual Status Apply(const api::ContainerTask& task, int attempt) = 0;
+
+  // What exists of `attempt`'s workload; kAbsent when nothing does.
+  virtual Result<Observation> Observe(const api::ContainerTask& task, int attempt) = 0;
+
+  // Stops the workload, giving it `grace` to exit after SIGTERM. A stopped or
+  // absent workload is success.
+  virtual Status Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) = 0;
+
+  // Removes the workload (and its anonymous volumes). Absent is success.
+  virtual Status Delete(const api::ContainerTask& task, int attempt) = 0;
+};
+
+using RuntimePtr = std::unique_ptr<Runtime>;
+
+// Which output stream a piece of log came from.
+enum class LogStream { kStdout, kStderr };
+
+// Receives log output as it arrives; returning false stops following.
+using LogCallback = std::function<bool(LogStream stream, std::string_view data)>;
+
+// An optional capability: a backend whose workloads' output can be followed.
+class LogSource {
+ public:
+  virtual ~LogSource() = default;
+
+  // Streams `attempt`'s output from the start until the workload ends (or the
+  // callback says stop). Re-following after a broken stream is the caller's
+  // job: it knows how many bytes it has.
+  virtual Status FollowLogs(const api::ContainerTask& task, int attempt, const LogCallback& on_data) = 0;
+};
+
+}  // namespace ctask::runtime
