@@ -1,5 +1,5 @@
 # The entry points. Each installs what it needs first (hack/install-deps.sh).
-.PHONY: run test build generate fuzz fmt clean
+.PHONY: run test build generate fuzz fmt clean docker-up docker-down
 
 run:        ## The main job: build, then run examples/hello.yaml
 	hack/run-example.sh
@@ -15,6 +15,12 @@ generate:   ## Rewrite the files generated from the schema (crds/, docs/api.md)
 
 fuzz:       ## Only the fuzzing tier (CTASK_FUZZ_SECONDS, default 60)
 	hack/fuzz.sh
+
+docker-up:  ## Start a local Docker daemon (if none answers) and build the test image
+	hack/docker-up.sh
+
+docker-down: ## Stop the Docker daemon that docker-up started (only that one)
+	hack/docker-down.sh
 
 fmt:        ## Format the C++ sources
 	clang-format-16 -i $$(git ls-files '*.cc' '*.h')

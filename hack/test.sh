@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, set-up included: what `make test` and .ci/run run.
 #
+# A Docker daemon and the local test image are made available first
+# (hack/docker-up.sh), so every tier can reach Docker; suites that need it fail,
+# not skip, when it is missing.
+#
 # Tiers, in order (each must pass; none is skipped):
 #   unit       GoogleTest suites through ctest (build/)
 #   sanitizer  the same suites built with ASan + UBSan (build-asan/)
@@ -13,6 +17,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$CTASK_ROOT"
 
 "$CTASK_ROOT/hack/install-deps.sh"
+"$CTASK_ROOT/hack/docker-up.sh"
 
 log "tier unit: build and run"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
