@@ -983,27 +983,7 @@ Result<std::vector<Document>> ParseDocumentsUnchecked(std::string_view text) {
 // Files.
 
 Error IoError(const std::string& name, int error_number) {
-  ErrorCode code = ErrorCode::kInvalidArgument;
-  switch (error_number) {
-    case ENOENT:
-    case ENOTDIR:
-      code = ErrorCode::kNotFound;
-      break;
-    case EACCES:
-    case EPERM:
-      code = ErrorCode::kPermissionDenied;
-      break;
-    case EINTR:
-    case EAGAIN:
-    case EIO:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-      code = ErrorCode::kUnavailable;
-      break;
-    default:
-      break;
-  }
+  const ErrorCode code = ErrorCodeForErrno(error_number, ErrorCode::kInvalidArgument);
   return Error(code, name + ": cannot read: " + std::generic_category().message(error_number));
 }
 

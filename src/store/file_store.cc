@@ -38,35 +38,12 @@ constexpr std::size_t kMaxRecordBytes = 8u << 20;
 // (spec.logs.archiveLimitBytes), so this only guards against foreign files.
 constexpr std::size_t kMaxLogReadBytes = 16u << 20;
 
-ErrorCode CodeForErrno(int error_number) {
-  switch (error_number) {
-    case ENOENT:
-    case ENOTDIR:
-      return ErrorCode::kNotFound;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return ErrorCode::kPermissionDenied;
-    case EINTR:
-    case EAGAIN:
-    case EIO:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-    case ENOSPC:
-    case EDQUOT:
-      return ErrorCode::kUnavailable;
-    default:
-      return ErrorCode::kInternal;
-  }
-}
-
 // "<path>: cannot <what>: <strerror>".
 Error ErrnoError(const std::string& path, std::string_view what, int error_number) {
   std::string message = path + ": cannot ";
   message += what;
   message += ": " + std::generic_category().message(error_number);
-  return Error(CodeForErrno(error_number), std::move(message));
+  return Error(ErrorCodeForErrno(error_number, ErrorCode::kInternal), std::move(message));
 }
 
 class Fd {

@@ -1,5 +1,7 @@
 #include "util/error.h"
 
+#include <cerrno>
+
 namespace ctask {
 
 std::string_view ErrorCodeName(ErrorCode code) {
@@ -16,6 +18,29 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInternal: return "Internal";
   }
   return "Unknown";
+}
+
+ErrorCode ErrorCodeForErrno(int error_number, ErrorCode otherwise) {
+  switch (error_number) {
+    case ENOENT:
+    case ENOTDIR:
+      return ErrorCode::kNotFound;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return ErrorCode::kPermissionDenied;
+    case EINTR:
+    case EAGAIN:
+    case EIO:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case ENOSPC:
+    case EDQUOT:
+      return ErrorCode::kUnavailable;
+    default:
+      return otherwise;
+  }
 }
 
 std::string Error::ToString() const {

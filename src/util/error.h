@@ -48,6 +48,11 @@ class Error {
   std::string message_;
 };
 
+// What an errno from a file operation means for the caller: kNotFound,
+// kPermissionDenied, kUnavailable (transient or resource exhaustion: retry),
+// or `otherwise`.
+ErrorCode ErrorCodeForErrno(int error_number, ErrorCode otherwise);
+
 template <typename T>
 using Result = std::expected<T, Error>;
 
