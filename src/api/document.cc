@@ -50,7 +50,6 @@ constexpr std::size_t kMaxParseBytes = 64u << 20;
 // refusing input the exact check (kMaxNestingDepth, while building) accepts.
 constexpr int kPrescanDepthLimit = kMaxNestingDepth + 20;
 
-constexpr std::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
 constexpr std::string_view kMergeTag = "tag:yaml.org,2002:merge";
 
 std::string NestingMessage() {
