@@ -13,5 +13,8 @@ inline constexpr const char* kLabelTaskUid = "ctask.io/task-uid";            // 
 inline constexpr const char* kLabelAttempt = "ctask.io/attempt";             // "1", "2", ...
 inline constexpr const char* kLabelNamespace = "ctask.io/namespace";         // Docker only: no namespaces there
 inline constexpr const char* kAnnotationGeneration = "ctask.io/generation";  // spec generation rendered
+// On a task record in the local store: the attempt whose log artifact is
+// complete (the follower closed it). Absent: no attempt's log is complete yet.
+inline constexpr const char* kAnnotationLogAttempt = "ctask.io/log-attempt";
 
 }  // namespace ctask::render
