@@ -18,6 +18,11 @@ const std::map<std::string, Command>& Commands() {
       {"validate", {RunValidate, "Check ContainerTask manifests and report every problem"}},
       {"render", {RunRender, "Show the Job (Kubernetes) or container (Docker) a task becomes"}},
       {"crd", {RunCrd, "Print the ContainerTask CustomResourceDefinition"}},
+      {"get", {RunGet, "Show the tasks in the local state directory"}},
+      {"logs", {RunLogs, "Print a task's log from the local state directory"}},
+      {"run", {RunRun, "Run tasks through the local Docker daemon and show what happened"}},
+      {"operator", {RunOperator, "Keep a directory of tasks and their containers in agreement"}},
+      {"delete", {RunDelete, "Stop a task and remove it, its containers and its log"}},
       {"version", {RunVersion, "Print the version"}},
   };
   return kCommands;

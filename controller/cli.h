@@ -27,5 +27,10 @@ int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::os
 int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunVersion(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunCrd(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace ctask::cli

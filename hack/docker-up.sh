@@ -7,7 +7,9 @@
 # A daemon this script starts is Debian's dockerd without container networking
 # (--bridge=none, no iptables: tests need none), writing its pid to
 # $CTASK_DOCKERD_PIDFILE so hack/docker-down.sh stops only that daemon. No
-# registry is reachable, so nothing is pulled: the test image is a root
+# registry is reachable, so nothing is pulled (the daemon gets a loopback
+# proxy that refuses, so a pull fails fast and stays on this machine): the
+# test image is a root
 # filesystem holding Debian's busybox-static, brought in with `docker import`.
 #
 # Environment:
@@ -47,7 +49,11 @@ start_dockerd() {
     "${sudo_cmd[@]}" mkdir -p "$(dirname "$logfile")"
     # setsid + nohup: the daemon outlives this script and the caller's
     # terminal. The log is opened inside, so it is opened as root under sudo.
-    "${sudo_cmd[@]}" setsid nohup sh -c 'exec "$@" >>"$0" 2>&1 </dev/null' "$logfile" \
+    # The proxy variables point at a closed loopback port: a pull (of an
+    # image a test expects to be missing) fails at once, and the daemon never
+    # looks up or dials a registry outside this machine.
+    "${sudo_cmd[@]}" env HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY= \
+      setsid nohup sh -c 'exec "$@" >>"$0" 2>&1 </dev/null' "$logfile" \
       dockerd --bridge=none --iptables=false --ip6tables=false \
       --host "unix://$socket" --pidfile "$pidfile" >/dev/null 2>&1 </dev/null &
     starter=$!

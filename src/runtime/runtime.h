@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string_view>
 
 #include "api/types.h"
@@ -29,8 +30,11 @@ class Runtime {
 
   // Makes the workload of `attempt` exist and start: creates it if absent,
   // starts it if created but not started, leaves it alone otherwise.
-  // kInvalidArgument when the task cannot run here (a missing Secret key, a
-  // host path outside the policy): the task fails, naming the cause.
+  // kFailedPrecondition when the task cannot run here (a missing Secret key,
+  // a host path outside the policy, an image that cannot be had): the
+  // runtime remembers the cause and Observe reports the attempt Waiting with
+  // it, so the task fails naming it. Any other error is transient (the
+  // backend is unreachable): retry.
   virtual Status Apply(const api::ContainerTask& task, int attempt) = 0;
 
   // What exists of `attempt`'s workload; kAbsent when nothing does.
@@ -57,10 +61,12 @@ class LogSource {
  public:
   virtual ~LogSource() = default;
 
-  // Streams `attempt`'s output from the start until the workload ends (or the
-  // callback says stop). Re-following after a broken stream is the caller's
+  // Streams `attempt`'s output from the start until the workload ends, the
+  // callback says stop, or `stop` is requested (a process shutting down while
+  // the workload runs on). Re-following after a broken stream is the caller's
   // job: it knows how many bytes it has.
-  virtual Status FollowLogs(const api::ContainerTask& task, int attempt, const LogCallback& on_data) = 0;
+  virtual Status FollowLogs(const api::ContainerTask& task, int attempt, const LogCallback& on_data,
+                            std::stop_token stop) = 0;
 };
 
 }  // namespace ctask::runtime

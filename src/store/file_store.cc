@@ -391,18 +391,33 @@ Status FileStore::Put(const api::ContainerTask& task) {
   const std::string& ns = task.metadata.namespace_;
   const std::string& name = task.metadata.name;
   if (auto valid = ValidateKey(ns, name); !valid) return valid;
+  std::lock_guard<std::mutex> guard(StripeFor(ns, name));
+  const std::string dir = TaskDir(ns, name);
+
+  // 0. Optimistic concurrency, as the API server does it: a Put based on an
+  //    older read than the stored record is refused, so the reconciler's
+  //    status write and a user's spec change never undo each other.
+  uint64_t stored_version = 0;
+  if (Result<api::ContainerTask> stored = ReadRecord(RecordPath(ns, name), ns, name); stored) {
+    stored_version = std::strtoull(stored->metadata.resource_version.c_str(), nullptr, 10);
+    const std::string& expected = task.metadata.resource_version;
+    if (!expected.empty() && expected != stored->metadata.resource_version) {
+      return MakeError(ErrorCode::kConflict, "task " + ns + "/" + name + " was changed since it was read (resourceVersion " +
+                                                 expected + ", now " + stored->metadata.resource_version +
+                                                 "): read it again and retry");
+    }
+  }
+  api::ContainerTask versioned = task;
+  versioned.metadata.resource_version = std::to_string(stored_version + 1);
   std::string text;
   try {
     // Invalid UTF-8 in a string (container output in status) is replaced,
     // not thrown over: a record must always be writable.
-    text = api::EncodeContainerTask(task).dump(2, ' ', false, api::Json::error_handler_t::replace);
+    text = api::EncodeContainerTask(versioned).dump(2, ' ', false, api::Json::error_handler_t::replace);
     text += '\n';
   } catch (const std::exception& e) {
     return MakeError(ErrorCode::kInternal, "task " + ns + "/" + name + ": cannot encode: " + e.what());
   }
-
-  std::lock_guard<std::mutex> guard(StripeFor(ns, name));
-  const std::string dir = TaskDir(ns, name);
   if (auto made = MakeDirs(dir); !made) return made;
   if (auto cleaned = RemoveTempFilesIn(dir); !cleaned) return cleaned;
 

@@ -9,6 +9,11 @@
 //    a key can never name something outside the store.
 //  - Put replaces the whole record atomically: a reader, or the next process
 //    after a crash, sees the old record or the new one, never a mix.
+//  - Optimistic concurrency, as the API server's: every Put stores
+//    metadata.resourceVersion as the stored one plus one. A Put whose
+//    resourceVersion is set and differs from the stored record's is refused
+//    with kConflict (re-read, then retry); an empty one replaces
+//    unconditionally (a create, or a forced replace).
 //  - Get of an absent task is kNotFound. A record that cannot be read back
 //    (corrupted on disk, edited by hand) is kInternal, and the message names
 //    where it lives so a user can inspect or remove it.

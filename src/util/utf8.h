@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace ctask {
@@ -12,5 +13,9 @@ namespace ctask {
 std::size_t DecodeUtf8(std::string_view text, std::size_t i, char32_t* cp);
 
 bool IsValidUtf8(std::string_view text);
+
+// `text` with every byte that does not start a well-formed sequence replaced
+// by U+FFFD, so program output of any kind can go into JSON and YAML.
+std::string ToValidUtf8(std::string_view text);
 
 }  // namespace ctask

@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -35,7 +39,11 @@ inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::s
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) posix_spawn_file_actions_addclose(&actions, fd);
+  // The child keeps only 0, 1 and 2: a copy of a write end left open in it
+  // (or in a process it detaches) would keep this side from seeing EOF.
+  for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+    if (fd > 2) posix_spawn_file_actions_addclose(&actions, fd);
+  }
   std::vector<std::string> argv_strings = {CTASK_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -85,5 +93,91 @@ inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::s
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
 }
+
+// Guards against a hang; never what a test asserts on.
+inline constexpr std::chrono::seconds kHangGuard(60);
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// The binary running in the background with its output going to files, so a
+// test can wait for what it has printed before changing the store.
+class Background {
+ public:
+  // Output goes to DIR/NAME.out and DIR/NAME.err.
+  Background(const std::vector<std::string>& args, const std::filesystem::path& dir, const std::string& name = "bg")
+      : out_path_(dir / (name + ".out")), err_path_(dir / (name + ".err")) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<std::string> argv_strings = {CTASK_BINARY};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, CTASK_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Until stdout holds `text`; false if the binary exits or the guard passes first.
+  bool WaitForOutput(const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (out().find(text) != std::string::npos) return true;
+      if (pid_ <= 0 || waitpid(pid_, &status_, WNOHANG) == pid_) {
+        pid_ = -1;
+        return out().find(text) != std::string::npos;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  // The exit code once it exits (-1: killed by the guard or a signal).
+  int Wait() {
+    const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
+    while (pid_ > 0) {
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status_, 0);
+        pid_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+  }
+
+  pid_t pid() const { return pid_; }
+
+  void Signal(int signal) {
+    if (pid_ > 0) kill(pid_, signal);
+  }
+
+  std::string out() const { return ReadFile(out_path_); }
+  std::string err() const { return ReadFile(err_path_); }
+
+ private:
+  std::filesystem::path out_path_;
+  std::filesystem::path err_path_;
+  pid_t pid_ = -1;
+  int status_ = 0;
+};
 
 }  // namespace ctask::testing

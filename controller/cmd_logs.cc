@@ -1,0 +1,257 @@
+// `ctask logs NAME [-f]`: a task's log artifact from the local state
+// directory, byte for byte, and with -f the rest of it as it is written.
+//
+// The artifact holds the latest attempt's output and is written live. The
+// record's annotation ctask.io/log-attempt = N says attempt N's artifact is
+// complete, so following ends once the task is terminal and the annotation
+// names its last attempt: then nothing more will be written. A new attempt
+// starts the artifact afresh; a follower sees it shrink below what it has
+// read and starts again from the beginning, saying so on stderr.
+//
+// Read-only, like `ctask get`: no lock is taken.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "api/names.h"
+#include "cli.h"
+#include "flags.h"
+#include "render/labels.h"
+#include "store/file_store.h"
+#include "util/field_error.h"
+
+namespace ctask::cli {
+namespace {
+
+// How often -f looks for more output and at the task's state.
+constexpr std::chrono::milliseconds kFollowInterval(200);
+
+bool IsTerminal(const api::ContainerTask& task) {
+  const std::string& phase = task.status.phase;
+  return phase == api::phase::kSucceeded || phase == api::phase::kFailed || phase == api::phase::kCancelled;
+}
+
+// Nothing more will be written to the artifact: the task has ended and the
+// log of its last attempt is complete (or it never ran an attempt).
+bool LogIsFinal(const api::ContainerTask& task) {
+  if (!IsTerminal(task)) return false;
+  if (task.status.attempts == 0) return true;
+  auto it = task.metadata.annotations.find(render::kAnnotationLogAttempt);
+  return it != task.metadata.annotations.end() && it->second == std::to_string(task.status.attempts);
+}
+
+std::string NotFound(const std::string& name, const std::string& ns, const std::string& root) {
+  return "ctask: containertask " + QuoteValue(name) + " not found in namespace " + QuoteValue(ns) + " (state dir " +
+         root + ")\n";
+}
+
+// Copies the artifact from `offset` on to `out`, advancing offset.
+class LogCopier {
+ public:
+  // `current_attempt` reads the attempt running now, for the note that a
+  // new one started; it is asked when that happens, as the record read
+  // before may already be out of date.
+  LogCopier(store::Store& store, std::string ns, std::string name, std::function<int32_t()> current_attempt,
+            std::ostream& out, std::ostream& err)
+      : store_(store),
+        ns_(std::move(ns)),
+        name_(std::move(name)),
+        current_attempt_(std::move(current_attempt)),
+        out_(out),
+        err_(err) {}
+
+  // Prints what is there beyond the offset. kNotFound (no artifact yet) is
+  // not an error: found() says whether there was one.
+  Status Drain() {
+    for (;;) {
+      Result<std::string> bytes = store_.ReadLog(ns_, name_, offset_);
+      if (!bytes) {
+        if (bytes.error().code() != ErrorCode::kNotFound) return std::unexpected(bytes.error());
+        // Gone (replaced by a new attempt's, or removed): whatever comes
+        // next is a new artifact.
+        if (offset_ > 0) restart_pending_ = true;
+        found_ = false;
+        return {};
+      }
+      found_ = true;
+      if (bytes->empty()) {
+        if (offset_ == 0) {
+          if (restart_pending_) Restarted();
+          return {};
+        }
+        // Nothing new, or an artifact started afresh and shorter than what
+        // was read: the byte before the offset tells which.
+        Result<std::string> probe = store_.ReadLog(ns_, name_, offset_ - 1);
+        if (!probe) {
+          if (probe.error().code() != ErrorCode::kNotFound) return std::unexpected(probe.error());
+          continue;  // removed meanwhile: the next read says so
+        }
+        if (!probe->empty()) return {};
+        offset_ = 0;
+        Restarted();
+        continue;
+      }
+      if (restart_pending_) Restarted();
+      out_.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+      out_.flush();
+      offset_ += bytes->size();
+    }
+  }
+
+  bool found() const { return found_; }
+
+ private:
+  void Restarted() {
+    restart_pending_ = false;
+    out_.flush();
+    err_ << "--- attempt " << current_attempt_() << " ---\n" << std::flush;
+  }
+
+  store::Store& store_;
+  const std::string ns_;
+  const std::string name_;
+  const std::function<int32_t()> current_attempt_;
+  std::ostream& out_;
+  std::ostream& err_;
+  uint64_t offset_ = 0;
+  bool found_ = false;
+  bool restart_pending_ = false;
+};
+
+}  // namespace
+
+int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::vector<FlagSpec> specs = {
+      {"namespace", 'n', true, "NAMESPACE", "The task's namespace (default \"default\")"},
+      {"follow", 'f', false, "", "Keep printing the log as it is written, until the task has ended"},
+      {"state-dir", '\0', true, "DIR", "The local state directory (default $XDG_STATE_HOME/ctask)"},
+      {"help", 'h', false, "", "Show this help"},
+  };
+  std::vector<FlagSpec> all_specs = specs;
+  // Hidden, for tests: give up following after SECONDS, with exit status 1.
+  all_specs.push_back({"follow-timeout", '\0', true, "SECONDS", ""});
+  Result<ParsedFlags> flags = ParseFlags(args, all_specs, "ctask logs");
+  if (!flags) {
+    err << "ctask logs: " << flags.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags->Has("help")) {
+    out << "Print a task's log from the local state directory: the output of its latest attempt,\n"
+           "byte for byte. With -f, keep printing it as it is written until the task has ended.\n\n"
+           "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f] [--state-dir DIR]\n\n"
+           "Examples:\n  ctask logs hello\n  ctask logs -f hello\n\n"
+           "Exit status: 0 on success, 1 when the task is not found or its log cannot be read,\n"
+           "2 on bad usage.\n\n"
+        << FlagsHelp(specs);
+    return kExitOk;
+  }
+  if (flags->positional.size() != 1) {
+    err << "ctask logs: " << (flags->positional.empty() ? "name the task: ctask logs NAME" : "give one task NAME")
+        << "\n";
+    return kExitUsage;
+  }
+  const std::string name = flags->positional[0];
+  const std::string ns = flags->Get("namespace", "default");
+  if (std::vector<std::string> problems = api::IsDNS1123Label(ns); !problems.empty()) {
+    err << "ctask logs: --namespace " << QuoteValue(ns) << " is not a namespace: " << problems.front() << "\n";
+    return kExitUsage;
+  }
+  if (std::vector<std::string> problems = api::IsDNS1123Label(name); !problems.empty()) {
+    err << "ctask logs: " << QuoteValue(name) << " is not a task name: " << problems.front() << "\n";
+    return kExitUsage;
+  }
+  std::optional<std::chrono::seconds> follow_timeout;
+  if (flags->Has("follow-timeout")) {
+    const std::string text = flags->Get("follow-timeout");
+    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
+      err << "ctask logs: --follow-timeout must be a whole number of seconds\n";
+      return kExitUsage;
+    }
+    follow_timeout = std::chrono::seconds(std::stoi(text));
+  }
+  std::string root;
+  if (flags->Has("state-dir")) {
+    root = flags->Get("state-dir");
+    if (root.empty()) {
+      err << "ctask logs: --state-dir must name a directory\n";
+      return kExitUsage;
+    }
+  } else {
+    Result<std::string> default_root = store::DefaultStateDir();
+    if (!default_root) {
+      err << "ctask logs: " << default_root.error().message() << "\n";
+      return kExitInvalid;
+    }
+    root = *default_root;
+  }
+
+  // A directory that does not exist holds no tasks; opening it would create it.
+  std::error_code ec;
+  if (!std::filesystem::exists(root, ec)) {
+    err << NotFound(name, ns, root);
+    return kExitInvalid;
+  }
+  auto opened = store::FileStore::Open(root);
+  if (!opened) {
+    err << "ctask logs: " << opened.error().message() << "\n";
+    return kExitInvalid;
+  }
+  store::Store& store = **opened;
+  Result<api::ContainerTask> task = store.Get(ns, name);
+  if (!task) {
+    if (task.error().code() == ErrorCode::kNotFound) {
+      err << NotFound(name, ns, root);
+    } else {
+      err << "ctask logs: " << task.error().message() << "\n";
+    }
+    return kExitInvalid;
+  }
+  if (!task->spec.logs.archive) {
+    out << task->status.log_tail;
+    err << "ctask: task " << name << " keeps no log artifact (spec.logs.archive is false); this is status.logTail\n";
+    return kExitOk;
+  }
+
+  auto current_attempt = [&]() -> int32_t {
+    Result<api::ContainerTask> now = store.Get(ns, name);
+    return now ? now->status.attempts : task->status.attempts;
+  };
+  LogCopier copier(store, ns, name, current_attempt, out, err);
+  const bool follow = flags->Has("follow");
+  const auto deadline =
+      follow_timeout ? std::optional(std::chrono::steady_clock::now() + *follow_timeout) : std::nullopt;
+  for (;;) {
+    // The record first, then the artifact: once the record says the log is
+    // final, a drain after it gets every byte.
+    const bool final = LogIsFinal(*task);
+    if (Status drained = copier.Drain(); !drained) {
+      err << "ctask logs: " << drained.error().message() << "\n";
+      return kExitInvalid;
+    }
+    if (!follow || final) break;
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      err << "ctask logs: task " << ns << "/" << name << " has not ended after " << follow_timeout->count()
+          << "s (--follow-timeout)\n";
+      return kExitInvalid;
+    }
+    std::this_thread::sleep_for(kFollowInterval);
+    task = store.Get(ns, name);
+    if (!task) {
+      if (task.error().code() == ErrorCode::kNotFound) {
+        err << "ctask logs: task " << ns << "/" << name << " was deleted while following its log\n";
+      } else {
+        err << "ctask logs: " << task.error().message() << "\n";
+      }
+      return kExitInvalid;
+    }
+  }
+  if (!copier.found()) {
+    err << "ctask: task " << name << " has no log yet (phase "
+        << (task->status.phase.empty() ? "<none>" : task->status.phase) << ")\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace ctask::cli

@@ -1,0 +1,251 @@
+// `ctask operator --backend docker --tasks-dir DIR`: the operator without a
+// cluster. The directory's manifests are the desired state; the state
+// directory holds each task's record (spec + status) and log; the Docker
+// daemon runs the attempts. The same reconciler as `ctask run` converges
+// them; this command adds the sync from files to records:
+//   new task in a file     -> a new record (fresh UID, generation 1)
+//   changed spec           -> generation + 1; see docs/docker-backend.md for
+//                             what a change does to a running or finished task
+//   task gone from files   -> deletion: containers stopped and removed, then
+//                             the record and its log
+// On start it re-reads every record and reconciles it, adopting running
+// containers by their labels: a restart (even after kill -9) never starts an
+// attempt twice.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "api/codec.h"
+#include "api/validate.h"
+#include "cli.h"
+#include "flags.h"
+#include "local_backend.h"
+#include "run_outcome.h"
+#include "signals.h"
+#include "tasks_dir.h"
+#include "util/uuid.h"
+
+namespace ctask::cli {
+namespace {
+
+// The record annotation naming the file a task came from: only such records
+// are deleted when their task leaves the directory (`ctask run` may share
+// the state directory).
+constexpr const char* kAnnotationSourceFile = "ctask.io/source-file";
+
+const std::vector<FlagSpec>& OperatorFlags() {
+  static const std::vector<FlagSpec> kSpecs = {
+      {"backend", '\0', true, "docker", "Where tasks run; only docker here (the Kubernetes operator runs in-cluster)"},
+      {"tasks-dir", '\0', true, "DIR", "Directory of ContainerTask manifests (with their Secrets and ConfigMaps)"},
+      {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
+      {"allow-host-path", '\0', true, "DIR", "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
+      {"workers", '\0', true, "N", "Tasks reconciled at once (default 4)"},
+      {"scan-interval-ms", '\0', true, "MS", "How often the tasks directory is read (default 1000)"},
+      {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
+      {"help", 'h', false, "", "Show this help"},
+  };
+  return kSpecs;
+}
+
+Result<long> NumberFlag(const ParsedFlags& flags, const std::string& name, long fallback, long min, long max) {
+  if (!flags.Has(name)) return fallback;
+  const std::string text = flags.Get(name);
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < min || value > max) {
+    return InvalidArgument("--" + name + ": \"" + text + "\" is not a whole number from " + std::to_string(min) +
+                           " to " + std::to_string(max));
+  }
+  return value;
+}
+
+void Log(std::ostream& err, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  err << FormatRfc3339(WallClock()) << " " << line << "\n";
+  err.flush();
+}
+
+// Brings the records in line with the directory: create, update, delete.
+void SyncRecords(LocalBackend& backend, const DesiredState& desired, std::ostream& err,
+                 std::set<std::string>& refused_updates) {
+  store::Store& store = backend.store();
+  for (const auto& [key, want] : desired.tasks) {
+    const auto [ns, name] = reconcile::SplitKey(key);
+    Result<api::ContainerTask> record = store.Get(ns, name);
+    const bool ours = record && record->metadata.annotations.contains(kAnnotationSourceFile);
+    if (!record || !ours) {
+      if (record && record->metadata.deletion_timestamp) continue;  // finishing its deletion; created next scan
+      api::ContainerTask task = want.task;
+      task.metadata.annotations[kAnnotationSourceFile] = want.file;
+      if (Status created = SubmitFresh(backend, task); !created) {
+        Log(err, "task " + key + ": cannot create its record: " + created.error().message());
+        continue;
+      }
+      Log(err, "task " + key + ": created from " + want.file);
+      backend.queue().Add(key);
+      continue;
+    }
+    if (record->metadata.deletion_timestamp) continue;
+    if (api::EncodeSpec(record->spec) == api::EncodeSpec(want.task.spec)) continue;
+    const FieldErrors refused = api::ValidateUpdate(record->spec, want.task.spec);
+    if (!refused.empty()) {
+      const std::string what = want.file + ": ContainerTask/" + name + ": " + refused.front().ToString() +
+                               ": the change is refused; the task keeps its spec";
+      if (refused_updates.insert(what).second) Log(err, what);
+      continue;
+    }
+    Status updated = UpdateRecord(store, ns, name, [&](api::ContainerTask& t) {
+      t.spec = want.task.spec;
+      t.metadata.generation += 1;
+      t.metadata.labels = want.task.metadata.labels;
+      t.metadata.annotations[kAnnotationSourceFile] = want.file;
+    });
+    if (!updated) {
+      Log(err, "task " + key + ": cannot update its record: " + updated.error().message());
+      continue;
+    }
+    Log(err, "task " + key + ": spec changed in " + want.file + " (generation " +
+                 std::to_string(record->metadata.generation + 1) + ")");
+    backend.queue().Add(key);
+  }
+
+  Result<std::vector<store::ListEntry>> records = store.List();
+  if (!records) {
+    Log(err, "cannot list the state directory: " + records.error().message());
+    return;
+  }
+  for (const store::ListEntry& entry : *records) {
+    const std::string key = entry.namespace_ + "/" + entry.name;
+    if (!entry.task || desired.tasks.contains(key)) continue;
+    if (!entry.task->metadata.annotations.contains(kAnnotationSourceFile)) continue;  // not from the directory
+    if (entry.task->metadata.deletion_timestamp) continue;
+    Status marked = UpdateRecord(store, entry.namespace_, entry.name,
+                                 [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+    if (!marked) {
+      Log(err, "task " + key + ": cannot mark it for deletion: " + marked.error().message());
+      continue;
+    }
+    Log(err, "task " + key + ": its manifest is gone: deleting it");
+    backend.queue().Add(key);
+  }
+}
+
+}  // namespace
+
+int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Result<ParsedFlags> flags = ParseFlags(args, OperatorFlags(), "ctask operator");
+  if (!flags) {
+    err << "ctask operator: " << flags.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags->Has("help")) {
+    out << "Run the operator against the local Docker daemon: keep the ContainerTasks in a directory\n"
+           "and their containers in agreement. Add a file to run its tasks, edit it to change them,\n"
+           "remove it to stop and delete them. Records and logs go to the state directory\n"
+           "(ctask get, ctask logs). SIGINT/SIGTERM stop the operator; containers keep running and\n"
+           "are adopted when it starts again.\n\n"
+           "Usage:\n  ctask operator --backend docker --tasks-dir DIR [--state-dir DIR]\n\n"
+        << FlagsHelp(OperatorFlags());
+    return kExitOk;
+  }
+  const std::string backend_name = flags->Get("backend", "docker");
+  if (backend_name != "docker") {
+    err << "ctask operator: --backend " << backend_name
+        << ": only docker is available from the command line; the Kubernetes operator runs in the cluster\n";
+    return kExitUsage;
+  }
+  if (!flags->Has("tasks-dir")) {
+    err << "ctask operator: --tasks-dir DIR is required: the directory of ContainerTask manifests to run\n";
+    return kExitUsage;
+  }
+  Result<long> workers = NumberFlag(*flags, "workers", 4, 1, 64);
+  Result<long> scan_ms = NumberFlag(*flags, "scan-interval-ms", 1000, 10, 600000);
+  Result<long> grace = NumberFlag(*flags, "stop-grace", 10, 0, 3600);
+  for (const Result<long>* r : {&workers, &scan_ms, &grace}) {
+    if (!*r) {
+      err << "ctask operator: " << r->error().message() << "\n";
+      return kExitUsage;
+    }
+  }
+  TasksDir tasks_dir(flags->Get("tasks-dir"));
+  struct stat st {};
+  if (::stat(tasks_dir.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    err << "ctask operator: --tasks-dir " << tasks_dir.path() << ": not a directory: create it or name another\n";
+    return kExitUsage;
+  }
+
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stopping = false;
+  SignalWatcher signals([&](int, int) {
+    std::lock_guard lock(mu);
+    stopping = true;
+    wake.notify_all();
+  });
+
+  LocalBackendOptions options;
+  options.state_dir = flags->Get("state-dir");
+  options.policy.allowed_host_paths = flags->All("allow-host-path");
+  options.workers = static_cast<int>(*workers);
+  options.reconciler.stop_grace = std::chrono::seconds(*grace);
+  options.on_status = [&](const api::ContainerTask& task) {
+    Log(err, "task " + reconcile::TaskKey(task) + ": " + task.status.phase + " (" + task.status.reason +
+                 "): " + task.status.message);
+  };
+  std::map<std::string, std::string> last_error;
+  std::mutex error_mu;
+  options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
+    std::lock_guard lock(error_mu);
+    if (result) {
+      last_error.erase(key);
+    } else if (result.error().code() != ErrorCode::kConflict && last_error[key] != result.error().message()) {
+      last_error[key] = result.error().message();
+      Log(err, "task " + key + ": " + result.error().message() + " (retrying with backoff)");
+    }
+  };
+  Result<std::unique_ptr<LocalBackend>> opened = LocalBackend::Open(std::move(options));
+  if (!opened) {
+    err << "ctask operator: " << opened.error().message() << "\n";
+    return kExitRunInfrastructure;
+  }
+  LocalBackend& backend = **opened;
+  Log(err, "operator started: tasks from " + tasks_dir.path() + ", state in " + backend.state_dir());
+
+  // Adopt: every record is reconciled once, running containers found by label.
+  if (Result<std::vector<store::ListEntry>> records = backend.store().List(); records) {
+    for (const store::ListEntry& entry : *records) backend.queue().Add(entry.namespace_ + "/" + entry.name);
+  }
+  backend.Start();
+
+  std::set<std::string> refused_updates;
+  // Records are compared with the files on every change, and every
+  // kResync anyway: a task re-added while its old record was still being
+  // deleted is created once the deletion is done.
+  constexpr auto kResync = std::chrono::seconds(10);
+  auto last_sync = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu);
+  while (!stopping) {
+    lock.unlock();
+    ScanResult scan = tasks_dir.Scan();
+    for (const std::string& problem : scan.problems) Log(err, problem);
+    if (scan.changed || std::chrono::steady_clock::now() - last_sync >= kResync) {
+      last_sync = std::chrono::steady_clock::now();
+      backend.runtime().SetConfigs(tasks_dir.desired().configs);
+      SyncRecords(backend, tasks_dir.desired(), err, refused_updates);
+    }
+    lock.lock();
+    wake.wait_for(lock, std::chrono::milliseconds(*scan_ms), [&] { return stopping; });
+  }
+  lock.unlock();
+  Log(err, "operator stopping: containers keep running and are adopted at the next start");
+  backend.Stop();
+  return kExitOk;
+}
+
+}  // namespace ctask::cli

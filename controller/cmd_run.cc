@@ -1,0 +1,372 @@
+// `ctask run -f FILE...`: run the ContainerTasks of the files through the
+// local Docker daemon, show their output as it comes, and exit with what
+// happened (run_outcome.h). The tasks go through the same store, reconciler
+// and runtime the directory-mode operator uses; this command is that loop
+// for a fixed set of tasks, ending when all of them are settled.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "api/manifest.h"
+#include "cli.h"
+#include "flags.h"
+#include "local_backend.h"
+#include "run_outcome.h"
+#include "signals.h"
+#include "status/decide.h"
+
+namespace ctask::cli {
+namespace {
+
+// Writes task output as it arrives. One task: its bytes, unchanged, to
+// stdout/stderr. Several: whole lines, each prefixed "NAME | ", so outputs
+// interleave by line and stay readable.
+class OutputPrinter {
+ public:
+  OutputPrinter(std::ostream& out, std::ostream& err, bool prefixed) : out_(out), err_(err), prefixed_(prefixed) {}
+
+  void Write(const std::string& key, runtime::LogStream stream, std::string_view data) {
+    std::lock_guard lock(mu_);
+    std::ostream& to = stream == runtime::LogStream::kStdout ? out_ : err_;
+    if (!prefixed_) {
+      to.write(data.data(), static_cast<std::streamsize>(data.size()));
+      to.flush();
+      return;
+    }
+    std::string& partial = partial_[{key, stream}];
+    partial.append(data);
+    const std::string prefix = key.substr(key.find('/') + 1) + " | ";
+    size_t start = 0;
+    for (size_t nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n', start)) {
+      to << prefix << std::string_view(partial).substr(start, nl + 1 - start);
+      start = nl + 1;
+    }
+    partial.erase(0, start);
+    to.flush();
+  }
+
+  // The unfinished last lines, once the tasks are done.
+  void Flush() {
+    std::lock_guard lock(mu_);
+    for (auto& [where, partial] : partial_) {
+      if (partial.empty()) continue;
+      std::ostream& to = where.second == runtime::LogStream::kStdout ? out_ : err_;
+      to << where.first.substr(where.first.find('/') + 1) << " | " << partial << "\n";
+      partial.clear();
+    }
+    out_.flush();
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;
+  std::ostream& err_;
+  const bool prefixed_;
+  std::map<std::pair<std::string, runtime::LogStream>, std::string> partial_;  // guarded by mu_
+};
+
+// What the workers report, and what the command waits on.
+struct Progress {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::set<std::string> settled;                // guarded by mu
+  std::map<std::string, std::string> shown;     // key -> "phase/reason" last printed; guarded by mu
+  std::map<std::string, std::string> failures;  // key -> last reconcile error printed; guarded by mu
+  int interrupts = 0;                           // guarded by mu
+};
+
+const std::vector<FlagSpec>& RunFlags() {
+  static const std::vector<FlagSpec> kSpecs = {
+      {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
+      {"detach", 'd', false, "", "Start the tasks and return at once; follow them with ctask get / ctask logs"},
+      {"quiet", 'q', false, "", "Do not show the tasks' output or progress, only the summary"},
+      {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
+      {"allow-host-path", '\0', true, "DIR", "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
+      {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
+      {"help", 'h', false, "", "Show this help"},
+  };
+  return kSpecs;
+}
+
+constexpr const char* kRunHelp =
+    "Run ContainerTasks through the local Docker daemon and show what happened.\n"
+    "The files may hold Secrets and ConfigMaps the tasks' env uses, as for kubectl apply.\n"
+    "Each task's record and full log are kept in the state directory (ctask get, ctask logs).\n"
+    "A task of the same name already there is replaced.\n\n"
+    "Usage:\n  ctask run -f FILE [-f FILE...] [--detach]\n\n"
+    "Ctrl-C cancels the tasks (their containers are stopped, status Cancelled);\n"
+    "a second Ctrl-C quits at once and leaves the containers running.\n\n"
+    "Exit status: 0 when every task Succeeded; else, for the first task that did not,\n"
+    "its exit code, 124 past its timeout, 126 could not start, 130 cancelled,\n"
+    "137 OOMKilled with exit code 0; 125 when ctask could not run the tasks; 2 on bad usage.\n\n";
+
+// Detached: the work continues in a child process of its own session; the
+// parent returns once the child reports the tasks submitted (or an error).
+// Returns -1 in the child, the parent's exit status in the parent.
+int Detach(int report_fd[2], std::ostream& err) {
+  if (::pipe(report_fd) != 0) {
+    err << "ctask run: cannot detach: pipe: " << std::strerror(errno) << "\n";
+    return kExitRunInfrastructure;
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    err << "ctask run: cannot detach: fork: " << std::strerror(errno) << "\n";
+    return kExitRunInfrastructure;
+  }
+  if (pid == 0) {
+    ::close(report_fd[0]);
+    ::setsid();
+    // Whatever the caller left open (a pipe it reads to EOF) must not stay
+    // open for as long as the tasks run.
+    const long max_fd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
+    for (int fd = 3; fd < max_fd; ++fd) {
+      if (fd != report_fd[1]) ::close(fd);
+    }
+    return -1;
+  }
+  ::close(report_fd[1]);
+  std::string report;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(report_fd[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    report.append(buf, static_cast<size_t>(n));
+  }
+  ::close(report_fd[0]);
+  if (report.starts_with("ok\n")) {
+    err << report.substr(3);
+    return kExitOk;
+  }
+  err << (report.empty() ? "ctask run: the detached process ended without a report\n" : report);
+  return kExitRunInfrastructure;
+}
+
+// In the detached child: says how it went and lets go of the terminal.
+void ReportAndLetGo(int fd, const std::string& report) {
+  if (fd < 0) return;
+  size_t done = 0;
+  while (done < report.size()) {
+    const ssize_t n = ::write(fd, report.data() + done, report.size() - done);
+    if (n <= 0 && errno != EINTR) break;
+    if (n > 0) done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::close(null);
+  }
+}
+
+}  // namespace
+
+int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Result<ParsedFlags> flags = ParseFlags(args, RunFlags(), "ctask run");
+  if (!flags) {
+    err << "ctask run: " << flags.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags->Has("help")) {
+    out << kRunHelp << FlagsHelp(RunFlags());
+    return kExitOk;
+  }
+  if (!flags->positional.empty()) {
+    err << "ctask run: unexpected argument \"" << flags->positional[0]
+        << "\": name files with -f (e.g. ctask run -f task.yaml)\n";
+    return kExitUsage;
+  }
+  const std::vector<std::string>& files = flags->All("filename");
+  if (files.empty()) {
+    err << "ctask run: no input: name a manifest with -f FILE\n";
+    return kExitUsage;
+  }
+  int grace_seconds = 10;
+  if (flags->Has("stop-grace")) {
+    const std::string text = flags->Get("stop-grace");
+    char* end = nullptr;
+    const long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || value < 0 || value > 3600) {
+      err << "ctask run: --stop-grace: \"" << text << "\" is not a number of seconds from 0 to 3600\n";
+      return kExitUsage;
+    }
+    grace_seconds = static_cast<int>(value);
+  }
+  const bool detach = flags->Has("detach");
+  const bool quiet = flags->Has("quiet") || detach;
+
+  // 1. The manifests: every problem reported, nothing run when any.
+  api::Manifests manifests = api::LoadManifestFiles(files);
+  for (const api::ManifestProblem& problem : manifests.problems) err << problem.ToString() << "\n";
+  if (!manifests.ok()) {
+    err << "ctask run: nothing was run: fix the problems above (ctask validate -f FILE checks a manifest)\n";
+    return kExitRunInfrastructure;
+  }
+  if (manifests.tasks.empty()) {
+    err << "ctask run: no ContainerTask in the files given\n";
+    return kExitRunInfrastructure;
+  }
+  std::vector<std::string> keys;
+  for (api::LoadedTask& loaded : manifests.tasks) {
+    if (loaded.task.metadata.namespace_.empty()) loaded.task.metadata.namespace_ = "default";
+    const std::string key = reconcile::TaskKey(loaded.task);
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      err << loaded.source.file << ": doc " << loaded.source.document << ": ContainerTask/" << loaded.task.metadata.name
+          << ": metadata.name: the files name this task twice: give each task its own name\n";
+      return kExitRunInfrastructure;
+    }
+    keys.push_back(key);
+  }
+
+  int report_fd[2] = {-1, -1};
+  if (detach) {
+    if (const int parent = Detach(report_fd, err); parent >= 0) return parent;
+  }
+  std::ostream& progress_out = err;
+  auto fail = [&](const std::string& message) {
+    if (detach) {
+      ReportAndLetGo(report_fd[1], "ctask run: " + message + "\n");
+    } else {
+      err << "ctask run: " << message << "\n";
+    }
+    return kExitRunInfrastructure;
+  };
+
+  // 2. The backend. Signals are taken by a watcher thread from here on.
+  Progress progress;
+  OutputPrinter printer(out, err, keys.size() > 1);
+  std::unique_ptr<LocalBackend> backend;
+  SignalWatcher signals([&](int, int count) {
+    std::lock_guard lock(progress.mu);
+    progress.interrupts = count;
+    progress.changed.notify_all();
+  });
+
+  LocalBackendOptions options;
+  options.state_dir = flags->Get("state-dir");
+  options.policy.allowed_host_paths = flags->All("allow-host-path");
+  options.reconciler.stop_grace = std::chrono::seconds(grace_seconds);
+  options.workers = static_cast<int>(std::min<size_t>(keys.size(), 4));
+  if (!quiet) {
+    options.display = [&](const std::string& key, int, runtime::LogStream stream, std::string_view data) {
+      printer.Write(key, stream, data);
+    };
+    options.on_pull_progress = [&](const std::string& image, const api::Json& message) {
+      const std::string status = message.is_object() ? message.value("status", "") : "";
+      if (status.empty() || message.contains("progressDetail")) return;  // per-layer byte counts: too chatty
+      std::lock_guard lock(progress.mu);
+      progress_out << "ctask: pulling " << image << ": " << status << "\n";
+    };
+  }
+  options.on_status = [&](const api::ContainerTask& task) {
+    if (quiet) return;
+    const std::string key = reconcile::TaskKey(task);
+    const std::string shown = task.status.phase + "/" + task.status.reason;
+    std::lock_guard lock(progress.mu);
+    if (progress.shown[key] == shown) return;
+    progress.shown[key] = shown;
+    // Terminal states are in the summary; show the way there.
+    if (status::IsTerminal(task.status.phase)) return;
+    progress_out << "ctask: " << task.metadata.name << ": " << task.status.phase << " (" << task.status.reason
+                 << "): " << task.status.message << "\n";
+  };
+  options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
+    std::lock_guard lock(progress.mu);
+    if (result && result->settled) {
+      progress.settled.insert(key);
+      progress.changed.notify_all();
+    } else if (!result && result.error().code() != ErrorCode::kConflict) {
+      std::string& last = progress.failures[key];
+      if (last != result.error().message()) {
+        last = result.error().message();
+        progress_out << "ctask: " << key << ": " << last << " (retrying)\n";
+      }
+    }
+  };
+  Result<std::unique_ptr<LocalBackend>> opened = LocalBackend::Open(std::move(options));
+  if (!opened) return fail(opened.error().message());
+  backend = std::move(*opened);
+
+  // 3. The records, then the workers.
+  for (const api::LoadedTask& loaded : manifests.tasks) {
+    if (Status submitted = SubmitFresh(*backend, loaded.task); !submitted) {
+      return fail("task " + loaded.task.metadata.name + ": " + submitted.error().message());
+    }
+  }
+  backend->runtime().SetConfigs(manifests.configs);
+  backend->Start();
+  for (const std::string& key : keys) backend->queue().Add(key);
+  if (detach) {
+    std::string report = "ok\n";
+    for (const api::LoadedTask& loaded : manifests.tasks) {
+      report += "ctask: " + loaded.task.metadata.name + " started; follow it with: ctask logs -f " +
+                loaded.task.metadata.name +
+                (flags->Has("state-dir") ? " --state-dir " + flags->Get("state-dir") : std::string()) + "\n";
+    }
+    ReportAndLetGo(report_fd[1], report);
+  }
+
+  // 4. Wait until every task is settled. The first Ctrl-C cancels them all
+  //    (a one-way spec.cancel, as `kubectl patch` would set it); a second
+  //    leaves at once.
+  bool cancelling = false;
+  {
+    std::unique_lock lock(progress.mu);
+    while (progress.settled.size() < keys.size()) {
+      progress.changed.wait(lock);
+      if (progress.interrupts >= 2) {
+        progress_out << "ctask: interrupted again: quitting; containers left running (ctask get shows them)\n";
+        lock.unlock();
+        backend->Stop();
+        return kExitRunCancelled;
+      }
+      if (progress.interrupts == 1 && !cancelling) {
+        cancelling = true;
+        progress_out << "ctask: cancelling: stopping the containers (Ctrl-C again to quit at once)\n";
+        lock.unlock();
+        for (const std::string& key : keys) {
+          const auto [ns, name] = reconcile::SplitKey(key);
+          Status cancelled =
+              UpdateRecord(backend->store(), ns, name, [](api::ContainerTask& t) { t.spec.cancel = true; });
+          if (!cancelled && cancelled.error().code() != ErrorCode::kNotFound) {
+            progress_out << "ctask: " << key << ": cannot cancel: " << cancelled.error().message() << "\n";
+          }
+          backend->queue().Add(key);
+        }
+        lock.lock();
+      }
+    }
+  }
+  backend->Stop();
+  printer.Flush();
+
+  // 5. The summary, and the exit status it implies.
+  std::vector<api::ContainerTask> finished;
+  for (const std::string& key : keys) {
+    const auto [ns, name] = reconcile::SplitKey(key);
+    Result<api::ContainerTask> task = backend->store().Get(ns, name);
+    if (!task) {
+      if (task.error().code() == ErrorCode::kNotFound) continue;  // its TTL removed it already
+      err << "ctask run: " << key << ": " << task.error().message() << "\n";
+      return kExitRunInfrastructure;
+    }
+    finished.push_back(std::move(*task));
+  }
+  if (!detach) {
+    for (const api::ContainerTask& task : finished) err << "ctask: " << SummaryLine(task, WallClock()) << "\n";
+  }
+  return RunExitCode(finished);
+}
+
+}  // namespace ctask::cli

@@ -1,0 +1,94 @@
+#include "local_backend.h"
+
+#include "util/uuid.h"
+
+namespace ctask::cli {
+
+Timestamp WallClock() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions options) {
+  std::unique_ptr<LocalBackend> b(new LocalBackend());
+  std::string root = options.state_dir;
+  if (root.empty()) {
+    Result<std::string> fallback = store::DefaultStateDir();
+    if (!fallback) return std::unexpected(fallback.error());
+    root = *fallback;
+  }
+  Result<store::StoreLock> lock = store::LockStateDir(root);
+  if (!lock) return std::unexpected(lock.error());
+  b->lock_.emplace(std::move(*lock));
+  Result<std::unique_ptr<store::FileStore>> opened = store::FileStore::Open(root);
+  if (!opened) return std::unexpected(opened.error());
+  b->store_ = std::move(*opened);
+  if (Status cleaned = b->store_->RemoveStaleTempFiles(); !cleaned) return std::unexpected(cleaned.error());
+
+  Result<std::string> socket = docker::DockerSocketPath();
+  if (!socket) return std::unexpected(socket.error());
+  http::CurlOptions curl;
+  curl.unix_socket_path = *socket;
+  b->http_ = std::make_unique<http::CurlClient>(curl);
+  b->docker_ = std::make_unique<docker::DockerClient>(*b->http_, *socket);
+  if (Status ping = b->docker_->Ping(); !ping) return std::unexpected(ping.error());
+
+  b->runtime_ = std::make_unique<docker::DockerRuntime>(
+      *b->docker_, docker::DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock});
+  reconcile::WorkQueue* queue = &b->queue_;
+  b->archiver_ = std::make_unique<reconcile::LogArchiver>(
+      *b->store_, *b->runtime_, [queue](const std::string& key) { queue->Add(key); }, options.display);
+  b->reconciler_ = std::make_unique<reconcile::TaskReconciler>(*b->store_, *b->runtime_, *b->archiver_, WallClock,
+                                                               options.reconciler, options.on_status);
+  b->controller_ =
+      std::make_unique<reconcile::Controller>(*b->reconciler_, b->queue_, options.workers, options.on_result);
+  return b;
+}
+
+LocalBackend::~LocalBackend() {
+  Stop();
+}
+
+void LocalBackend::Stop() {
+  if (controller_) controller_->Stop();
+  archiver_.reset();  // stops the followers
+}
+
+Status UpdateRecord(store::Store& store, const std::string& ns, const std::string& name,
+                    const std::function<void(api::ContainerTask&)>& change) {
+  for (int tries = 0;; ++tries) {
+    Result<api::ContainerTask> task = store.Get(ns, name);
+    if (!task) return std::unexpected(task.error());
+    change(*task);
+    Status put = store.Put(*task);
+    if (put || put.error().code() != ErrorCode::kConflict || tries >= 100) return put;
+  }
+}
+
+Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
+  if (task.metadata.namespace_.empty()) task.metadata.namespace_ = "default";
+  const std::string& ns = task.metadata.namespace_;
+  const std::string& name = task.metadata.name;
+  Result<api::ContainerTask> previous = backend.store().Get(ns, name);
+  if (previous) {
+    // Replace: its containers go first (the reconciler's delete path).
+    Status marked = UpdateRecord(backend.store(), ns, name,
+                                 [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+    if (!marked) return marked;
+    Result<reconcile::ReconcileResult> removed = backend.reconciler().Reconcile(ns, name);
+    if (!removed) return std::unexpected(removed.error());
+  } else if (previous.error().code() != ErrorCode::kNotFound &&
+             previous.error().code() != ErrorCode::kInternal) {  // unreadable: replaced below
+    return std::unexpected(previous.error());
+  }
+  Result<std::string> uid = NewUuid();
+  if (!uid) return std::unexpected(uid.error());
+  task.metadata.uid = *uid;
+  task.metadata.generation = 1;
+  task.metadata.creation_timestamp = WallClock();
+  task.metadata.resource_version.clear();
+  task.metadata.deletion_timestamp.reset();
+  task.status = {};
+  return backend.store().Put(task);
+}
+
+}  // namespace ctask::cli

@@ -1,0 +1,271 @@
+#include "docker/docker_runtime.h"
+
+#include <thread>
+
+#include "api/names.h"
+#include "render/labels.h"
+#include "util/field_error.h"
+
+namespace ctask::docker {
+namespace {
+
+std::string Namespace(const api::ContainerTask& task) {
+  return task.metadata.namespace_.empty() ? "default" : task.metadata.namespace_;
+}
+
+std::string ContainerName(const api::ContainerTask& task, int attempt) {
+  return api::DerivedContainerName(Namespace(task), task.metadata.name, attempt);
+}
+
+// Start failures are remembered per container name and task UID, so a task
+// re-created under the same name starts clean.
+std::string FailureKey(const api::ContainerTask& task, int attempt) {
+  return ContainerName(task, attempt) + "/" + task.metadata.uid;
+}
+
+std::string Label(const api::Json& inspect, const char* key) {
+  const api::Json* labels = nullptr;
+  if (inspect.contains("Config") && inspect["Config"].is_object() && inspect["Config"].contains("Labels")) {
+    labels = &inspect["Config"]["Labels"];
+  }
+  if (labels == nullptr || !labels->is_object() || !labels->contains(key) || !(*labels)[key].is_string()) return "";
+  return (*labels)[key].get<std::string>();
+}
+
+// Docker writes "0001-01-01T00:00:00Z" for a time that has not happened.
+std::optional<Timestamp> DockerTime(const api::Json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return std::nullopt;
+  std::optional<Timestamp> t = ParseRfc3339(object[key].get<std::string>());
+  if (!t || t->time_since_epoch().count() <= 0) return std::nullopt;
+  return t;
+}
+
+bool IsOurs(const api::Json& inspect) { return Label(inspect, render::kLabelManagedBy) == render::kManagedByValue; }
+
+// Whether the inspected container belongs to this task (the same UID). A
+// task without a UID (never stored) claims any ctask container of its name.
+bool BelongsTo(const api::Json& inspect, const api::ContainerTask& task) {
+  return IsOurs(inspect) && (task.metadata.uid.empty() || Label(inspect, render::kLabelTaskUid) == task.metadata.uid);
+}
+
+// Five looks 200 ms apart: the OOM event follows the exit within
+// milliseconds; a second is far beyond what it takes and costs only tasks
+// that were SIGKILLed anyway.
+constexpr int kOomSettleLooks = 5;
+constexpr std::chrono::milliseconds kOomSettleInterval{200};
+
+bool MayBeUnreportedOom(const runtime::Observation& o, const api::ContainerTask& task) {
+  return o.state == runtime::WorkloadState::kExited && o.exit_code == 137 && !o.oom_killed &&
+         task.spec.resources.limits.contains(api::kResourceMemory);
+}
+
+}  // namespace
+
+runtime::Observation ObservationFromInspect(const api::Json& inspect, int attempt) {
+  runtime::Observation o;
+  o.attempt = attempt;
+  o.workload_name = inspect.value("Name", "");
+  if (o.workload_name.starts_with('/')) o.workload_name.erase(0, 1);
+  o.container_id = inspect.value("Id", "");
+  o.created_at = DockerTime(inspect, "Created");
+  const api::Json state = inspect.contains("State") ? inspect["State"] : api::Json::object();
+  const std::string status = state.is_object() ? state.value("Status", "") : "";
+  const std::string error = state.is_object() ? state.value("Error", "") : "";
+  o.started_at = DockerTime(state, "StartedAt");
+  o.finished_at = DockerTime(state, "FinishedAt");
+  if (status == "created" && error.empty()) {
+    o.state = runtime::WorkloadState::kWaiting;
+    return o;
+  }
+  if (status == "running" || status == "paused" || status == "restarting") {
+    o.state = runtime::WorkloadState::kRunning;
+    return o;
+  }
+  // exited, dead, removing; or created with an error: the runtime could not
+  // start the command (not found, not executable). Kubernetes reports that as
+  // a terminated container (StartError, exit 128); so do we, with Docker's
+  // exit code (126/127) when it gives one.
+  o.state = runtime::WorkloadState::kExited;
+  const int64_t code = state.is_object() ? state.value("ExitCode", int64_t{0}) : 0;
+  o.exit_code = static_cast<int32_t>(!error.empty() && code == 0 ? 128 : code);
+  o.oom_killed = state.is_object() && state.value("OOMKilled", false);
+  o.termination_message = error;
+  if (!o.finished_at) o.finished_at = o.started_at ? o.started_at : o.created_at;
+  return o;
+}
+
+DockerRuntime::DockerRuntime(DockerClient& client, DockerRuntimeOptions options)
+    : client_(client), options_(std::move(options)), configs_(std::make_shared<std::vector<api::ConfigData>>()) {}
+
+void DockerRuntime::SetConfigs(std::vector<api::ConfigData> configs) {
+  auto snapshot = std::make_shared<const std::vector<api::ConfigData>>(std::move(configs));
+  std::lock_guard lock(mu_);
+  configs_ = std::move(snapshot);
+}
+
+std::shared_ptr<const std::vector<api::ConfigData>> DockerRuntime::Configs() const {
+  std::lock_guard lock(mu_);
+  return configs_;
+}
+
+Status DockerRuntime::RecordStartFailure(const api::ContainerTask& task, int attempt, const char* reason,
+                                         const Error& error) {
+  const Timestamp now = options_.now ? options_.now() : std::chrono::floor<std::chrono::seconds>(
+                                                            std::chrono::system_clock::now());
+  std::lock_guard lock(mu_);
+  start_failures_.try_emplace(FailureKey(task, attempt), StartFailure{reason, error.message(), now});
+  return MakeError(ErrorCode::kFailedPrecondition, error.message());
+}
+
+Status DockerRuntime::EnsureImage(const api::ContainerTask& task) {
+  const std::string& image = task.spec.image;
+  const std::string& policy = task.spec.image_pull_policy;
+  if (policy != "Always") {
+    Result<api::Json> present = client_.InspectImage(image);
+    if (present) return {};
+    if (present.error().code() != ErrorCode::kNotFound) return std::unexpected(present.error());
+    if (policy == "Never") {
+      return MakeError(ErrorCode::kNotFound, "image " + QuoteValue(image) +
+                                                 " is not present locally and spec.imagePullPolicy is Never: "
+                                                 "build or load it (docker build, docker load)");
+    }
+  }
+  auto progress = [&](const api::Json& message) {
+    if (options_.on_pull_progress) options_.on_pull_progress(image, message);
+  };
+  Status pulled = client_.PullImage(image, progress);
+  if (!pulled) {
+    return MakeError(pulled.error().code(), "image " + QuoteValue(image) + " could not be pulled (" +
+                                                pulled.error().message() +
+                                                "): build it locally, or make its registry reachable");
+  }
+  return {};
+}
+
+Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
+  const std::string name = ContainerName(task, attempt);
+  {
+    std::lock_guard lock(mu_);
+    if (start_failures_.contains(FailureKey(task, attempt))) return {};  // failed already; Observe says why
+  }
+
+  // 1. An existing container of this name: ours to start, a leftover to
+  //    remove, or someone else's to refuse.
+  Result<api::Json> existing = client_.InspectContainer(name);
+  if (existing) {
+    if (BelongsTo(*existing, task)) {
+      runtime::Observation o = ObservationFromInspect(*existing, attempt);
+      if (o.state != runtime::WorkloadState::kWaiting) return {};  // started once already
+      return client_.StartContainer(o.container_id);
+    }
+    if (!IsOurs(*existing)) {
+      return RecordStartFailure(task, attempt, kReasonConfigError,
+                                Error(ErrorCode::kFailedPrecondition,
+                                      "a container named " + QuoteValue(name) +
+                                          " exists and is not managed by ctask: remove or rename it"));
+    }
+    Status removed = client_.RemoveContainer(existing->value("Id", name), /*force=*/true);
+    if (!removed) return removed;
+  } else if (existing.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(existing.error());
+  }
+
+  // 2. The create request: env resolved from the configs, policy applied.
+  Result<render::DockerContainer> rendered = render::RenderDockerContainer(task, attempt, *Configs(), options_.policy);
+  if (!rendered) return RecordStartFailure(task, attempt, kReasonConfigError, rendered.error());
+
+  // 3. The image, as the pull policy says.
+  if (Status image = EnsureImage(task); !image) {
+    if (image.error().code() == ErrorCode::kUnavailable && image.error().message().find("cannot reach the Docker") !=
+                                                               std::string::npos) {
+      return image;  // the daemon itself is away: transient, not the task's fault
+    }
+    return RecordStartFailure(task, attempt, kReasonImagePullFailed, image.error());
+  }
+
+  // 4. Create and start. A conflict means another create won the race (a
+  //    restarted process): adopt that container through step 1 next time.
+  Result<std::string> id = client_.CreateContainer(name, rendered->body);
+  if (!id) {
+    if (id.error().code() == ErrorCode::kConflict) return {};
+    if (id.error().code() == ErrorCode::kInvalidArgument) {
+      return RecordStartFailure(task, attempt, kReasonConfigError, id.error());
+    }
+    return std::unexpected(id.error());
+  }
+  return client_.StartContainer(*id);
+}
+
+Result<runtime::Observation> DockerRuntime::Observe(const api::ContainerTask& task, int attempt) {
+  const std::string name = ContainerName(task, attempt);
+  Result<api::Json> inspect = client_.InspectContainer(name);
+  if (inspect && BelongsTo(*inspect, task)) {
+    runtime::Observation o = ObservationFromInspect(*inspect, attempt);
+    // The daemon learns of an OOM kill from an event that can arrive just
+    // after the exit: a SIGKILLed container with a memory limit is looked
+    // at again for a moment before it is called a plain failure.
+    for (int look = 0; look < kOomSettleLooks && MayBeUnreportedOom(o, task); ++look) {
+      std::this_thread::sleep_for(kOomSettleInterval);
+      Result<api::Json> again = client_.InspectContainer(name);
+      if (!again || !BelongsTo(*again, task)) break;
+      o = ObservationFromInspect(*again, attempt);
+    }
+    return o;
+  }
+  if (!inspect && inspect.error().code() != ErrorCode::kNotFound) return std::unexpected(inspect.error());
+
+  runtime::Observation o;
+  o.attempt = attempt;
+  o.workload_name = name;
+  std::lock_guard lock(mu_);
+  auto failure = start_failures_.find(FailureKey(task, attempt));
+  if (failure != start_failures_.end()) {
+    o.state = runtime::WorkloadState::kWaiting;
+    o.waiting_reason = failure->second.reason;
+    o.waiting_message = failure->second.message;
+    o.waiting_permanent = true;
+    o.created_at = failure->second.at;
+  }
+  return o;
+}
+
+Status DockerRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) {
+  {
+    // An attempt that could not start stops waiting: Observe says Absent.
+    std::lock_guard lock(mu_);
+    start_failures_.erase(FailureKey(task, attempt));
+  }
+  const std::string name = ContainerName(task, attempt);
+  Result<api::Json> inspect = client_.InspectContainer(name);
+  if (!inspect) return inspect.error().code() == ErrorCode::kNotFound ? Status{} : std::unexpected(inspect.error());
+  if (!BelongsTo(*inspect, task)) return {};
+  Status stopped = client_.StopContainer(inspect->value("Id", name), grace);
+  if (!stopped && stopped.error().code() == ErrorCode::kNotFound) return {};
+  return stopped;
+}
+
+Status DockerRuntime::Delete(const api::ContainerTask& task, int attempt) {
+  {
+    std::lock_guard lock(mu_);
+    start_failures_.erase(FailureKey(task, attempt));
+  }
+  const std::string name = ContainerName(task, attempt);
+  Result<api::Json> inspect = client_.InspectContainer(name);
+  if (!inspect) return inspect.error().code() == ErrorCode::kNotFound ? Status{} : std::unexpected(inspect.error());
+  if (!BelongsTo(*inspect, task)) return {};
+  return client_.RemoveContainer(inspect->value("Id", name), /*force=*/true);
+}
+
+Status DockerRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
+                                 std::stop_token stop) {
+  const std::string name = ContainerName(task, attempt);
+  Result<api::Json> inspect = client_.InspectContainer(name);
+  if (!inspect) return std::unexpected(inspect.error());
+  if (!BelongsTo(*inspect, task)) {
+    return MakeError(ErrorCode::kNotFound, "container " + QuoteValue(name) + " is not attempt " +
+                                               std::to_string(attempt) + " of task " + task.metadata.name);
+  }
+  return client_.Logs(inspect->value("Id", name), /*follow=*/true, on_data, stop);
+}
+
+}  // namespace ctask::docker

@@ -1,0 +1,101 @@
+// DockerRuntime: the Runtime (and LogSource) of the local backend. Each
+// attempt is one container named DerivedContainerName(namespace, task,
+// attempt) and labelled with the task, its UID and the attempt
+// (render/labels.h), so a restarted process finds every container again by
+// name and never creates or starts a second one for the same attempt.
+//
+// Contract, beyond runtime.h:
+//  - Apply inspects before it acts. A container that was created but never
+//    started is started; one that runs, has exited, or failed to start is left
+//    alone: an attempt runs at most once.
+//  - A container of the same name left by an earlier task of the same name
+//    (another UID, managed by ctask) is removed before the attempt's own is
+//    created. A same-named container ctask does not manage is never touched:
+//    the attempt fails with ConfigError naming it.
+//  - A task that cannot start here fails fast, not after
+//    pendingTimeoutSeconds: a missing Secret/ConfigMap key or a host path
+//    outside the policy (ConfigError), an image that is absent and cannot be
+//    pulled (ImagePullFailed). Apply returns the error, and Observe reports the
+//    attempt as Waiting with that reason, permanent, until it is stopped or
+//    deleted.
+//    These failures are kept in memory only: after a restart Apply meets the
+//    same cause again and records it again.
+//  - Image pull policy: Always pulls; Never uses only a local image; empty or
+//    IfNotPresent pulls only when the image is absent, as `docker run` does.
+//    (Kubernetes pulls `:latest` always; on a laptop without a registry that
+//    would fail every run of a locally built image.)
+//  - Secret values reach only the create request's Env: never an error,
+//    message or Observation.
+//
+// Thread-safety: safe for concurrent calls on different tasks (the reconcile
+// queue never runs two calls for the same task at once).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "docker/client.h"
+#include "render/docker_container.h"
+#include "runtime/runtime.h"
+#include "util/time.h"
+
+namespace ctask::docker {
+
+struct DockerRuntimeOptions {
+  render::DockerPolicy policy;
+  // Each pull progress message, for a terminal display; may be empty.
+  std::function<void(const std::string& image, const api::Json& progress)> on_pull_progress;
+  // The clock that dates start failures (for created_at); injectable for tests.
+  std::function<Timestamp()> now;
+};
+
+class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
+ public:
+  // `client` must outlive the runtime.
+  DockerRuntime(DockerClient& client, DockerRuntimeOptions options);
+
+  // The Secrets and ConfigMaps env is resolved from, replacing the previous
+  // set. Attempts already created keep the values they were created with.
+  void SetConfigs(std::vector<api::ConfigData> configs);
+
+  Status Apply(const api::ContainerTask& task, int attempt) override;
+  Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
+  Status Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) override;
+  Status Delete(const api::ContainerTask& task, int attempt) override;
+  Status FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
+                    std::stop_token stop) override;
+
+ private:
+  struct StartFailure {
+    std::string reason;   // ConfigError | ImagePullFailed
+    std::string message;  // names the cause; never a secret value
+    Timestamp at;
+  };
+
+  // Makes the image present as the pull policy says; the error is the
+  // attempt's ImagePullFailed message.
+  Status EnsureImage(const api::ContainerTask& task);
+  Status RecordStartFailure(const api::ContainerTask& task, int attempt, const char* reason, const Error& error);
+  std::shared_ptr<const std::vector<api::ConfigData>> Configs() const;
+
+  DockerClient& client_;
+  const DockerRuntimeOptions options_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::vector<api::ConfigData>> configs_;  // guarded by mu_
+  std::map<std::string, StartFailure> start_failures_;           // by container name; guarded by mu_
+};
+
+// Reasons an attempt that could not start is Waiting with (permanent).
+inline constexpr const char* kReasonImagePullFailed = "ImagePullFailed";
+inline constexpr const char* kReasonConfigError = "ConfigError";
+
+// The Observation of an inspected container (GET /containers/{id}/json). Pure.
+runtime::Observation ObservationFromInspect(const api::Json& inspect, int attempt);
+
+}  // namespace ctask::docker

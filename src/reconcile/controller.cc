@@ -1,0 +1,40 @@
+#include "reconcile/controller.h"
+
+namespace ctask::reconcile {
+
+std::pair<std::string, std::string> SplitKey(const std::string& key) {
+  const size_t slash = key.find('/');
+  if (slash == std::string::npos) return {"default", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+Controller::Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result)
+    : reconciler_(reconciler), queue_(queue), workers_(std::max(workers, 1)), on_result_(std::move(on_result)) {}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Start() {
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Work(); });
+}
+
+void Controller::Stop() {
+  queue_.ShutDown();
+  threads_.clear();  // joins
+}
+
+void Controller::Work() {
+  while (std::optional<std::string> key = queue_.Get()) {
+    const auto [ns, name] = SplitKey(*key);
+    Result<ReconcileResult> result = reconciler_.Reconcile(ns, name);
+    if (!result) {
+      queue_.AddRateLimited(*key);
+    } else {
+      queue_.Forget(*key);
+      if (result->requeue_after) queue_.AddAfter(*key, *result->requeue_after);
+    }
+    if (on_result_) on_result_(*key, result);
+    queue_.Done(*key);
+  }
+}
+
+}  // namespace ctask::reconcile

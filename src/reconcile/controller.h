@@ -1,0 +1,47 @@
+// Controller: worker threads that take keys off a WorkQueue and reconcile
+// them, the controller-runtime loop. A failed reconcile is retried rate
+// limited; a clean one forgets the key's backoff and comes back when the
+// result asks (a deadline, a backoff, a TTL) or when someone Adds the key (a
+// file changed, a log follow ended).
+//
+// Thread-safety: Start and Stop from one thread; the queue and the reconciler
+// are shared with the workers.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reconcile/task_reconciler.h"
+#include "reconcile/work_queue.h"
+
+namespace ctask::reconcile {
+
+// Told the outcome of every reconcile, on the worker's thread.
+using ResultListener = std::function<void(const std::string& key, const Result<ReconcileResult>& result)>;
+
+class Controller {
+ public:
+  // `reconciler` and `queue` must outlive the controller.
+  Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result = {});
+  ~Controller();  // Stop()
+
+  void Start();
+  // Shuts the queue down and waits for the workers to finish their key.
+  void Stop();
+
+ private:
+  void Work();
+
+  TaskReconciler& reconciler_;
+  WorkQueue& queue_;
+  const int workers_;
+  const ResultListener on_result_;
+  std::vector<std::jthread> threads_;
+};
+
+// Splits "namespace/name"; a key without "/" is in "default".
+std::pair<std::string, std::string> SplitKey(const std::string& key);
+
+}  // namespace ctask::reconcile

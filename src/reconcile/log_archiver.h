@@ -1,0 +1,80 @@
+// LogArchiver: copies each attempt's output, as it arrives, into the task's
+// log artifact (store::Store::OpenLog) and a LogTail for status.logTail. One
+// thread per followed attempt; the follow ends when the workload ends, which
+// makes the end of a follow the prompt signal that an attempt exited: the
+// archiver calls `on_finished(key)` so the reconciler looks at once rather
+// than at its next resync.
+//
+// Contract:
+//  - Ensure(task, attempt) starts following unless that attempt is followed
+//    or finished already; a newer attempt replaces the task's older follower.
+//    Following starts from the workload's first byte and the artifact is
+//    started afresh, so after a restart the artifact is whole again.
+//  - A follow that breaks while the workload still runs is started again
+//    from the beginning, at most kMaxFollowTries times; after that the result
+//    carries the error and what was read.
+//  - Finished(key, attempt) is the result once the follow has ended.
+//  - Forget(key) stops the task's follower (if any) and drops its result.
+//  - Destruction stops every follower and waits for them; workloads keep
+//    running (a restarted process follows them again).
+//
+// Thread-safety: all methods may be called from any thread. on_finished and
+// the display callback run on follower threads, never under the archiver's
+// lock.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "api/types.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+namespace ctask::reconcile {
+
+struct ArchivedLog {
+  int attempt = 0;
+  std::string tail;                         // for status.logTail
+  std::optional<store::LogSummary> summary;  // nullopt when spec.logs.archive is false or writing failed
+  std::string error;                        // why the log is incomplete; empty when it is whole
+};
+
+// Where `ctask run` shows output live: (task key, attempt, stream, bytes).
+using LogDisplay = std::function<void(const std::string& key, int attempt, runtime::LogStream, std::string_view)>;
+
+inline constexpr int kMaxFollowTries = 3;
+
+// "namespace/name", the key of a task in the queue and in the archiver.
+std::string TaskKey(const api::ContainerTask& task);
+
+class LogArchiver {
+ public:
+  // `store` and `logs` must outlive the archiver.
+  LogArchiver(store::Store& store, runtime::LogSource& logs, std::function<void(const std::string& key)> on_finished,
+              LogDisplay display = {});
+  ~LogArchiver();
+  LogArchiver(const LogArchiver&) = delete;
+  LogArchiver& operator=(const LogArchiver&) = delete;
+
+  void Ensure(const api::ContainerTask& task, int attempt);
+  std::optional<ArchivedLog> Finished(const std::string& key, int attempt) const;
+  void Forget(const std::string& key);
+
+ private:
+  struct Follower;
+  void Follow(std::stop_token stop, api::ContainerTask task, int attempt, Follower* follower);
+
+  store::Store& store_;
+  runtime::LogSource& logs_;
+  const std::function<void(const std::string&)> on_finished_;
+  const LogDisplay display_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Follower>> followers_;  // guarded by mu_
+};
+
+}  // namespace ctask::reconcile

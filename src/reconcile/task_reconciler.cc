@@ -1,0 +1,163 @@
+#include "reconcile/task_reconciler.h"
+
+#include "api/codec.h"
+#include "api/validate.h"
+#include "render/labels.h"
+#include "status/decide.h"
+
+namespace ctask::reconcile {
+namespace {
+
+using runtime::WorkloadState;
+using std::chrono::milliseconds;
+
+std::string JoinProblems(const FieldErrors& problems) {
+  std::string joined;
+  for (const FieldError& problem : problems) {
+    if (!joined.empty()) joined += "; ";
+    joined += problem.ToString();
+  }
+  return joined;
+}
+
+int LogAttempt(const api::ContainerTask& task) {
+  auto it = task.metadata.annotations.find(render::kAnnotationLogAttempt);
+  if (it == task.metadata.annotations.end()) return 0;
+  try {
+    return std::stoi(it->second);
+  } catch (...) {
+    return 0;  // hand-edited: archive again
+  }
+}
+
+// Puts an attempt's archived log into the task: the tail, the artifact, and
+// the annotation saying this attempt's log is complete.
+void MergeLog(api::ContainerTask& task, const ArchivedLog& log) {
+  task.status.log_tail = log.tail;
+  if (log.summary) {
+    task.status.artifacts.log = api::LogArtifact{"File", log.summary->location, log.summary->size_bytes,
+                                                 log.summary->sha256, log.summary->truncated};
+  } else {
+    task.status.artifacts.log.reset();
+  }
+  task.metadata.annotations[render::kAnnotationLogAttempt] = std::to_string(log.attempt);
+}
+
+bool IsLive(const std::optional<runtime::Observation>& o) {
+  return o && (o->state == WorkloadState::kRunning || o->state == WorkloadState::kWaiting);
+}
+
+}  // namespace
+
+TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs,
+                               std::function<Timestamp()> now, ReconcilerOptions options, StatusListener on_status)
+    : store_(store),
+      runtime_(runtime),
+      logs_(logs),
+      now_(std::move(now)),
+      options_(options),
+      on_status_(std::move(on_status)) {}
+
+Status TaskReconciler::RemoveWorkloads(const api::ContainerTask& task) {
+  for (int attempt = std::max(task.status.attempts, 1); attempt >= 1; --attempt) {
+    if (Status stopped = runtime_.Stop(task, attempt, options_.stop_grace); !stopped) return stopped;
+    if (Status deleted = runtime_.Delete(task, attempt); !deleted) return deleted;
+  }
+  return {};
+}
+
+Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task) {
+  logs_.Forget(TaskKey(task));
+  if (Status removed = RemoveWorkloads(task); !removed) return std::unexpected(removed.error());
+  if (Status deleted = store_.Delete(task.metadata.namespace_, task.metadata.name); !deleted) {
+    return std::unexpected(deleted.error());
+  }
+  return ReconcileResult{std::nullopt, true};
+}
+
+Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const std::string& name) {
+  // 1. The record; gone means nothing to do.
+  Result<api::ContainerTask> record = store_.Get(ns, name);
+  if (!record) {
+    if (record.error().code() != ErrorCode::kNotFound) return std::unexpected(record.error());
+    logs_.Forget(ns + "/" + name);
+    return ReconcileResult{std::nullopt, true};
+  }
+  api::ContainerTask task = std::move(*record);
+
+  // 2. Being deleted: stop and remove what it owns, then the record.
+  if (task.metadata.deletion_timestamp) return Finalize(task);
+
+  // 3. What the runtime sees of the current attempt.
+  std::optional<runtime::Observation> observed;
+  if (task.status.attempts > 0) {
+    Result<runtime::Observation> o = runtime_.Observe(task, task.status.attempts);
+    if (!o) return std::unexpected(o.error());
+    observed = std::move(*o);
+  }
+
+  // 4. Its output: followed while it runs; once it exited, the status waits
+  //    for the whole log, so the final status carries the tail and artifact.
+  const bool ran = observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
+  if (ran) logs_.Ensure(task, observed->attempt);
+  const bool log_pending = ran && observed->state == WorkloadState::kExited && LogAttempt(task) != observed->attempt;
+  api::ContainerTask updated = task;
+  if (log_pending) {
+    std::optional<ArchivedLog> log = logs_.Finished(TaskKey(task), observed->attempt);
+    if (!log) return ReconcileResult{milliseconds(1000), false};  // on_finished brings us back sooner
+    MergeLog(updated, *log);
+  }
+
+  // 5. Decide.
+  const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
+  status::Decision decision = status::Decide(updated, observed, now_(), invalid);
+  updated.status = decision.status;
+
+  // 6. Write the status when it differs, before acting: a crash after this
+  //    point redoes the (idempotent) action.
+  if (api::EncodeContainerTask(updated) != api::EncodeContainerTask(task)) {
+    if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
+    if (on_status_) on_status_(updated);
+  }
+
+  // 7. Act.
+  ReconcileResult result;
+  switch (decision.action) {
+    case status::Action::kNone:
+      break;
+    case status::Action::kStartAttempt: {
+      // A task that cannot start here is recorded by the runtime and
+      // observed as Waiting with the cause; look again at once.
+      Status applied = runtime_.Apply(updated, decision.attempt);
+      if (!applied && applied.error().code() != ErrorCode::kFailedPrecondition) {
+        return std::unexpected(applied.error());
+      }
+      result.requeue_after = milliseconds(0);
+      break;
+    }
+    case status::Action::kStopAttempt:
+      if (Status stopped = runtime_.Stop(updated, decision.attempt, options_.stop_grace); !stopped) {
+        return std::unexpected(stopped.error());
+      }
+      result.requeue_after = milliseconds(0);  // archive its log, then settle
+      break;
+    case status::Action::kDeleteWorkload:
+      if (Status deleted = runtime_.Delete(updated, decision.attempt); !deleted) return std::unexpected(deleted.error());
+      break;
+    case status::Action::kDeleteTask:
+      return Finalize(updated);
+  }
+
+  // 8. When to look again.
+  if (decision.requeue_after && !result.requeue_after) result.requeue_after = decision.requeue_after;
+  if (observed && observed->state == WorkloadState::kRunning && decision.action == status::Action::kNone) {
+    const milliseconds resync = options_.running_resync;
+    if (!result.requeue_after || *result.requeue_after > resync) result.requeue_after = resync;
+  }
+  // An exited attempt's log was merged in step 4, so nothing else is pending.
+  result.settled =
+      status::IsTerminal(updated.status.phase) && decision.action == status::Action::kNone && !IsLive(observed);
+  return result;
+}
+
+}  // namespace ctask::reconcile

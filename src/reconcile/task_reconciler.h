@@ -1,0 +1,69 @@
+// TaskReconciler: reconcile(key) for the local backend, controller-runtime
+// style. Level-based: it reads the task's record and what the runtime sees,
+// asks status::Decide what the status is and what to do, writes the status
+// when it differs, and does that one thing. Any process may run it after a
+// crash and reach the same answer: the record and the labelled workloads
+// are the whole state.
+//
+// The record lives in a store::Store (the state directory). A record whose
+// metadata.deletionTimestamp is set is being deleted: its workloads are
+// stopped and removed, then the record and its log.
+//
+// Thread-safety: Reconcile may run on several threads at once for different
+// keys (the work queue never hands one key to two workers).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "reconcile/log_archiver.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/time.h"
+
+namespace ctask::reconcile {
+
+struct ReconcilerOptions {
+  // SIGTERM-to-SIGKILL time when stopping an attempt (cancel, suspend,
+  // deadline, delete). Docker's own default.
+  std::chrono::seconds stop_grace{10};
+  // A running attempt is looked at again after this long even without news.
+  // The prompt signal is the end of its log follow; this is the safety net.
+  std::chrono::seconds running_resync{30};
+};
+
+struct ReconcileResult {
+  // Look again after this long; nullopt: only a change needs a new look.
+  std::optional<std::chrono::milliseconds> requeue_after;
+  // The task is finished and nothing of it is pending: terminal phase, no
+  // live workload, its last log archived. Gone (deleted) also counts.
+  bool settled = false;
+};
+
+// Told the task's record after every reconcile that wrote it.
+using StatusListener = std::function<void(const api::ContainerTask& task)>;
+
+class TaskReconciler {
+ public:
+  // All references must outlive the reconciler.
+  TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, std::function<Timestamp()> now,
+                 ReconcilerOptions options, StatusListener on_status = {});
+
+  Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name);
+
+ private:
+  Result<ReconcileResult> Finalize(const api::ContainerTask& task);
+  Status RemoveWorkloads(const api::ContainerTask& task);
+
+  store::Store& store_;
+  runtime::Runtime& runtime_;
+  LogArchiver& logs_;
+  const std::function<Timestamp()> now_;
+  const ReconcilerOptions options_;
+  const StatusListener on_status_;
+};
+
+}  // namespace ctask::reconcile

@@ -1,0 +1,197 @@
+#include "reconcile/work_queue.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace ctask::reconcile {
+
+using std::chrono::nanoseconds;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+Clock SteadyClock() {
+  return [] { return std::chrono::steady_clock::now(); };
+}
+
+// ---- RateLimiter ----
+
+RateLimiter::RateLimiter(RateLimitOptions options, TimePoint now)
+    : options_(options),
+      token_interval_(nanoseconds(std::chrono::seconds(1)) / std::max(options.qps, 1)),
+      credit_(token_interval_ * std::max(options.burst, 0)),
+      last_refill_(now) {}
+
+nanoseconds RateLimiter::When(const std::string& key, TimePoint now) {
+  int& failures = failures_[key];
+  nanoseconds backoff = Backoff(failures);
+  if (failures < std::numeric_limits<int>::max()) ++failures;
+  return std::max(backoff, TakeToken(now));
+}
+
+void RateLimiter::Forget(const std::string& key) {
+  failures_.erase(key);
+}
+
+int RateLimiter::NumRequeues(const std::string& key) const {
+  auto it = failures_.find(key);
+  return it == failures_.end() ? 0 : it->second;
+}
+
+nanoseconds RateLimiter::Backoff(int failures) const {
+  // Doubling stops at the cap, so this neither loops long nor overflows.
+  nanoseconds delay = options_.base_delay;
+  for (int i = 0; i < failures && delay < options_.max_delay; ++i) delay *= 2;
+  return std::min(delay, options_.max_delay);
+}
+
+nanoseconds RateLimiter::TakeToken(TimePoint now) {
+  if (now > last_refill_) {
+    credit_ = std::min(credit_ + (now - last_refill_), token_interval_ * std::max(options_.burst, 0));
+    last_refill_ = now;
+  }
+  credit_ -= token_interval_;
+  return credit_ >= nanoseconds::zero() ? nanoseconds::zero() : -credit_;
+}
+
+// ---- WorkQueue ----
+
+WorkQueue::WorkQueue(Clock clock, RateLimitOptions limits) : clock_(std::move(clock)), limiter_(limits, clock_()) {}
+
+void WorkQueue::Add(const std::string& key) {
+  std::lock_guard lock(mu_);
+  AddLocked(key);
+}
+
+void WorkQueue::AddAfter(const std::string& key, nanoseconds delay) {
+  std::lock_guard lock(mu_);
+  AddAfterLocked(key, delay);
+}
+
+void WorkQueue::AddRateLimited(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;
+  AddAfterLocked(key, limiter_.When(key, clock_()));
+}
+
+void WorkQueue::Forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  limiter_.Forget(key);
+}
+
+int WorkQueue::NumRequeues(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  return limiter_.NumRequeues(key);
+}
+
+std::optional<std::string> WorkQueue::Get() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (shutting_down_) return std::nullopt;
+    TimePoint now = clock_();
+    PromoteDueLocked(now);
+    if (!queue_.empty()) {
+      std::string key = std::move(queue_.front());
+      queue_.pop_front();
+      dirty_.erase(key);
+      processing_.insert(key);
+      // A promotion may have readied several keys while other callers sleep
+      // on a later deadline: pass the wake-up on.
+      if (!queue_.empty()) cv_.notify_one();
+      return key;
+    }
+    DropStaleLocked();
+    if (waiting_.empty()) {
+      cv_.wait(lock);
+    } else {
+      // The wait is measured on the real clock whatever clock_ is; a fake
+      // clock that jumps is followed by Poke.
+      cv_.wait_until(lock, std::chrono::steady_clock::now() + (waiting_.top().due - now));
+    }
+  }
+}
+
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (processing_.erase(key) == 0) return;
+  if (dirty_.contains(key)) {
+    queue_.push_back(key);
+    cv_.notify_one();
+  }
+}
+
+void WorkQueue::ShutDown() {
+  std::lock_guard lock(mu_);
+  shutting_down_ = true;
+  cv_.notify_all();
+}
+
+bool WorkQueue::ShuttingDown() const {
+  std::lock_guard lock(mu_);
+  return shutting_down_;
+}
+
+int WorkQueue::Len() const {
+  std::lock_guard lock(mu_);
+  TimePoint now = clock_();
+  size_t ready = queue_.size();
+  for (const auto& [key, due] : waiting_due_) {
+    if (due <= now && !processing_.contains(key)) ++ready;
+  }
+  return static_cast<int>(ready);
+}
+
+void WorkQueue::Poke() {
+  std::lock_guard lock(mu_);
+  cv_.notify_all();
+}
+
+void WorkQueue::AddLocked(const std::string& key) {
+  if (shutting_down_) return;
+  // Now is earlier than any pending due time: the delayed entry is moot.
+  waiting_due_.erase(key);
+  if (!dirty_.insert(key).second) return;
+  if (processing_.contains(key)) return;  // Done re-queues it
+  queue_.push_back(key);
+  cv_.notify_one();
+}
+
+void WorkQueue::AddAfterLocked(const std::string& key, nanoseconds delay) {
+  if (shutting_down_) return;
+  if (delay <= nanoseconds::zero()) {
+    AddLocked(key);
+    return;
+  }
+  // Queued, or due again on Done: either is sooner than any delay.
+  if (dirty_.contains(key)) return;
+  TimePoint due = clock_() + delay;
+  auto [it, inserted] = waiting_due_.try_emplace(key, due);
+  if (!inserted) {
+    if (it->second <= due) return;  // the earlier due time wins
+    it->second = due;               // the old heap entry goes stale
+  }
+  waiting_.push(Delayed{due, next_seq_++, key});
+  // Every blocked Get recomputes its deadline: the earliest may have moved.
+  cv_.notify_all();
+}
+
+void WorkQueue::PromoteDueLocked(TimePoint now) {
+  while (!waiting_.empty() && waiting_.top().due <= now) {
+    Delayed entry = waiting_.top();
+    waiting_.pop();
+    auto it = waiting_due_.find(entry.key);
+    if (it == waiting_due_.end() || it->second != entry.due) continue;  // stale
+    waiting_due_.erase(it);
+    AddLocked(entry.key);
+  }
+}
+
+void WorkQueue::DropStaleLocked() {
+  while (!waiting_.empty()) {
+    const Delayed& top = waiting_.top();
+    auto it = waiting_due_.find(top.key);
+    if (it != waiting_due_.end() && it->second == top.due) return;
+    waiting_.pop();
+  }
+}
+
+}  // namespace ctask::reconcile

@@ -1,0 +1,415 @@
+// `ctask run` end to end, as a user meets it: the real binary, the real
+// dockerd (hack/docker-up.sh), the local test image. Each test works in a
+// namespace of its own, so tests running in parallel never share a container
+// name, and removes its containers afterwards. Waits are bounded by hang
+// guards only; no assertion is about how long something took.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include "api/json.h"
+#include <thread>
+
+#include "docker/client.h"
+#include "http/curl_client.h"
+#include "run_binary.h"
+#include "util/sha256.h"
+
+namespace ctask::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = api::Json;
+using testing::Background;
+using testing::BinaryResult;
+using testing::ReadFile;
+using testing::RunBinary;
+
+constexpr std::chrono::seconds kRunGuard(120);
+
+void WriteFile(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// A process that exists and is not a zombie (a detached run's parent is gone;
+// whoever adopted it may reap it late).
+bool Alive(pid_t pid) {
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+std::string Shown(const BinaryResult& r) {
+  return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) +
+         (r.timed_out ? " TIMED OUT" : "") + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+class RunE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    ns_ = "e2e-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+    dir_ = fs::temp_directory_path() / ("ctask-" + ns_);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    state_ = (dir_ / "state").string();
+    Result<std::string> socket = docker::DockerSocketPath();
+    ASSERT_TRUE(socket.has_value());
+    http::CurlOptions options;
+    options.unix_socket_path = *socket;
+    http_ = std::make_unique<http::CurlClient>(options);
+    docker_ = std::make_unique<docker::DockerClient>(*http_, *socket);
+    Status ping = docker_->Ping();
+    ASSERT_TRUE(ping.has_value()) << ping.error().message() << " (run hack/docker-up.sh)";
+  }
+
+  void TearDown() override {
+    if (docker_) {
+      auto containers = docker_->ListContainers({"ctask.io/namespace=" + ns_});
+      if (containers) {
+        for (const json& c : *containers) (void)docker_->RemoveContainer(c.value("Id", ""), true);
+      }
+    }
+    fs::remove_all(dir_);
+  }
+
+  // A ContainerTask manifest in this test's namespace; `spec` is YAML
+  // indented by two spaces.
+  std::string Task(const std::string& name, const std::string& spec) const {
+    return "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name + "\n  namespace: " + ns_ +
+           "\nspec:\n" + spec;
+  }
+
+  fs::path Manifest(const std::string& file, const std::string& text) const {
+    const fs::path path = dir_ / file;
+    WriteFile(path, text);
+    return path;
+  }
+
+  BinaryResult Ctask(std::vector<std::string> args) const {
+    args.push_back("--state-dir");
+    args.push_back(state_);
+    return RunBinary(args, "", kRunGuard);
+  }
+
+  json Record(const std::string& name) const {
+    BinaryResult r = Ctask({"get", name, "-n", ns_, "-o", "json"});
+    EXPECT_EQ(r.exit_code, 0) << Shown(r);
+    return json::parse(r.out, nullptr, false);
+  }
+
+  std::string Artifact(const std::string& name) const {
+    return ReadFile(fs::path(state_) / "tasks" / ns_ / name / "log");
+  }
+
+  std::vector<json> Containers(const std::string& name) const {
+    auto containers = docker_->ListContainers({"ctask.io/namespace=" + ns_, "ctask.io/task=" + name});
+    EXPECT_TRUE(containers.has_value());
+    return containers ? *containers : std::vector<json>{};
+  }
+
+  std::string ns_;
+  fs::path dir_;
+  std::string state_;
+  std::unique_ptr<http::CurlClient> http_;
+  std::unique_ptr<docker::DockerClient> docker_;
+};
+
+constexpr const char* kImage = "  image: ctask-test/busybox:latest\n";
+
+TEST_F(RunE2eTest, ASuccessfulTaskShowsItsOutputAndKeepsItInTheTailAndTheArtifact) {
+  const fs::path file = Manifest("ok.yaml", Task("ok", std::string(kImage) +
+                                                           "  command: [sh, -c, 'echo line one; echo line two']\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  EXPECT_EQ(r.out, "line one\nline two\n");
+  EXPECT_NE(r.err.find("ok: Succeeded (Completed), exit code 0, 1 attempt"), std::string::npos) << r.err;
+
+  json task = Record("ok");
+  EXPECT_EQ(task["status"]["phase"], "Succeeded");
+  EXPECT_EQ(task["status"]["reason"], "Completed");
+  EXPECT_EQ(task["status"]["exitCode"], 0);
+  EXPECT_EQ(task["status"]["logTail"], "line one\nline two\n");
+  EXPECT_EQ(task["status"]["conditions"][0]["type"], "Succeeded");
+  EXPECT_EQ(task["status"]["conditions"][0]["status"], "True");
+  EXPECT_EQ(Artifact("ok"), "line one\nline two\n");
+  EXPECT_EQ(task["status"]["artifacts"]["log"]["sizeBytes"], 18);
+  EXPECT_EQ(task["status"]["artifacts"]["log"]["truncated"], false);
+  EXPECT_EQ(Containers("ok").size(), 1u);
+}
+
+TEST_F(RunE2eTest, ANonZeroExitIsTheExitCodeOfRun) {
+  const fs::path file =
+      Manifest("fail.yaml", Task("fail", std::string(kImage) + "  command: [sh, -c, 'echo to stderr >&2; exit 7']\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  EXPECT_EQ(r.exit_code, 7) << Shown(r);
+  EXPECT_NE(r.err.find("to stderr\n"), std::string::npos) << r.err;
+  json task = Record("fail");
+  EXPECT_EQ(task["status"]["phase"], "Failed");
+  EXPECT_EQ(task["status"]["reason"], "Error");
+  EXPECT_EQ(task["status"]["exitCode"], 7);
+  EXPECT_EQ(task["status"]["conditions"][0]["status"], "False");
+}
+
+TEST_F(RunE2eTest, AnOutOfMemoryKillFailsTheTaskAsOOMKilled) {
+  // The shell holds a 64 MB string in a 16 MiB container.
+  const fs::path file = Manifest(
+      "oom.yaml", Task("oom", std::string(kImage) +
+                                  "  command: [sh, -c, 'x=$(head -c 64000000 /dev/zero | tr \"\\\\0\" a); echo $x']\n"
+                                  "  resources: {limits: {memory: 16Mi}}\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  EXPECT_EQ(r.exit_code, 137) << Shown(r);
+  json task = Record("oom");
+  EXPECT_EQ(task["status"]["phase"], "Failed");
+  EXPECT_EQ(task["status"]["reason"], "OOMKilled") << task.dump(2);
+  EXPECT_NE(task["status"]["message"].get<std::string>().find("raise spec.resources.limits.memory"), std::string::npos);
+}
+
+TEST_F(RunE2eTest, ATimeoutStopsTheContainerAsDeadlineExceeded) {
+  const fs::path file = Manifest(
+      "slow.yaml", Task("slow", std::string(kImage) + "  command: [sh, -c, 'echo started; sleep 300']\n"
+                                                      "  timeoutSeconds: 2\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "--stop-grace", "1"});
+  EXPECT_EQ(r.exit_code, 124) << Shown(r);
+  json task = Record("slow");
+  EXPECT_EQ(task["status"]["phase"], "Failed");
+  EXPECT_EQ(task["status"]["reason"], "DeadlineExceeded");
+  EXPECT_EQ(task["status"]["logTail"], "started\n");
+  std::vector<json> containers = Containers("slow");
+  ASSERT_EQ(containers.size(), 1u);
+  Result<json> inspect = docker_->InspectContainer(containers[0].value("Id", ""));
+  ASSERT_TRUE(inspect.has_value());
+  EXPECT_EQ((*inspect)["State"]["Running"], false) << "the container must be stopped";
+}
+
+TEST_F(RunE2eTest, ARetryThatFailsThenSucceedsRecordsBothAttempts) {
+  // The workspace outlives an attempt: the first leaves a mark and fails,
+  // the second finds it and succeeds.
+  const fs::path work = dir_ / "work";
+  fs::create_directories(work);
+  fs::permissions(work, fs::perms::all);
+  const fs::path file = Manifest(
+      "retry.yaml",
+      Task("retry", std::string(kImage) +
+                        "  command: [sh, -c, 'if [ -e /workspace/mark ]; then echo second; else touch /workspace/mark; "
+                        "echo first; exit 3; fi']\n"
+                        "  retries: 2\n"
+                        "  retryPolicy: {backoffSeconds: 1}\n"
+                        "  workspace:\n    hostPath: {path: " +
+                        work.string() + "}\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "--allow-host-path", dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  EXPECT_EQ(r.out, "first\nsecond\n");
+  json task = Record("retry");
+  EXPECT_EQ(task["status"]["phase"], "Succeeded");
+  EXPECT_EQ(task["status"]["attempts"], 2);
+  ASSERT_EQ(task["status"]["history"].size(), 2u) << task.dump(2);
+  EXPECT_EQ(task["status"]["history"][0]["attempt"], 1);
+  EXPECT_EQ(task["status"]["history"][0]["exitCode"], 3);
+  EXPECT_EQ(task["status"]["history"][0]["reason"], "Error");
+  EXPECT_EQ(task["status"]["history"][1]["attempt"], 2);
+  EXPECT_EQ(task["status"]["history"][1]["exitCode"], 0);
+  EXPECT_EQ(task["status"]["history"][1]["reason"], "Completed");
+  EXPECT_EQ(Artifact("retry"), "second\n") << "the artifact is the last attempt's log";
+  EXPECT_EQ(Containers("retry").size(), 2u);
+}
+
+TEST_F(RunE2eTest, AMissingImageFailsFastAsImagePullFailedNamingTheImage) {
+  // Never: nothing is pulled. IfNotPresent: the pull fails (no registry).
+  for (const std::string policy : {"Never", "IfNotPresent"}) {
+    SCOPED_TRACE(policy);
+    const std::string name = "noimage-" + std::string(policy == "Never" ? "never" : "ifnotpresent");
+    const fs::path file = Manifest(name + ".yaml", Task(name, "  image: ctask-test/no-such-image:1\n"
+                                                              "  imagePullPolicy: " +
+                                                                  policy + "\n"));
+    BinaryResult r = Ctask({"run", "-f", file.string()});
+    EXPECT_EQ(r.exit_code, 126) << Shown(r);
+    json task = Record(name);
+    EXPECT_EQ(task["status"]["phase"], "Failed");
+    EXPECT_EQ(task["status"]["reason"], "ImagePullFailed");
+    EXPECT_NE(task["status"]["message"].get<std::string>().find("ctask-test/no-such-image:1"), std::string::npos);
+    EXPECT_TRUE(Containers(name).empty());
+  }
+}
+
+TEST_F(RunE2eTest, ASecretReachesTheContainerAndNothingCtaskPrintsOrStores) {
+  const std::string secret = "s3cr3t-" + ns_ + "-value";
+  const fs::path file = Manifest(
+      "secret.yaml",
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: " + ns_ + "\nstringData:\n  password: " +
+          secret + "\n---\n" +
+          Task("uses-secret", std::string(kImage) +
+                                  "  command: [sh, -c, 'printf %s \"$PASSWORD\" | sha256sum']\n"
+                                  "  env:\n  - name: PASSWORD\n    valueFrom:\n      secretKeyRef: {name: creds, key: "
+                                  "password}\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  // The container saw the value: its digest, computed inside, is the value's.
+  EXPECT_NE(r.out.find(Sha256Hex(secret)), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(secret), std::string::npos);
+  EXPECT_EQ(r.err.find(secret), std::string::npos);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"get", "uses-secret", "-n", ns_, "-o", "yaml"},
+        std::vector<std::string>{"get", "-A", "-o", "wide"}, std::vector<std::string>{"logs", "uses-secret", "-n", ns_}}) {
+    BinaryResult shown = Ctask(args);
+    EXPECT_EQ(shown.exit_code, 0) << Shown(shown);
+    EXPECT_EQ(shown.out.find(secret), std::string::npos) << args[0];
+    EXPECT_EQ(shown.err.find(secret), std::string::npos) << args[0];
+  }
+  // Nothing in the state directory holds it.
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(state_)) {
+    if (!entry.is_regular_file()) continue;
+    EXPECT_EQ(ReadFile(entry.path()).find(secret), std::string::npos) << entry.path();
+  }
+  // A missing key is a clear failure naming it, not the value.
+  const fs::path missing = Manifest(
+      "missing.yaml", Task("missing-key", std::string(kImage) + "  command: ['true']\n"
+                                                                "  env:\n  - name: X\n    valueFrom:\n      "
+                                                                "secretKeyRef: {name: creds, key: nope}\n"));
+  BinaryResult m = Ctask({"run", "-f", missing.string(), "-f", file.string()});
+  EXPECT_EQ(m.exit_code, 126) << Shown(m);
+  json task = Record("missing-key");
+  EXPECT_EQ(task["status"]["reason"], "ConfigError") << task.dump(2);
+  EXPECT_NE(task["status"]["message"].get<std::string>().find("nope"), std::string::npos);
+  EXPECT_EQ(m.err.find(secret), std::string::npos);
+}
+
+TEST_F(RunE2eTest, CtrlCCancelsTheTaskAndStopsItsContainer) {
+  const fs::path file = Manifest(
+      "long.yaml", Task("long", std::string(kImage) + "  command: [sh, -c, 'echo running; sleep 300']\n"));
+  Background run({"run", "-f", file.string(), "--stop-grace", "1", "--state-dir", state_}, dir_, "long");
+  ASSERT_TRUE(run.WaitForOutput("running\n")) << run.err();
+  run.Signal(SIGINT);
+  EXPECT_EQ(run.Wait(), 130) << run.err();
+  EXPECT_NE(run.err().find("cancelling"), std::string::npos) << run.err();
+  json task = Record("long");
+  EXPECT_EQ(task["status"]["phase"], "Cancelled");
+  EXPECT_EQ(task["status"]["reason"], "Cancelled");
+  std::vector<json> containers = Containers("long");
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(containers[0].value("State", ""), "exited");
+}
+
+TEST_F(RunE2eTest, AHundredThousandLineArtifactMatchesDockerLogsByteForByte) {
+  const fs::path file = Manifest(
+      "lines.yaml", Task("lines", std::string(kImage) +
+                                      "  command: [seq, '1', '100000']\n"
+                                      "  logs: {archiveLimitBytes: 1000000}\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  std::vector<json> containers = Containers("lines");
+  ASSERT_EQ(containers.size(), 1u);
+  // `docker logs` from Debian's CLI, its stdout to a file.
+  const fs::path docker_logs = dir_ / "docker-logs.out";
+  const std::string command =
+      "docker logs " + containers[0].value("Id", "") + " > " + docker_logs.string() + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string expected = ReadFile(docker_logs);
+  const std::string artifact = Artifact("lines");
+  EXPECT_EQ(expected.size(), 588'895u);  // "1\n" .. "100000\n"
+  EXPECT_TRUE(artifact == expected) << "artifact " << artifact.size() << " bytes, docker logs " << expected.size();
+  json task = Record("lines");
+  EXPECT_EQ(task["status"]["artifacts"]["log"]["sizeBytes"], expected.size());
+  EXPECT_EQ(task["status"]["logTail"].get<std::string>().substr(0, 6), "99981\n");  // the last 20 lines
+  EXPECT_NE(task["status"]["logTail"].get<std::string>().find("\n100000\n"), std::string::npos);
+}
+
+TEST_F(RunE2eTest, ALogBeyondItsLimitIsCutAndMarked) {
+  const fs::path file = Manifest(
+      "big.yaml", Task("big", std::string(kImage) + "  command: [sh, -c, 'seq 1 10000']\n"
+                                                    "  logs: {archiveLimitBytes: 1024}\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  const std::string artifact = Artifact("big");
+  EXPECT_EQ(artifact.substr(0, 8), "1\n2\n3\n4\n");
+  EXPECT_NE(artifact.find("[ctask: log truncated: 47870 bytes dropped]"), std::string::npos) << artifact.substr(1000);
+  json task = Record("big");
+  EXPECT_EQ(task["status"]["artifacts"]["log"]["truncated"], true);
+}
+
+TEST_F(RunE2eTest, SeveralTasksRunTogetherWithPrefixedOutput) {
+  const fs::path file = Manifest("two.yaml", Task("alpha", std::string(kImage) + "  command: [echo, from alpha]\n") +
+                                                 "\n---\n" +
+                                                 Task("beta", std::string(kImage) + "  command: [echo, from beta]\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  EXPECT_NE(r.out.find("alpha | from alpha\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("beta | from beta\n"), std::string::npos) << r.out;
+}
+
+TEST_F(RunE2eTest, DetachReturnsAtOnceAndTheTaskFinishesOnItsOwn) {
+  const fs::path file = Manifest(
+      "bg.yaml", Task("detached", std::string(kImage) + "  command: [sh, -c, 'sleep 1; echo done in background']\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "--detach"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  EXPECT_NE(r.err.find("detached started; follow it with: ctask logs -f detached"), std::string::npos) << r.err;
+  // `ctask logs -f` ends when the task has ended with its log complete.
+  BinaryResult logs = Ctask({"logs", "-f", "detached", "-n", ns_});
+  EXPECT_EQ(logs.exit_code, 0) << Shown(logs);
+  EXPECT_EQ(logs.out, "done in background\n");
+  EXPECT_EQ(Record("detached")["status"]["phase"], "Succeeded");
+}
+
+TEST_F(RunE2eTest, DeleteRemovesTheTaskItsContainersAndItsLog) {
+  const fs::path file = Manifest("del.yaml", Task("doomed", std::string(kImage) + "  command: [echo, bye]\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  ASSERT_EQ(Containers("doomed").size(), 1u);
+  BinaryResult d = Ctask({"delete", "doomed", "-n", ns_});
+  EXPECT_EQ(d.exit_code, 0) << Shown(d);
+  EXPECT_EQ(d.out, "containertask \"doomed\" deleted\n");
+  EXPECT_TRUE(Containers("doomed").empty());
+  EXPECT_FALSE(fs::exists(fs::path(state_) / "tasks" / ns_ / "doomed"));
+  BinaryResult gone = Ctask({"delete", "doomed", "-n", ns_});
+  EXPECT_EQ(gone.exit_code, 1) << Shown(gone);
+  EXPECT_NE(gone.err.find("not found"), std::string::npos);
+}
+
+TEST_F(RunE2eTest, AStateDirInUseIsRefusedNamingItsHolder) {
+  const fs::path file =
+      Manifest("busy.yaml", Task("busy", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "--detach", "--stop-grace", "1"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  // The detached process holds the state directory; its pid is in the lock file.
+  const std::string holder = ReadFile(fs::path(state_) / "lock");
+  const pid_t pid = static_cast<pid_t>(std::atol(holder.c_str()));
+  ASSERT_GT(pid, 0) << holder;
+  BinaryResult busy = Ctask({"delete", "busy", "-n", ns_});
+  EXPECT_EQ(busy.exit_code, 125) << Shown(busy);
+  EXPECT_NE(busy.err.find(std::to_string(pid)), std::string::npos) << busy.err;
+  // Interrupting the detached run cancels its task, as Ctrl-C would.
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  for (int i = 0; i < 600 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(Alive(pid)) << "the detached run did not end";
+  EXPECT_EQ(Record("busy")["status"]["phase"], "Cancelled");
+}
+
+TEST_F(RunE2eTest, BadInputIsRefusedBeforeAnythingRuns) {
+  const fs::path file = Manifest("bad.yaml", Task("bad", "  image: ''\n  timeoutSeconds: -1\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  EXPECT_EQ(r.exit_code, 125) << Shown(r);
+  EXPECT_NE(r.err.find("spec.image"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("spec.timeoutSeconds"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was run"), std::string::npos) << r.err;
+  EXPECT_TRUE(Containers("bad").empty());
+
+  BinaryResult usage = Ctask({"run"});
+  EXPECT_EQ(usage.exit_code, 2) << Shown(usage);
+}
+
+TEST_F(RunE2eTest, AnUnreachableDaemonIsOneClearMessage) {
+  const fs::path file = Manifest("hello.yaml", Task("hello", std::string(kImage)));
+  setenv("DOCKER_HOST", "unix:///tmp/ctask-no-such-docker.sock", 1);
+  BinaryResult r = Ctask({"run", "-f", file.string()});
+  unsetenv("DOCKER_HOST");
+  EXPECT_EQ(r.exit_code, 125) << Shown(r);
+  EXPECT_NE(r.err.find("cannot reach the Docker daemon at unix:///tmp/ctask-no-such-docker.sock"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace ctask::cli
