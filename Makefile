@@ -1,7 +1,7 @@
 # The entry points. Each installs what it needs first (hack/install-deps.sh).
-.PHONY: run test build generate fuzz fmt clean docker-up docker-down
+.PHONY: run test build generate fuzz fmt clean docker-up docker-down bench
 
-run:        ## The main job: build, then run examples/hello.yaml
+run:        ## The main job: set up, build, run examples/hello.yaml through Docker
 	hack/run-example.sh
 
 test:       ## The whole test suite, every tier (what CI runs)
@@ -15,6 +15,9 @@ generate:   ## Rewrite the files generated from the schema (crds/, docs/api.md)
 
 fuzz:       ## Only the fuzzing tier (CTASK_FUZZ_SECONDS, default 60)
 	hack/fuzz.sh
+
+bench:      ## Build and run the benchmarks in bench/ (ratios against Docker itself)
+	bench/run.sh
 
 docker-up:  ## Start a local Docker daemon (if none answers) and build the test image
 	hack/docker-up.sh

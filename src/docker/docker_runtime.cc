@@ -239,6 +239,11 @@ Status DockerRuntime::Stop(const api::ContainerTask& task, int attempt, std::chr
   Result<api::Json> inspect = client_.InspectContainer(name);
   if (!inspect) return inspect.error().code() == ErrorCode::kNotFound ? Status{} : std::unexpected(inspect.error());
   if (!BelongsTo(*inspect, task)) return {};
+  if (ObservationFromInspect(*inspect, attempt).state == runtime::WorkloadState::kWaiting) {
+    // Created, never started: `docker stop` would leave it waiting for
+    // ever. It never ran, so there is nothing of it to keep.
+    return client_.RemoveContainer(inspect->value("Id", name), /*force=*/true);
+  }
   Status stopped = client_.StopContainer(inspect->value("Id", name), grace);
   if (!stopped && stopped.error().code() == ErrorCode::kNotFound) return {};
   return stopped;

@@ -24,6 +24,8 @@
 //    IfNotPresent pulls only when the image is absent, as `docker run` does.
 //    (Kubernetes pulls `:latest` always; on a laptop without a registry that
 //    would fail every run of a locally built image.)
+//  - Stop of a container that was created but never started removes it:
+//    stopping does not end its waiting, and it never ran.
 //  - Secret values reach only the create request's Env: never an error,
 //    message or Observation.
 //

@@ -143,6 +143,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
       break;
     case status::Action::kDeleteWorkload:
       if (Status deleted = runtime_.Delete(updated, decision.attempt); !deleted) return std::unexpected(deleted.error());
+      result.requeue_after = milliseconds(0);  // settle on a look at what is left
       break;
     case status::Action::kDeleteTask:
       return Finalize(updated);
@@ -154,9 +155,13 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     const milliseconds resync = options_.running_resync;
     if (!result.requeue_after || *result.requeue_after > resync) result.requeue_after = resync;
   }
-  // An exited attempt's log was merged in step 4, so nothing else is pending.
-  result.settled =
-      status::IsTerminal(updated.status.phase) && decision.action == status::Action::kNone && !IsLive(observed);
+  // A task that has just finished is looked at once more as finished: the
+  // TTLs start from there. An exited attempt's log was merged in step 4, so
+  // after that nothing else is pending.
+  const bool was_terminal = status::IsTerminal(task.status.phase);
+  const bool terminal = status::IsTerminal(updated.status.phase);
+  if (terminal && !was_terminal) result.requeue_after = milliseconds(0);
+  result.settled = was_terminal && terminal && decision.action == status::Action::kNone && !IsLive(observed);
   return result;
 }
 

@@ -11,11 +11,11 @@ void LogTail::Append(std::string_view data) {
     const std::size_t newline = data.find('\n');
     if (newline == std::string_view::npos) {
       partial_.append(data);
-      // An endless line keeps only what could ever be shown.
-      if (partial_.size() > 2 * max_bytes_) partial_.erase(0, partial_.size() - max_bytes_);
+      CapPartial();
       break;
     }
     partial_.append(data.substr(0, newline + 1));
+    CapPartial();  // a long complete line too: Trim must never drop it whole
     data.remove_prefix(newline + 1);
     bytes_ += partial_.size();
     lines_.push_back(std::move(partial_));
@@ -26,10 +26,19 @@ void LogTail::Append(std::string_view data) {
 
 void LogTail::Trim() {
   const std::size_t partial_line = partial_.empty() ? 0 : 1;
-  while (!lines_.empty() && (lines_.size() + partial_line > max_lines_ || bytes_ > 2 * max_bytes_)) {
+  // A line goes by the byte bound only when the lines after it overflow the
+  // bound on their own: nothing Text() could show is dropped.
+  while (!lines_.empty() &&
+         (lines_.size() + partial_line > max_lines_ || bytes_ - lines_.front().size() > max_bytes_)) {
     bytes_ -= lines_.front().size();
     lines_.pop_front();
   }
+}
+
+// An endless line keeps only what could ever be shown, plus one byte so that
+// Text() sees it was cut and marks it.
+void LogTail::CapPartial() {
+  if (partial_.size() > 2 * max_bytes_) partial_.erase(0, partial_.size() - (max_bytes_ + 1));
 }
 
 std::string LogTail::Text() const {
@@ -39,6 +48,9 @@ std::string LogTail::Text() const {
   std::size_t skip = lines_.size() + partial_line > max_lines_ ? lines_.size() + partial_line - max_lines_ : 0;
   for (std::size_t i = skip; i < lines_.size(); ++i) text += lines_[i];
   if (max_lines_ > 0) text += partial_;
+  // Below 4 bytes there is no room for anything beside the marker (and
+  // max_bytes_ - 3 would wrap).
+  if (text.size() > max_bytes_ && max_bytes_ <= 3) return std::string(max_bytes_, '.');
   if (text.size() > max_bytes_) {
     // Cut from the front; "..." marks the cut, and the cut may split a
     // character: ToValidUtf8 turns the remnant into U+FFFD, so skip
@@ -50,6 +62,7 @@ std::string LogTail::Text() const {
   std::string valid = ToValidUtf8(text);
   // Replacement characters are 3 bytes for 1: keep the bound.
   while (valid.size() > max_bytes_) {
+    if (max_bytes_ <= 3) return std::string(max_bytes_, '.');
     std::size_t cut = valid.size() - max_bytes_ + 3;
     while (cut < valid.size() && (static_cast<unsigned char>(valid[cut]) & 0xC0) == 0x80) ++cut;
     valid = "..." + valid.substr(cut);

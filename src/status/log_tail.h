@@ -26,6 +26,7 @@ class LogTail {
 
  private:
   void Trim();
+  void CapPartial();
 
   const std::size_t max_lines_;
   const std::size_t max_bytes_;

@@ -285,6 +285,17 @@ TEST_F(RunE2eTest, AStateDirInUseIsRefusedNamingItsHolder) {
   EXPECT_EQ(Record("busy")["status"]["phase"], "Cancelled");
 }
 
+TEST_F(RunE2eTest, AWorkloadTtlOfZeroRemovesTheContainerAndKeepsTheRecordAndLog) {
+  const fs::path file = Manifest(
+      "ttl.yaml", Task("ttl", std::string(kImage) + "  command: [echo, kept]\n"
+                                                    "  workloadTTLSecondsAfterFinished: 0\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  EXPECT_TRUE(Containers("ttl").empty());
+  EXPECT_EQ(Record("ttl")["status"]["phase"], "Succeeded");
+  EXPECT_EQ(Artifact("ttl"), "kept\n");
+}
+
 TEST_F(RunE2eTest, BadInputIsRefusedBeforeAnythingRuns) {
   const fs::path file = Manifest("bad.yaml", Task("bad", "  image: ''\n  timeoutSeconds: -1\n"));
   BinaryResult r = Ctask({"run", "-f", file.string()});

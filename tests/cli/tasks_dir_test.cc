@@ -15,8 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string TaskYaml(const std::string& name, const std::string& image = "busybox:1.36") {
-  return "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name + "\nspec:\n  image: " +
-         image + "\n";
+  return "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name +
+         "\nspec:\n  image: " + image + "\n";
 }
 
 class TasksDirTest : public ::testing::Test {
@@ -114,8 +114,9 @@ TEST_F(TasksDirTest, AFileThatNeverLoadedHoldsNoTasks) {
 TEST_F(TasksDirTest, ADeletedFileRemovesItsTasks) {
   TasksDir d(dir_.string());
   Write("a.yaml", TaskYaml("one"));
-  Write("b.json",
-        R"({"apiVersion":"ctask.io/v1alpha1","kind":"ContainerTask","metadata":{"name":"two"},"spec":{"image":"busybox"}})");
+  Write(
+      "b.json",
+      R"({"apiVersion":"ctask.io/v1alpha1","kind":"ContainerTask","metadata":{"name":"two"},"spec":{"image":"busybox"}})");
   ASSERT_TRUE(d.Scan().changed);
   EXPECT_EQ(Names(d), (Keys{"default/one", "default/two"}));
   fs::remove(dir_ / "a.yaml");
@@ -166,8 +167,7 @@ TEST_F(TasksDirTest, AMissingDirectoryKeepsTheTasks) {
 
 TEST_F(TasksDirTest, SecretsAndConfigMapsAreCollected) {
   TasksDir d(dir_.string());
-  Write("a.yaml", TaskYaml("one") +
-                      "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n");
+  Write("a.yaml", TaskYaml("one") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n");
   ASSERT_TRUE(d.Scan().changed);
   ASSERT_EQ(d.desired().configs.size(), 1u);
   EXPECT_EQ(d.desired().configs[0].kind, "ConfigMap");

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# operator_concurrency.sh: how long `ctask operator --backend docker` takes to
+# run N concurrent tasks (each `sleep 1; echo hi`) to Succeeded, against the
+# same N containers started straight with the docker CLI, 4 at a time, in the
+# same run. Prints both times, their ratio and the operator's peak RSS.
+# A measurement, not a test: nothing here asserts a duration.
+#
+# Order: baseline, ctask, baseline again; the ratio is against the mean of the
+# two baselines, so drift over the run lands on both sides.
+#
+# Usage: bench/operator_concurrency.sh [-n N] [--ctask PATH] [--workers W] [--image IMAGE]
+set -euo pipefail
+
+N=100
+WORKERS=4
+CTASK=build/controller/ctask
+IMAGE=ctask-test/busybox:latest
+# How often the poll reads the task records: small next to the 1 s tasks.
+POLL_INTERVAL=0.1
+# Give up (and say so) when the tasks have not all finished by then.
+TIMEOUT_SECONDS=600
+
+usage() {
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) N=${2:?-n needs a number}; shift 2 ;;
+    --ctask) CTASK=${2:?--ctask needs a path}; shift 2 ;;
+    --workers) WORKERS=${2:?--workers needs a number}; shift 2 ;;
+    --image) IMAGE=${2:?--image needs an image}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "operator_concurrency.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ $N =~ ^[1-9][0-9]*$ ]] || { echo "operator_concurrency.sh: -n: want a positive number, got $N" >&2; exit 2; }
+[[ $WORKERS =~ ^[1-9][0-9]*$ ]] || { echo "operator_concurrency.sh: --workers: want a positive number, got $WORKERS" >&2; exit 2; }
+[ -x "$CTASK" ] || { echo "operator_concurrency.sh: $CTASK is not an executable (ninja -C build ctask, or --ctask PATH)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "operator_concurrency.sh: needs jq" >&2; exit 1; }
+docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "operator_concurrency.sh: image $IMAGE not present (hack/docker-up.sh builds it)" >&2; exit 1; }
+
+# Everything this run creates carries RUN: task names (ctask's containers are
+# labelled ctask.io/task=NAME) and the label ctask.bench=RUN on every container.
+RUN=oc$(date +%s)$$
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ctask-bench-oc.XXXXXX")
+TASKS=$WORK/tasks
+STATE=$WORK/state
+STAGING=$WORK/staging
+mkdir -p "$TASKS" "$STATE" "$STAGING"
+OPERATOR_PID=
+
+cleanup() {
+  local rc=$?
+  if [ -n "$OPERATOR_PID" ] && kill -0 "$OPERATOR_PID" 2>/dev/null; then
+    kill -TERM "$OPERATOR_PID" 2>/dev/null || true
+    wait "$OPERATOR_PID" 2>/dev/null || true
+  fi
+  local ids
+  ids=$(docker ps -aq --filter "label=ctask.bench=$RUN")
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086
+    docker rm -f $ids >/dev/null || echo "cleanup: could not remove some containers labelled ctask.bench=$RUN" >&2
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# The docker CLI, N containers launched WORKERS at a time, then all waited for.
+# Prints the seconds from the first launch to the last exit.
+baseline() {
+  local round=$1 ids start end
+  start=$(now)
+  ids=$(seq "$N" | xargs -P "$WORKERS" -I{} docker run -d --network none --label "ctask.bench=$RUN" \
+    --name "ctask-bench-$RUN-b$round-{}" "$IMAGE" sh -c 'sleep 1; echo hi')
+  # shellcheck disable=SC2086
+  docker wait $ids >"$WORK/exit-codes"
+  end=$(now)
+  if grep -qv '^0$' "$WORK/exit-codes"; then
+    echo "operator_concurrency.sh: a baseline container did not exit 0" >&2
+    exit 1
+  fi
+  # shellcheck disable=SC2086
+  docker rm $ids >/dev/null
+  elapsed "$start" "$end"
+}
+
+manifest() {
+  cat <<EOF
+apiVersion: ctask.io/v1alpha1
+kind: ContainerTask
+metadata:
+  name: $1
+spec:
+  image: $IMAGE
+  command: ["sh", "-c", "sleep 1; echo hi"]
+  network: {isolated: true}
+  podLabels: {ctask.bench: "$RUN"}
+EOF
+}
+
+# Counts of each phase as "Succeeded=3 Running=97", from ctask get.
+phases() {
+  "$CTASK" get -A -o json --state-dir "$STATE" 2>/dev/null |
+    jq -r '[.items[] | .status.phase // "<none>"] | group_by(.) | map("\(.[0])=\(length)") | join(" ")'
+}
+
+CTASK_SECONDS=
+PEAK_RSS=
+operator_round() {
+  "$CTASK" operator --backend docker --tasks-dir "$TASKS" --state-dir "$STATE" --workers "$WORKERS" \
+    >"$WORK/operator.log" 2>&1 &
+  OPERATOR_PID=$!
+  # Ready once it holds the state directory's lock and has made its layout.
+  for _ in $(seq 100); do
+    [ -d "$STATE/tasks" ] && break
+    kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "ctask operator exited early:" >&2; cat "$WORK/operator.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  sleep 1  # one scan of the empty tasks directory
+
+  local i start end counts
+  for i in $(seq "$N"); do manifest "$RUN-$i" >"$STAGING/$RUN-$i.yaml"; done
+  start=$(now)
+  mv "$STAGING"/*.yaml "$TASKS"/
+  while :; do
+    counts=$(phases)
+    [ "$counts" = "Succeeded=$N" ] && break
+    if [[ $counts == *Failed* || $counts == *Cancelled* ]]; then
+      echo "operator_concurrency.sh: a task did not succeed ($counts):" >&2
+      "$CTASK" get -A -o wide --state-dir "$STATE" | grep -v Succeeded >&2 || true
+      exit 1
+    fi
+    kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "ctask operator died:" >&2; tail -20 "$WORK/operator.log" >&2; exit 1; }
+    if [ "$(elapsed "$start" "$(now)" | cut -d. -f1)" -ge "$TIMEOUT_SECONDS" ]; then
+      echo "operator_concurrency.sh: not all finished after ${TIMEOUT_SECONDS}s ($counts)" >&2
+      exit 1
+    fi
+    sleep "$POLL_INTERVAL"
+  done
+  end=$(now)
+  CTASK_SECONDS=$(elapsed "$start" "$end")
+  PEAK_RSS=$(awk '/^VmHWM:/ { print $2, $3 }' "/proc/$OPERATOR_PID/status")
+  kill -TERM "$OPERATOR_PID"
+  wait "$OPERATOR_PID" || true
+  OPERATOR_PID=
+}
+
+echo "operator_concurrency.sh: $N tasks of \`sleep 1; echo hi\` ($IMAGE, network none), $WORKERS workers"
+echo "machine:  nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr)"
+echo "docker:   $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
+echo "ctask:    $CTASK ($("$CTASK" version 2>/dev/null | head -1))"
+echo
+
+B1=$(baseline 1)
+echo "baseline 1  docker run -d (xargs -P $WORKERS) + docker wait: ${B1} s"
+operator_round
+echo "ctask       operator, all $N Succeeded:                ${CTASK_SECONDS} s (peak RSS ${PEAK_RSS})"
+B2=$(baseline 2)
+echo "baseline 2  docker run -d (xargs -P $WORKERS) + docker wait: ${B2} s"
+echo
+awk -v c="$CTASK_SECONDS" -v b1="$B1" -v b2="$B2" \
+  'BEGIN { b = (b1 + b2) / 2; printf "time to all finished: ctask %.2f s, docker CLI %.2f s (mean of 2); ratio ctask/docker %.2f\n", c, b, c / b }'
+echo "ctask operator peak RSS (VmHWM): $PEAK_RSS"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# What `make bench` runs: installs what is needed, makes the Docker daemon and
+# the test image available (hack/docker-up.sh), builds ctask and the benchmark
+# targets only into build/ (configured with -DCTASK_BENCH=ON, as hack/build.sh
+# configures it otherwise), then runs both benchmarks with their defaults.
+# Arguments are ignored; run the benchmarks directly for other settings
+# (bench/README.md).
+set -euo pipefail
+source "$(dirname "$0")/../hack/lib.sh"
+cd "$CTASK_ROOT"
+
+"$CTASK_ROOT/hack/install-deps.sh"
+"$CTASK_ROOT/hack/docker-up.sh"
+
+log "building ctask and the benchmarks into build/"
+if [ ! -f build/build.ninja ]; then
+  cmake -S "$CTASK_ROOT" -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTASK_BENCH=ON >/dev/null
+else
+  cmake build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTASK_BENCH=ON >/dev/null
+fi
+ninja -C build -j "$CTASK_JOBS" ctask bench_run_vs_docker
+
+log "bench_run_vs_docker"
+build/bench/bench_run_vs_docker --ctask build/controller/ctask
+echo
+log "operator_concurrency.sh"
+bench/operator_concurrency.sh --ctask build/controller/ctask
