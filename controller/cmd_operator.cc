@@ -28,6 +28,7 @@
 #include "run_outcome.h"
 #include "signals.h"
 #include "tasks_dir.h"
+#include "tombstones.h"
 #include "util/uuid.h"
 
 namespace ctask::cli {
@@ -73,14 +74,24 @@ void Log(std::ostream& err, const std::string& line) {
 
 // Brings the records in line with the directory: create, update, delete.
 void SyncRecords(LocalBackend& backend, const DesiredState& desired, std::ostream& err,
-                 std::set<std::string>& refused_updates) {
+                 std::set<std::string>& refused_updates, Tombstones& tombstones) {
   store::Store& store = backend.store();
+  std::set<std::string> keys;
+  for (const auto& [key, want] : desired.tasks) keys.insert(key);
+  tombstones.RemoveAllBut(keys);
   for (const auto& [key, want] : desired.tasks) {
     const auto [ns, name] = reconcile::SplitKey(key);
     Result<api::ContainerTask> record = store.Get(ns, name);
     const bool ours = record && record->metadata.annotations.contains(kAnnotationSourceFile);
+    if (!record && tombstones.Matches(ns, name, Tombstones::Digest(want.task.spec))) {
+      const std::string what = "task " + key + ": removed by its ttlSecondsAfterFinished; " + want.file +
+                               " still holds it: change or re-add the manifest to run it again";
+      if (refused_updates.insert(what).second) Log(err, what);
+      continue;
+    }
     if (!record || !ours) {
       if (record && record->metadata.deletion_timestamp) continue;  // finishing its deletion; created next scan
+      tombstones.Remove(ns, name);
       api::ContainerTask task = want.task;
       task.metadata.annotations[kAnnotationSourceFile] = want.file;
       if (Status created = SubmitFresh(backend, task); !created) {
@@ -200,10 +211,25 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
   };
   std::map<std::string, std::string> last_error;
   std::mutex error_mu;
+  // The spec digest of each task the directory holds, for tombstones.
+  std::map<std::string, std::string> desired_digests;  // guarded by error_mu
+  std::unique_ptr<Tombstones> tombstones;              // set before the workers start
+  store::Store* store = nullptr;
   options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
     std::lock_guard lock(error_mu);
     if (result) {
       last_error.erase(key);
+      // Gone while its manifest stays: its ttlSecondsAfterFinished removed it.
+      auto digest = desired_digests.find(key);
+      const auto [ns, name] = reconcile::SplitKey(key);
+      if (result->settled && digest != desired_digests.end() && store != nullptr) {
+        Result<api::ContainerTask> record = store->Get(ns, name);
+        if (!record && record.error().code() == ErrorCode::kNotFound) {
+          if (Status put = tombstones->Put(ns, name, digest->second); !put) {
+            Log(err, "task " + key + ": cannot record its expiry: " + put.error().message());
+          }
+        }
+      }
     } else if (result.error().code() != ErrorCode::kConflict && last_error[key] != result.error().message()) {
       last_error[key] = result.error().message();
       Log(err, "task " + key + ": " + result.error().message() + " (retrying with backoff)");
@@ -215,6 +241,8 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitRunInfrastructure;
   }
   LocalBackend& backend = **opened;
+  tombstones = std::make_unique<Tombstones>(backend.state_dir());
+  store = &backend.store();
   Log(err, "operator started: tasks from " + tasks_dir.path() + ", state in " + backend.state_dir());
 
   // Adopt: every record is reconciled once, running containers found by label.
@@ -237,7 +265,14 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     if (scan.changed || std::chrono::steady_clock::now() - last_sync >= kResync) {
       last_sync = std::chrono::steady_clock::now();
       backend.runtime().SetConfigs(tasks_dir.desired().configs);
-      SyncRecords(backend, tasks_dir.desired(), err, refused_updates);
+      {
+        std::lock_guard digests_lock(error_mu);
+        desired_digests.clear();
+        for (const auto& [key, want] : tasks_dir.desired().tasks) {
+          desired_digests[key] = Tombstones::Digest(want.task.spec);
+        }
+      }
+      SyncRecords(backend, tasks_dir.desired(), err, refused_updates, *tombstones);
     }
     lock.lock();
     wake.wait_for(lock, std::chrono::milliseconds(*scan_ms), [&] { return stopping; });

@@ -171,6 +171,25 @@ TEST_F(OperatorE2eTest, SecretsInTheDirectoryFeedEnvAndSuspendStopsAndResumes) {
   EXPECT_EQ(op.Wait(), 0) << op.err();
 }
 
+TEST_F(OperatorE2eTest, ATaskRemovedByItsTtlIsNotRunAgainWhileItsManifestStays) {
+  WriteFile(tasks_ / "brief.yaml", Task("brief", std::string(kImage) + "  command: [echo, once]\n"
+                                                                     "  ttlSecondsAfterFinished: 1\n"));
+  Background op(OperatorArgs(), dir_, "operator");
+  ASSERT_TRUE(WaitUntil([&] { return op.err().find("removed by its ttlSecondsAfterFinished") != std::string::npos; }))
+      << op.err();
+  EXPECT_TRUE(Stored("brief").is_null());
+  EXPECT_TRUE(Containers("brief").empty());
+  EXPECT_EQ(op.err().find("task " + ns_ + "/brief: created"), op.err().rfind("task " + ns_ + "/brief: created"))
+      << "created once only:\n" << op.err();
+
+  // An edited manifest is a new task: it runs.
+  WriteFile(tasks_ / "brief.yaml", Task("brief", std::string(kImage) + "  command: [echo, again]\n"));
+  ASSERT_TRUE(WaitUntil([&] { return Phase("brief") == "Succeeded"; })) << op.err();
+  EXPECT_EQ(Artifact("brief"), "again\n");
+  op.Signal(SIGTERM);
+  EXPECT_EQ(op.Wait(), 0) << op.err();
+}
+
 TEST_F(OperatorE2eTest, BadFlagsAreUsageErrors) {
   BinaryResult missing = testing::RunBinary({"operator", "--backend", "docker"});
   EXPECT_EQ(missing.exit_code, 2) << Shown(missing);
