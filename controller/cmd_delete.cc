@@ -31,16 +31,14 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "ctask delete: name the task(s) to delete (ctask get lists them)\n";
     return kExitUsage;
   }
-  const std::string text = flags->Get("stop-grace", "10");
-  char* end = nullptr;
-  const long grace = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || grace < 0 || grace > 3600) {
-    err << "ctask delete: --stop-grace: \"" << text << "\" is not a number of seconds from 0 to 3600\n";
+  Result<long> grace = flags->Number("stop-grace", 10, 0, 3600);
+  if (!grace) {
+    err << "ctask delete: " << grace.error().message() << "\n";
     return kExitUsage;
   }
   LocalBackendOptions options;
   options.state_dir = flags->Get("state-dir");
-  options.reconciler.stop_grace = std::chrono::seconds(grace);
+  options.reconciler.stop_grace = std::chrono::seconds(*grace);
   Result<std::unique_ptr<LocalBackend>> backend = LocalBackend::Open(std::move(options));
   if (!backend) {
     err << "ctask delete: " << backend.error().message() << "\n";

@@ -53,18 +53,6 @@ const std::vector<FlagSpec>& OperatorFlags() {
   return kSpecs;
 }
 
-Result<long> NumberFlag(const ParsedFlags& flags, const std::string& name, long fallback, long min, long max) {
-  if (!flags.Has(name)) return fallback;
-  const std::string text = flags.Get(name);
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < min || value > max) {
-    return InvalidArgument("--" + name + ": \"" + text + "\" is not a whole number from " + std::to_string(min) +
-                           " to " + std::to_string(max));
-  }
-  return value;
-}
-
 void Log(std::ostream& err, const std::string& line) {
   static std::mutex mu;
   std::lock_guard lock(mu);
@@ -175,9 +163,9 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     err << "ctask operator: --tasks-dir DIR is required: the directory of ContainerTask manifests to run\n";
     return kExitUsage;
   }
-  Result<long> workers = NumberFlag(*flags, "workers", 4, 1, 64);
-  Result<long> scan_ms = NumberFlag(*flags, "scan-interval-ms", 1000, 10, 600000);
-  Result<long> grace = NumberFlag(*flags, "stop-grace", 10, 0, 3600);
+  Result<long> workers = flags->Number("workers", 4, 1, 64);
+  Result<long> scan_ms = flags->Number("scan-interval-ms", 1000, 10, 600000);
+  Result<long> grace = flags->Number("stop-grace", 10, 0, 3600);
   for (const Result<long>* r : {&workers, &scan_ms, &grace}) {
     if (!*r) {
       err << "ctask operator: " << r->error().message() << "\n";

@@ -192,16 +192,10 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     err << "ctask run: no input: name a manifest with -f FILE\n";
     return kExitUsage;
   }
-  int grace_seconds = 10;
-  if (flags->Has("stop-grace")) {
-    const std::string text = flags->Get("stop-grace");
-    char* end = nullptr;
-    const long value = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < 0 || value > 3600) {
-      err << "ctask run: --stop-grace: \"" << text << "\" is not a number of seconds from 0 to 3600\n";
-      return kExitUsage;
-    }
-    grace_seconds = static_cast<int>(value);
+  Result<long> grace = flags->Number("stop-grace", 10, 0, 3600);
+  if (!grace) {
+    err << "ctask run: " << grace.error().message() << "\n";
+    return kExitUsage;
   }
   const bool detach = flags->Has("detach");
   const bool quiet = flags->Has("quiet") || detach;
@@ -256,7 +250,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   LocalBackendOptions options;
   options.state_dir = flags->Get("state-dir");
   options.policy.allowed_host_paths = flags->All("allow-host-path");
-  options.reconciler.stop_grace = std::chrono::seconds(grace_seconds);
+  options.reconciler.stop_grace = std::chrono::seconds(*grace);
   options.workers = static_cast<int>(std::min<size_t>(keys.size(), 4));
   if (!quiet) {
     options.display = [&](const std::string& key, int, runtime::LogStream stream, std::string_view data) {

@@ -1,5 +1,8 @@
 #include "flags.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 #include "util/field_error.h"
 
 namespace ctask::cli {
@@ -25,6 +28,19 @@ std::string ParsedFlags::Get(const std::string& name, const std::string& fallbac
   auto it = values.find(name);
   if (it == values.end() || it->second.empty()) return fallback;
   return it->second.back();
+}
+
+Result<long> ParsedFlags::Number(const std::string& name, long fallback, long min, long max) const {
+  if (!Has(name)) return fallback;
+  const std::string text = Get(name);
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || value < min || value > max) {
+    return InvalidArgument("--" + name + ": \"" + text + "\" is not a whole number from " + std::to_string(min) +
+                           " to " + std::to_string(max));
+  }
+  return value;
 }
 
 const std::vector<std::string>& ParsedFlags::All(const std::string& name) const {

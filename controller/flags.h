@@ -28,6 +28,9 @@ struct ParsedFlags {
   // The last value given, or `fallback`.
   std::string Get(const std::string& name, const std::string& fallback = "") const;
   const std::vector<std::string>& All(const std::string& name) const;
+  // The whole number given for `name` (or `fallback` when absent), checked
+  // to lie in [min, max]; the error names the flag and the range.
+  Result<long> Number(const std::string& name, long fallback, long min, long max) const;
 };
 
 // `command` names the command in errors ("ctask validate").

@@ -164,6 +164,15 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
                                       "a container named " + QuoteValue(name) +
                                           " exists and is not managed by ctask: remove or rename it"));
     }
+    if (ObservationFromInspect(*existing, attempt).state == runtime::WorkloadState::kRunning) {
+      // Another task of this name (another state directory, another
+      // operator) runs it: never stop someone else's work.
+      return RecordStartFailure(task, attempt, kReasonConfigError,
+                                Error(ErrorCode::kFailedPrecondition,
+                                      "container " + QuoteValue(name) + " of another task named " +
+                                          task.metadata.name + " (uid " + Label(*existing, render::kLabelTaskUid) +
+                                          ") is running: wait for it, or give this task another name or namespace"));
+    }
     Status removed = client_.RemoveContainer(existing->value("Id", name), /*force=*/true);
     if (!removed) return removed;
   } else if (existing.error().code() != ErrorCode::kNotFound) {
@@ -229,36 +238,42 @@ Result<runtime::Observation> DockerRuntime::Observe(const api::ContainerTask& ta
   return o;
 }
 
-Status DockerRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) {
+Result<std::optional<api::Json>> DockerRuntime::ForgetAndInspect(const api::ContainerTask& task, int attempt) {
   {
-    // An attempt that could not start stops waiting: Observe says Absent.
+    // A stopped or deleted attempt that could not start waits no more:
+    // Observe says Absent.
     std::lock_guard lock(mu_);
     start_failures_.erase(FailureKey(task, attempt));
   }
-  const std::string name = ContainerName(task, attempt);
-  Result<api::Json> inspect = client_.InspectContainer(name);
-  if (!inspect) return inspect.error().code() == ErrorCode::kNotFound ? Status{} : std::unexpected(inspect.error());
-  if (!BelongsTo(*inspect, task)) return {};
-  if (ObservationFromInspect(*inspect, attempt).state == runtime::WorkloadState::kWaiting) {
+  Result<api::Json> inspect = client_.InspectContainer(ContainerName(task, attempt));
+  if (!inspect) {
+    if (inspect.error().code() == ErrorCode::kNotFound) return std::nullopt;
+    return std::unexpected(inspect.error());
+  }
+  if (!BelongsTo(*inspect, task)) return std::nullopt;
+  return std::move(*inspect);
+}
+
+Status DockerRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) {
+  Result<std::optional<api::Json>> inspect = ForgetAndInspect(task, attempt);
+  if (!inspect) return std::unexpected(inspect.error());
+  if (!*inspect) return {};
+  const std::string id = (*inspect)->value("Id", "");
+  if (ObservationFromInspect(**inspect, attempt).state == runtime::WorkloadState::kWaiting) {
     // Created, never started: `docker stop` would leave it waiting for
     // ever. It never ran, so there is nothing of it to keep.
-    return client_.RemoveContainer(inspect->value("Id", name), /*force=*/true);
+    return client_.RemoveContainer(id, /*force=*/true);
   }
-  Status stopped = client_.StopContainer(inspect->value("Id", name), grace);
+  Status stopped = client_.StopContainer(id, grace);
   if (!stopped && stopped.error().code() == ErrorCode::kNotFound) return {};
   return stopped;
 }
 
 Status DockerRuntime::Delete(const api::ContainerTask& task, int attempt) {
-  {
-    std::lock_guard lock(mu_);
-    start_failures_.erase(FailureKey(task, attempt));
-  }
-  const std::string name = ContainerName(task, attempt);
-  Result<api::Json> inspect = client_.InspectContainer(name);
-  if (!inspect) return inspect.error().code() == ErrorCode::kNotFound ? Status{} : std::unexpected(inspect.error());
-  if (!BelongsTo(*inspect, task)) return {};
-  return client_.RemoveContainer(inspect->value("Id", name), /*force=*/true);
+  Result<std::optional<api::Json>> inspect = ForgetAndInspect(task, attempt);
+  if (!inspect) return std::unexpected(inspect.error());
+  if (!*inspect) return {};
+  return client_.RemoveContainer((*inspect)->value("Id", ""), /*force=*/true);
 }
 
 Status DockerRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,

@@ -10,7 +10,8 @@
 //    alone: an attempt runs at most once.
 //  - A container of the same name left by an earlier task of the same name
 //    (another UID, managed by ctask) is removed before the attempt's own is
-//    created. A same-named container ctask does not manage is never touched:
+//    created, unless it is running: then the attempt fails with ConfigError
+//    rather than stop another task's work (another state directory's). A same-named container ctask does not manage is never touched:
 //    the attempt fails with ConfigError naming it.
 //  - A task that cannot start here fails fast, not after
 //    pendingTimeoutSeconds: a missing Secret/ConfigMap key or a host path
@@ -37,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +84,9 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
   // Makes the image present as the pull policy says; the error is the
   // attempt's ImagePullFailed message.
   Status EnsureImage(const api::ContainerTask& task);
+  // Drops the attempt's start failure, then inspects its container: nullopt
+  // when there is none of this task's.
+  Result<std::optional<api::Json>> ForgetAndInspect(const api::ContainerTask& task, int attempt);
   Status RecordStartFailure(const api::ContainerTask& task, int attempt, const char* reason, const Error& error);
   std::shared_ptr<const std::vector<api::ConfigData>> Configs() const;
 
