@@ -61,8 +61,9 @@ void Log(std::ostream& err, const std::string& line) {
 }
 
 // Brings the records in line with the directory: create, update, delete.
-void SyncRecords(LocalBackend& backend, const DesiredState& desired, std::ostream& err,
+void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream& err,
                  std::set<std::string>& refused_updates, Tombstones& tombstones) {
+  const DesiredState& desired = tasks_dir.desired();
   store::Store& store = backend.store();
   std::set<std::string> keys;
   for (const auto& [key, want] : desired.tasks) keys.insert(key);
@@ -122,8 +123,10 @@ void SyncRecords(LocalBackend& backend, const DesiredState& desired, std::ostrea
   for (const store::ListEntry& entry : *records) {
     const std::string key = entry.namespace_ + "/" + entry.name;
     if (!entry.task || desired.tasks.contains(key)) continue;
-    if (!entry.task->metadata.annotations.contains(kAnnotationSourceFile)) continue;  // not from the directory
+    const auto source = entry.task->metadata.annotations.find(kAnnotationSourceFile);
+    if (source == entry.task->metadata.annotations.end()) continue;  // not from the directory
     if (entry.task->metadata.deletion_timestamp) continue;
+    if (tasks_dir.Unreadable(source->second)) continue;  // its file is there, broken: unknown, not gone
     Status marked = UpdateRecord(store, entry.namespace_, entry.name,
                                  [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
     if (!marked) {
@@ -260,7 +263,7 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
           desired_digests[key] = Tombstones::Digest(want.task.spec);
         }
       }
-      SyncRecords(backend, tasks_dir.desired(), err, refused_updates, *tombstones);
+      SyncRecords(backend, tasks_dir, err, refused_updates, *tombstones);
     }
     lock.lock();
     wake.wait_for(lock, std::chrono::milliseconds(*scan_ms), [&] { return stopping; });

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -78,6 +79,9 @@ struct Progress {
   std::set<std::string> settled;                // guarded by mu
   std::map<std::string, std::string> shown;     // key -> "phase/reason" last printed; guarded by mu
   std::map<std::string, std::string> failures;  // key -> last reconcile error printed; guarded by mu
+  // The last record written of each task: the summary's source when a TTL
+  // of zero has removed the record itself.
+  std::map<std::string, api::ContainerTask> last;  // guarded by mu
   int interrupts = 0;                           // guarded by mu
 };
 
@@ -101,7 +105,7 @@ constexpr const char* kRunHelp =
     "A task of the same name already there is replaced.\n\n"
     "Usage:\n  ctask run -f FILE [-f FILE...] [--detach]\n\n"
     "Ctrl-C cancels the tasks (their containers are stopped, status Cancelled);\n"
-    "a second Ctrl-C quits at once and leaves the containers running.\n\n"
+    "a second Ctrl-C quits at once, leaving the stops to the daemon.\n\n"
     "Exit status: 0 when every task Succeeded; else, for the first task that did not,\n"
     "its exit code, 124 past its timeout, 126 could not start, 130 cancelled,\n"
     "137 OOMKilled with exit code 0; 125 when ctask could not run the tasks; 2 on bad usage.\n\n";
@@ -264,11 +268,11 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     };
   }
   options.on_status = [&](const api::ContainerTask& task) {
-    if (quiet) return;
     const std::string key = reconcile::TaskKey(task);
     const std::string shown = task.status.phase + "/" + task.status.reason;
     std::lock_guard lock(progress.mu);
-    if (progress.shown[key] == shown) return;
+    progress.last[key] = task;
+    if (quiet || progress.shown[key] == shown) return;
     progress.shown[key] = shown;
     // Terminal states are in the summary; show the way there.
     if (status::IsTerminal(task.status.phase)) return;
@@ -320,10 +324,14 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     while (progress.settled.size() < keys.size()) {
       progress.changed.wait(lock);
       if (progress.interrupts >= 2) {
-        progress_out << "ctask: interrupted again: quitting; containers left running (ctask get shows them)\n";
-        lock.unlock();
-        backend->Stop();
-        return kExitRunCancelled;
+        // At once: the workers may be inside a stop that waits out its
+        // grace period, and joining them would wait with it. The records
+        // already say Cancelled; the daemon finishes the stops it was asked.
+        progress_out << "ctask: interrupted again: quitting now; containers may still be stopping (ctask get "
+                        "shows them)\n";
+        progress_out.flush();
+        out.flush();
+        std::_Exit(kExitRunCancelled);
       }
       if (progress.interrupts == 1 && !cancelling) {
         cancelling = true;
@@ -351,7 +359,11 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     const auto [ns, name] = reconcile::SplitKey(key);
     Result<api::ContainerTask> task = backend->store().Get(ns, name);
     if (!task) {
-      if (task.error().code() == ErrorCode::kNotFound) continue;  // its TTL removed it already
+      if (task.error().code() == ErrorCode::kNotFound) {  // its TTL removed it already
+        std::lock_guard lock(progress.mu);
+        if (auto it = progress.last.find(key); it != progress.last.end()) finished.push_back(it->second);
+        continue;
+      }
       err << "ctask run: " << key << ": " << task.error().message() << "\n";
       return kExitRunInfrastructure;
     }

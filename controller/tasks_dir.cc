@@ -58,6 +58,7 @@ ScanResult TasksDir::Scan() {
     state.size = stamp.first;
     state.mtime_ns = stamp.second;
     api::Manifests loaded = api::LoadManifestFiles({file});
+    state.failing = !loaded.ok();
     if (!loaded.ok()) {
       for (const api::ManifestProblem& problem : loaded.problems) result.problems.push_back(problem.ToString());
       result.problems.push_back(file + ": kept its last good content until the problems above are fixed");
@@ -68,6 +69,11 @@ ScanResult TasksDir::Scan() {
   }
   if (result.changed) Rebuild(result.problems);
   return result;
+}
+
+bool TasksDir::Unreadable(const std::string& file) const {
+  auto it = files_.find(file);
+  return it != files_.end() && it->second.failing;
 }
 
 void TasksDir::Rebuild(std::vector<std::string>& problems) {

@@ -41,6 +41,10 @@ class TasksDir {
 
   ScanResult Scan();
   const DesiredState& desired() const { return desired_; }
+  // Whether `file` is in the directory but its current content does not
+  // load. Its tasks may be missing from desired() (when it never loaded in
+  // this process): they are unknown, not gone, and must not be deleted.
+  bool Unreadable(const std::string& file) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -48,6 +52,7 @@ class TasksDir {
     int64_t size = -1;
     int64_t mtime_ns = -1;
     api::Manifests last_good;  // tasks and configs of the last version that loaded cleanly
+    bool failing = false;      // the current version does not load
   };
 
   void Rebuild(std::vector<std::string>& problems);

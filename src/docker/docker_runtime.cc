@@ -61,6 +61,21 @@ bool MayBeUnreportedOom(const runtime::Observation& o, const api::ContainerTask&
 
 }  // namespace
 
+Status CheckNonRootUser(const std::string& image, const std::string& user) {
+  const std::string uid = user.substr(0, user.find(':'));
+  const std::string fix = ": set spec.securityContext.runAsUser to a non-zero UID, or use an image with a non-root USER";
+  if (uid.empty() || uid == "root" || uid == "0") {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "spec.securityContext.runAsNonRoot is true but image " + QuoteValue(image) + " runs as root" + fix);
+  }
+  if (uid.find_first_not_of("0123456789") != std::string::npos) {
+    return MakeError(ErrorCode::kFailedPrecondition, "spec.securityContext.runAsNonRoot is true but image " +
+                                                         QuoteValue(image) + " names its user (" + QuoteValue(uid) +
+                                                         "), so ctask cannot tell it is not root" + fix);
+  }
+  return {};
+}
+
 runtime::Observation ObservationFromInspect(const api::Json& inspect, int attempt) {
   runtime::Observation o;
   o.attempt = attempt;
@@ -192,7 +207,19 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     return RecordStartFailure(task, attempt, kReasonImagePullFailed, image.error());
   }
 
-  // 4. Create and start. A conflict means another create won the race (a
+  // 4. runAsNonRoot without runAsUser: the image's user decides, as the
+  //    kubelet checks it.
+  if (task.spec.security_context.run_as_non_root.value_or(false) && !task.spec.security_context.run_as_user) {
+    Result<api::Json> image = client_.InspectImage(task.spec.image);
+    if (!image) return std::unexpected(image.error());
+    const std::string user =
+        image->contains("Config") && (*image)["Config"].is_object() ? (*image)["Config"].value("User", "") : "";
+    if (Status non_root = CheckNonRootUser(task.spec.image, user); !non_root) {
+      return RecordStartFailure(task, attempt, kReasonConfigError, non_root.error());
+    }
+  }
+
+  // 5. Create and start. A conflict means another create won the race (a
   //    restarted process): adopt that container through step 1 next time.
   Result<std::string> id = client_.CreateContainer(name, rendered->body);
   if (!id) {

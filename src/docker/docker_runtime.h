@@ -27,6 +27,9 @@
 //    would fail every run of a locally built image.)
 //  - Stop of a container that was created but never started removes it:
 //    stopping does not end its waiting, and it never ran.
+//  - runAsNonRoot without runAsUser is checked against the image's USER
+//    before create, as the kubelet does: root, or a user named rather than
+//    numbered, fails the attempt with ConfigError.
 //  - Secret values reach only the create request's Env: never an error,
 //    message or Observation.
 //
@@ -101,6 +104,10 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
 // Reasons an attempt that could not start is Waiting with (permanent).
 inline constexpr const char* kReasonImagePullFailed = "ImagePullFailed";
 inline constexpr const char* kReasonConfigError = "ConfigError";
+
+// runAsNonRoot without runAsUser, as the kubelet checks it: the image's
+// USER ("uid", "uid:gid", a name, or "" for root) must be a non-zero number.
+Status CheckNonRootUser(const std::string& image, const std::string& user);
 
 // The Observation of an inspected container (GET /containers/{id}/json). Pure.
 runtime::Observation ObservationFromInspect(const api::Json& inspect, int attempt);

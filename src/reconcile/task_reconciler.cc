@@ -142,7 +142,10 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
       result.requeue_after = milliseconds(0);  // archive its log, then settle
       break;
     case status::Action::kDeleteWorkload:
-      if (Status deleted = runtime_.Delete(updated, decision.attempt); !deleted) return std::unexpected(deleted.error());
+      // Every attempt's workload, not only the last: retries leave some.
+      for (int attempt = decision.attempt; attempt >= 1; --attempt) {
+        if (Status deleted = runtime_.Delete(updated, attempt); !deleted) return std::unexpected(deleted.error());
+      }
       result.requeue_after = milliseconds(0);  // settle on a look at what is left
       break;
     case status::Action::kDeleteTask:

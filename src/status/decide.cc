@@ -22,7 +22,8 @@ std::string Bounded(std::string text, size_t limit) {
 }
 
 bool IsFailureReason(const std::string& r) {
-  return r == reason::kError || r == reason::kOOMKilled || r == reason::kDeadlineExceeded;
+  return r == reason::kError || r == reason::kOOMKilled || r == reason::kDeadlineExceeded ||
+         r == reason::kWorkloadLost;
 }
 
 int Failures(const ContainerTaskStatus& st) {
@@ -110,8 +111,29 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
   const int attempt = st.attempts;
   const bool current = observed && observed->attempt == attempt && observed->state != WorkloadState::kAbsent;
 
+  if (!current && observed && observed->attempt == attempt && st.phase == api::phase::kRunning) {
+    // Gone while it ran (removed by hand, its node lost): the attempt is
+    // lost, a failure like any other; starting it again under the same
+    // number would run it twice.
+    RecordAttempt(st, EntryFor(*observed, reason::kWorkloadLost, now));
+    const std::string what = "attempt " + std::to_string(attempt) + "'s workload disappeared while it ran";
+    const int failures = Failures(st);
+    if (spec.retry_policy.on_exit_codes.empty() && failures <= spec.retries) {
+      const seconds wait = Backoff(spec.retry_policy, failures);
+      st.attempts = attempt + 1;
+      st.phase = api::phase::kQueued;
+      st.reason = reason::kRetrying;
+      st.message = what + "; retry " + std::to_string(failures) + " of " + std::to_string(spec.retries) + " in " +
+                   std::to_string(wait.count()) + "s";
+      Requeue(d, wait);
+      return;
+    }
+    Finish(st, api::phase::kFailed, reason::kWorkloadLost, what, now);
+    return;
+  }
   if (!current) {
-    // Not created yet, or gone. A retry waits out its backoff first.
+    // Not created yet, or gone before it ran. A retry waits out its backoff
+    // first.
     if (st.phase == api::phase::kQueued && !st.history.empty() && st.history.back().completion_time) {
       const Timestamp gate = *st.history.back().completion_time + Backoff(spec.retry_policy, Failures(st));
       if (now < gate) {

@@ -190,6 +190,27 @@ TEST_F(OperatorE2eTest, ATaskRemovedByItsTtlIsNotRunAgainWhileItsManifestStays) 
   EXPECT_EQ(op.Wait(), 0) << op.err();
 }
 
+TEST_F(OperatorE2eTest, AFileBrokenWhileTheOperatorWasDownKeepsItsTasks) {
+  WriteFile(tasks_ / "keep.yaml", Task("keep", std::string(kImage) + "  command: [echo, kept]\n"));
+  {
+    Background op(OperatorArgs(), dir_, "operator-1");
+    ASSERT_TRUE(WaitUntil([&] { return Phase("keep") == "Succeeded"; })) << op.err();
+    op.Signal(SIGTERM);
+    ASSERT_EQ(op.Wait(), 0) << op.err();
+  }
+  WriteFile(tasks_ / "keep.yaml", Task("keep", "  image: [not, a, string]\n"));
+  Background op(OperatorArgs(), dir_, "operator-2");
+  ASSERT_TRUE(WaitUntil([&] { return op.err().find("kept its last good content") != std::string::npos; }))
+      << op.err();
+  // Two scans later the record is still there.
+  ASSERT_TRUE(WaitUntil([&] { return op.err().find("operator started") != std::string::npos; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Phase("keep"), "Succeeded") << op.err();
+  EXPECT_EQ(op.err().find("deleting it"), std::string::npos) << op.err();
+  op.Signal(SIGTERM);
+  EXPECT_EQ(op.Wait(), 0) << op.err();
+}
+
 TEST_F(OperatorE2eTest, BadFlagsAreUsageErrors) {
   BinaryResult missing = testing::RunBinary({"operator", "--backend", "docker"});
   EXPECT_EQ(missing.exit_code, 2) << Shown(missing);

@@ -296,6 +296,81 @@ TEST_F(RunE2eTest, AWorkloadTtlOfZeroRemovesTheContainerAndKeepsTheRecordAndLog)
   EXPECT_EQ(Artifact("ttl"), "kept\n");
 }
 
+TEST_F(RunE2eTest, AWorkloadTtlRemovesTheContainersOfEveryAttempt) {
+  const fs::path file = Manifest(
+      "ttl-retries.yaml", Task("ttl-retries", std::string(kImage) + "  command: [sh, -c, 'exit 4']\n"
+                                                                    "  retries: 1\n"
+                                                                    "  retryPolicy: {backoffSeconds: 1}\n"
+                                                                    "  workloadTTLSecondsAfterFinished: 0\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  EXPECT_EQ(r.exit_code, 4) << Shown(r);
+  EXPECT_EQ(Record("ttl-retries")["status"]["attempts"], 2);
+  EXPECT_TRUE(Containers("ttl-retries").empty());
+}
+
+TEST_F(RunE2eTest, ATaskTtlOfZeroStillReportsHowItEnded) {
+  const fs::path file = Manifest(
+      "gone.yaml", Task("gone", std::string(kImage) + "  command: [sh, -c, 'exit 5']\n"
+                                                      "  ttlSecondsAfterFinished: 0\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  EXPECT_EQ(r.exit_code, 5) << Shown(r);
+  EXPECT_NE(r.err.find("gone: Failed (Error), exit code 5"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(fs::path(state_) / "tasks" / ns_ / "gone"));
+  EXPECT_TRUE(Containers("gone").empty());
+}
+
+TEST_F(RunE2eTest, RunAsNonRootRefusesAnImageThatRunsAsRoot) {
+  const fs::path file = Manifest(
+      "nonroot.yaml", Task("nonroot", std::string(kImage) + "  command: [id, -u]\n"
+                                                            "  securityContext: {runAsNonRoot: true}\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
+  EXPECT_EQ(r.exit_code, 126) << Shown(r);
+  json task = Record("nonroot");
+  EXPECT_EQ(task["status"]["reason"], "ConfigError");
+  EXPECT_NE(task["status"]["message"].get<std::string>().find("runs as root"), std::string::npos);
+  EXPECT_TRUE(Containers("nonroot").empty());
+
+  const fs::path uid = Manifest(
+      "uid.yaml", Task("uid", std::string(kImage) + "  command: [id, -u]\n"
+                                                    "  securityContext: {runAsNonRoot: true, runAsUser: 1000}\n"));
+  BinaryResult ok = Ctask({"run", "-f", uid.string()});
+  EXPECT_EQ(ok.exit_code, 0) << Shown(ok);
+  EXPECT_EQ(ok.out, "1000\n");
+}
+
+TEST_F(RunE2eTest, AContainerRemovedWhileItRunsIsLostNotRunAgain) {
+  const fs::path file = Manifest(
+      "lost.yaml", Task("lost", std::string(kImage) + "  command: [sh, -c, 'echo running; sleep 300']\n"));
+  Background run({"run", "-f", file.string(), "--state-dir", state_}, dir_, "lost");
+  ASSERT_TRUE(run.WaitForOutput("running\n")) << run.err();
+  std::vector<json> containers = Containers("lost");
+  ASSERT_EQ(containers.size(), 1u);
+  ASSERT_TRUE(docker_->RemoveContainer(containers[0].value("Id", ""), true).has_value());
+  EXPECT_NE(run.Wait(), 0) << run.err();
+  json task = Record("lost");
+  EXPECT_EQ(task["status"]["phase"], "Failed") << task.dump(2);
+  EXPECT_TRUE(task["status"]["reason"] == "WorkloadLost" || task["status"]["reason"] == "Error") << task.dump(2);
+  EXPECT_EQ(task["status"]["attempts"], 1);
+  EXPECT_EQ(run.out(), "running\n") << "never run a second time";
+  EXPECT_TRUE(Containers("lost").empty());
+}
+
+TEST_F(RunE2eTest, ASecondCtrlCQuitsAtOnce) {
+  // PID 1 ignores SIGTERM, so the stop waits out its whole grace period.
+  const fs::path file = Manifest(
+      "stubborn.yaml", Task("stubborn", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
+  Background run({"run", "-f", file.string(), "--stop-grace", "600", "--state-dir", state_}, dir_, "stubborn");
+  ASSERT_TRUE(run.WaitForOutput("up\n")) << run.err();
+  run.Signal(SIGINT);
+  for (int i = 0; i < 600 && run.err().find("cancelling") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  run.Signal(SIGINT);
+  // Well inside the hang guard, far inside the 600 s grace.
+  EXPECT_EQ(run.Wait(), 130) << run.err();
+  EXPECT_NE(run.err().find("quitting now"), std::string::npos) << run.err();
+}
+
 TEST_F(RunE2eTest, BadInputIsRefusedBeforeAnythingRuns) {
   const fs::path file = Manifest("bad.yaml", Task("bad", "  image: ''\n  timeoutSeconds: -1\n"));
   BinaryResult r = Ctask({"run", "-f", file.string()});

@@ -127,6 +127,15 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Case{"NewTaskStartsAttemptOne", Task, std::nullopt, kT0, "", api::phase::kPending, reason::kStarting,
              Action::kStartAttempt, 1, std::nullopt, 1, "Unknown"},
+        // A running attempt's workload that vanished is lost, never run again.
+        Case{"ARunningAttemptThatVanishedIsLost", [] { return Started(1); }, Obs(WorkloadState::kAbsent), kT0, "",
+             api::phase::kFailed, reason::kWorkloadLost, Action::kNone, 0, std::nullopt, 1, "False"},
+        Case{"ALostAttemptIsRetriedWhenRetriesAllow", [] { return WithRetries(Started(1), 1); },
+             Obs(WorkloadState::kAbsent), kT0, "", api::phase::kQueued, reason::kRetrying, Action::kNone, 0,
+             seconds(10), 2, "Unknown"},
+        Case{"APendingAttemptThatVanishedIsAppliedAgain", [] { return Started(1, api::phase::kPending); },
+             Obs(WorkloadState::kAbsent), kT0, "", api::phase::kPending, reason::kStarting, Action::kStartAttempt, 1,
+             std::nullopt, 1, "Unknown"},
         Case{"CreatedButAbsentIsAppliedAgain", [] { return Started(1, api::phase::kPending); }, std::nullopt, kT0, "",
              api::phase::kPending, reason::kStarting, Action::kStartAttempt, 1, std::nullopt, 1, "Unknown"},
         Case{"Running", [] { return Started(); }, Obs(WorkloadState::kRunning), kT0 + seconds(2), "",
