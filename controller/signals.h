@@ -25,6 +25,8 @@ class SignalWatcher {
 
  private:
   sigset_t previous_{};
+  int signal_fd_ = -1;  // signalfd for SIGINT and SIGTERM
+  int wake_fd_ = -1;    // eventfd: destruction wakes the thread
   std::atomic<int> count_{0};
   std::jthread thread_;
 };

@@ -93,8 +93,9 @@ class FileStoreTest : public ::testing::Test {
 };
 
 TEST_F(FileStoreTest, PutThenGetRoundTrips) {
-  const api::ContainerTask task = MakeTask("default", "hello");
+  api::ContainerTask task = MakeTask("default", "hello");
   ASSERT_TRUE(store_->Put(task).has_value());
+  task.metadata.resource_version = "1";  // what the store gives a first write
 
   auto got = store_->Get("default", "hello");
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
@@ -189,9 +190,35 @@ TEST_F(FileStoreTest, RecordsThatAreNotTasksOrLiveElsewhereAreCorrupt) {
   }
 }
 
+TEST_F(FileStoreTest, APutBasedOnAnOlderReadIsAConflict) {
+  ASSERT_TRUE(store_->Put(MakeTask("default", "hello")).has_value());
+  auto first = store_->Get("default", "hello");
+  auto second = store_->Get("default", "hello");
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(first->metadata.resource_version, "1");
+  first->status.phase = "Running";
+  ASSERT_TRUE(store_->Put(*first).has_value());
+  // The second reader's change would undo the first's: refused.
+  second->spec.cancel = true;
+  auto conflict = store_->Put(*second);
+  ASSERT_FALSE(conflict.has_value());
+  EXPECT_EQ(conflict.error().code(), ErrorCode::kConflict);
+  EXPECT_NE(conflict.error().message().find("read it again"), std::string::npos);
+  auto now = store_->Get("default", "hello");
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->metadata.resource_version, "2");
+  EXPECT_EQ(now->status.phase, "Running");
+  EXPECT_FALSE(now->spec.cancel);
+  // An empty resourceVersion replaces whatever is there.
+  api::ContainerTask forced = MakeTask("default", "hello");
+  ASSERT_TRUE(store_->Put(forced).has_value());
+  EXPECT_EQ(store_->Get("default", "hello")->metadata.resource_version, "3");
+}
+
 TEST_F(FileStoreTest, LeftoverTempFileFromACrashIsIgnoredAndCleanedUp) {
-  const api::ContainerTask task = MakeTask("default", "hello");
+  api::ContainerTask task = MakeTask("default", "hello");
   ASSERT_TRUE(store_->Put(task).has_value());
+  task.metadata.resource_version = "1";
   // A crash during the next Put, before its rename: a partial temp file.
   const std::string temp = root_ + "/tasks/default/hello/task.json.tmp-Ab12Cd";
   WriteWholeFile(temp, "{\"apiVersion\": \"ctask.io/v1al");
