@@ -103,6 +103,26 @@ void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
   condition("Stalled", st.phase == api::phase::kFailed ? "True" : "False", st.reason);
 }
 
+// After failure number `failures` of `attempt`, which ended at `ended`:
+// the next attempt is queued, and started once its backoff has passed.
+void QueueRetry(const api::ContainerTaskSpec& spec, int attempt, int failures, const std::string& what,
+                Timestamp ended, Timestamp now, Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  const seconds wait = Backoff(spec.retry_policy, failures);
+  st.attempts = attempt + 1;
+  st.phase = api::phase::kQueued;
+  st.reason = reason::kRetrying;
+  st.message = what + "; retry " + std::to_string(failures) + " of " + std::to_string(spec.retries) + " in " +
+               std::to_string(wait.count()) + "s";
+  const Timestamp gate = ended + wait;
+  if (now >= gate) {
+    d.action = Action::kStartAttempt;
+    d.attempt = st.attempts;
+  } else {
+    Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
+  }
+}
+
 // Steps 6 and 7 of Decide: the current attempt as observed.
 void FollowAttempt(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
                    Decision& d) {
@@ -119,13 +139,7 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
     const std::string what = "attempt " + std::to_string(attempt) + "'s workload disappeared while it ran";
     const int failures = Failures(st);
     if (spec.retry_policy.on_exit_codes.empty() && failures <= spec.retries) {
-      const seconds wait = Backoff(spec.retry_policy, failures);
-      st.attempts = attempt + 1;
-      st.phase = api::phase::kQueued;
-      st.reason = reason::kRetrying;
-      st.message = what + "; retry " + std::to_string(failures) + " of " + std::to_string(spec.retries) + " in " +
-                   std::to_string(wait.count()) + "s";
-      Requeue(d, wait);
+      QueueRetry(spec, attempt, failures, what, now, now, d);
       return;
     }
     Finish(st, api::phase::kFailed, reason::kWorkloadLost, what, now);
@@ -209,19 +223,7 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
   const std::vector<int32_t>& codes = spec.retry_policy.on_exit_codes;
   const bool matches = codes.empty() || (!o.oom_killed && std::find(codes.begin(), codes.end(), code) != codes.end());
   if (!o.deadline_exceeded && matches && failures <= spec.retries) {
-    const seconds wait = Backoff(spec.retry_policy, failures);
-    st.attempts = attempt + 1;
-    st.phase = api::phase::kQueued;
-    st.reason = reason::kRetrying;
-    st.message = what + "; retry " + std::to_string(failures) + " of " + std::to_string(spec.retries) + " in " +
-                 std::to_string(wait.count()) + "s";
-    const Timestamp gate = o.finished_at.value_or(now) + wait;
-    if (now >= gate) {
-      d.action = Action::kStartAttempt;
-      d.attempt = st.attempts;
-    } else {
-      Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
-    }
+    QueueRetry(spec, attempt, failures, what, o.finished_at.value_or(now), now, d);
     return;
   }
   if (spec.retries > 0 && matches && failures > spec.retries) {
