@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Stops the test control plane that hack/cluster/up.sh started, and only that:
+# each component is found by its pid file in $CTASK_CLUSTER_DIR/pids, and
+# signalled only if that pid still runs the component's binary with this
+# state directory on its command line (a stale file may name a reused pid).
+# SIGTERM, then SIGKILL after $CTASK_CLUSTER_STOP_TIMEOUT seconds (default 10).
+# Order: kube-controller-manager, kube-apiserver, etcd. Idempotent: nothing to
+# stop is not an error.
+#
+#   hack/cluster/down.sh           stop; keep certificates, etcd data, logs
+#   hack/cluster/down.sh --purge   stop, then delete the state directory
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+readonly dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
+readonly stop_timeout=${CTASK_CLUSTER_STOP_TIMEOUT:-10}
+readonly pids=$dir/pids
+
+purge=0
+for arg in "$@"; do
+  case $arg in
+    --purge) purge=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) die "unknown argument: $arg (usage: hack/cluster/down.sh [--purge])" ;;
+  esac
+done
+
+if [ ! -d "$dir" ]; then
+  log "cluster: nothing to stop ($dir absent)"
+  exit 0
+fi
+
+exec 9>"$dir/lock"
+if ! flock -n 9; then
+  log "cluster: another up/down on $dir is running; waiting for it (at most 300s)"
+  flock -w 300 9 || die "$dir/lock still held after 300s (fuser -v $dir/lock shows by whom)"
+fi
+
+running() {
+  [ -e "/proc/$1" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
+}
+
+# ours NAME PID: PID runs the binary NAME with this state directory in its
+# command line.
+ours() {
+  local name=$1 pid=$2 exe
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  [ "$(basename "${exe% (deleted)}")" = "$name" ] &&
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"
+}
+
+for name in kube-controller-manager kube-apiserver etcd; do
+  pidfile=$pids/$name.pid
+  if [ ! -f "$pidfile" ]; then
+    log "cluster: $name: not running (no pid file)"
+    continue
+  fi
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! running "$pid" || ! ours "$name" "$pid"; then
+    log "cluster: $name: not running (pid ${pid:-?}); removing the stale pid file"
+    rm -f "$pidfile"
+    continue
+  fi
+  log "cluster: stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + stop_timeout))
+  while running "$pid" && [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.1
+  done
+  if running "$pid"; then
+    log "cluster: $name (pid $pid) still running after ${stop_timeout}s; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      running "$pid" || break
+      sleep 0.1
+    done
+  fi
+  rm -f "$pidfile"
+done
+
+if [ "$purge" = 1 ]; then
+  # Only a directory up.sh made (a wrong CTASK_CLUSTER_DIR must not cost
+  # anything).
+  [ -f "$dir/.ctask-cluster" ] || die "$dir has no .ctask-cluster marker: not deleting it"
+  rm -rf "$dir"
+  log "cluster: deleted $dir"
+fi
+log "cluster: stopped"

@@ -1,0 +1,470 @@
+#!/usr/bin/env bash
+# Starts the Kubernetes test control plane on loopback: etcd, kube-apiserver
+# and kube-controller-manager (no scheduler, no nodes), from the binaries that
+# hack/cluster/build.sh builds and caches. Idempotent: a component that runs,
+# with the command line this script would give it, and answers its health
+# check is left alone; one that is gone (stale pid file, kill -9, reboot) is
+# started again, on its recorded port when that is free, else on the next free
+# one. Everything listens on 127.0.0.1 only and talks to 127.0.0.1 only.
+#
+# State, all under $CTASK_CLUSTER_DIR (default /tmp/ctask-cluster):
+#   certs/       test CA, serving and client certificates, service-account keys
+#                (generated once, reused)
+#   etcd-data/   etcd's data directory (reused across restarts)
+#   logs/        one log per component, appended to
+#   pids/        one pid file per component (hack/cluster/down.sh reads them)
+#   ports        the ports in use, as shell assignments
+#   kubeconfig   admin kubeconfig (O=system:masters), certificates embedded
+#   kube-controller-manager.kubeconfig
+#   bin-dir      the binaries' directory (hack/cluster/env.sh reads it)
+#
+# Environment:
+#   CTASK_CLUSTER_DIR              state directory (default /tmp/ctask-cluster)
+#   CTASK_CLUSTER_TIMEOUT          seconds to wait for each component (default 60)
+#   CTASK_CLUSTER_ETCD_PORT        preferred etcd client port (default 12379)
+#   CTASK_CLUSTER_ETCD_PEER_PORT   preferred etcd peer port (default 12380)
+#   CTASK_CLUSTER_APISERVER_PORT   preferred kube-apiserver port (default 16443)
+#   CTASK_CLUSTER_KCM_PORT         preferred kube-controller-manager port (default 20257)
+# The defaults sit below the kernel's ephemeral range (32768-60999), so an
+# outgoing connection does not hold them; a recorded port wins over them.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+readonly dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
+readonly timeout=${CTASK_CLUSTER_TIMEOUT:-60}
+# Configuration only: the apiserver needs a service range and allocates the
+# `kubernetes` Service's ClusterIP (10.0.0.1) from it. Nothing ever connects to
+# it: no kube-proxy, no nodes; every client uses https://127.0.0.1:<port>.
+readonly service_range=10.0.0.0/24
+readonly service_ip=10.0.0.1
+
+bin=$("$CTASK_ROOT/hack/cluster/build.sh")
+readonly bin
+readonly certs=$dir/certs pids=$dir/pids logs=$dir/logs
+readonly ports_file=$dir/ports
+
+mkdir -p "$dir" "$certs" "$pids" "$logs" "$dir/etcd-data"
+chmod 700 "$dir/etcd-data" "$certs"
+# Marks the directory as ours: down.sh --purge deletes only a marked directory.
+touch "$dir/.ctask-cluster"
+printf '%s\n' "$bin" >"$dir/bin-dir"
+
+# One up.sh or down.sh at a time on a state directory.
+exec 9>"$dir/lock"
+if ! flock -n 9; then
+  log "cluster: another up/down on $dir is running; waiting for it (at most 300s)"
+  flock -w 300 9 || die "$dir/lock still held after 300s (fuser -v $dir/lock shows by whom)"
+fi
+
+# --- certificates ----------------------------------------------------------------
+
+# gen_key FILE: an RSA 2048 private key, written atomically, mode 600.
+gen_key() {
+  (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.tmp" 2>/dev/null)
+  mv "$1.tmp" "$1"
+}
+
+# gen_cert NAME SUBJECT EXTENSIONS: certs/NAME.{key,crt}, signed by the test
+# CA, valid for a year. EXTENSIONS is an openssl x509v3 extension section.
+gen_cert() {
+  local name=$1 subj=$2 ext=$3
+  gen_key "$certs/$name.key"
+  openssl req -new -key "$certs/$name.key" -subj "$subj" -out "$certs/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$certs/$name.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" \
+    -CAcreateserial -days 365 -sha256 -extfile <(printf '%s\n' "$ext") \
+    -out "$certs/$name.crt.tmp" 2>/dev/null
+  mv "$certs/$name.crt.tmp" "$certs/$name.crt"
+  rm -f "$certs/$name.csr"
+}
+
+ensure_certs() {
+  local made=()
+  if [ ! -f "$certs/ca.crt" ] || [ ! -f "$certs/ca.key" ]; then
+    # A new CA invalidates every certificate it signed.
+    rm -f "$certs"/*.crt "$certs"/*.key "$certs"/ca.srl
+    gen_key "$certs/ca.key"
+    openssl req -x509 -new -key "$certs/ca.key" -subj "/CN=ctask-test-ca" -days 3650 -sha256 \
+      -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+      -out "$certs/ca.crt.tmp" 2>/dev/null
+    mv "$certs/ca.crt.tmp" "$certs/ca.crt"
+    made+=(ca)
+  fi
+  local leaf='basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment'
+  if [ ! -f "$certs/apiserver.crt" ] || [ ! -f "$certs/apiserver.key" ]; then
+    gen_cert apiserver "/CN=kube-apiserver" "$leaf
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:$service_ip"
+    made+=(apiserver)
+  fi
+  if [ ! -f "$certs/admin.crt" ] || [ ! -f "$certs/admin.key" ]; then
+    gen_cert admin "/O=system:masters/CN=ctask-admin" "$leaf
+extendedKeyUsage=clientAuth"
+    made+=(admin)
+  fi
+  if [ ! -f "$certs/kube-controller-manager.crt" ] || [ ! -f "$certs/kube-controller-manager.key" ]; then
+    gen_cert kube-controller-manager "/CN=system:kube-controller-manager" "$leaf
+extendedKeyUsage=clientAuth"
+    made+=(kube-controller-manager)
+  fi
+  if [ ! -f "$certs/kube-controller-manager-serving.crt" ] || [ ! -f "$certs/kube-controller-manager-serving.key" ]; then
+    gen_cert kube-controller-manager-serving "/CN=kube-controller-manager" "$leaf
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost"
+    made+=(kube-controller-manager-serving)
+  fi
+  if [ ! -f "$certs/sa.key" ] || [ ! -f "$certs/sa.pub" ]; then
+    gen_key "$certs/sa.key"
+    openssl pkey -in "$certs/sa.key" -pubout -out "$certs/sa.pub.tmp" 2>/dev/null
+    mv "$certs/sa.pub.tmp" "$certs/sa.pub"
+    made+=(service-account-keys)
+  fi
+  if [ "${#made[@]}" -gt 0 ]; then
+    log "cluster: generated ${made[*]} in $certs"
+  fi
+}
+
+# --- processes -------------------------------------------------------------------
+
+# pid_of NAME: the pid in pids/NAME.pid, if that process is ours: its
+# executable is the component's binary and its command line names this state
+# directory. A stale file (the process is gone, or the pid was reused) is
+# removed. Prints nothing and fails when there is no such process.
+pid_of() {
+  local name=$1 pidfile=$pids/$1.pid pid exe state
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile" 2>/dev/null) || true
+  if [[ "$pid" =~ ^[0-9]+$ ]] && exe=$(readlink "/proc/$pid/exe" 2>/dev/null) &&
+    [ "$(basename "${exe% (deleted)}")" = "$name" ] &&
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
+    if [ -n "$state" ] && [ "$state" != Z ]; then
+      echo "$pid"
+      return 0
+    fi
+  fi
+  log "cluster: $name: not running (stale pid file, pid ${pid:-?}); removing it"
+  rm -f "$pidfile"
+  return 1
+}
+
+# same_cmdline PID ARGS...: the process runs exactly ARGS.
+same_cmdline() {
+  local pid=$1
+  shift
+  [ "$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null)" = "$(printf '%s\n' "$@")" ]
+}
+
+# stop NAME PID: SIGTERM, then SIGKILL after 10s.
+stop() {
+  local name=$1 pid=$2
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do
+    [ -e "/proc/$pid" ] || break
+    [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)" != Z ] || break
+    sleep 0.1
+  done
+  if [ -e "/proc/$pid" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)" != Z ]; then
+    log "cluster: $name (pid $pid) still running after 10s; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pids/$name.pid"
+}
+
+# start NAME ARGS...: runs ARGS detached (own session, no terminal, SIGHUP
+# ignored), appending to logs/NAME.log; the process itself writes its pid to
+# pids/NAME.pid just before it execs the binary. Prints the pid.
+start() {
+  local name=$1
+  shift
+  local logfile=$logs/$name.log pidfile=$pids/$name.pid
+  # 9>&-: the daemon must not hold this script's lock (fd 9).
+  rm -f "$pidfile"
+  printf '\n===== ctask up.sh: starting %s at %s\n' "$name" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$logfile"
+  setsid nohup sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && log=$1 && shift && exec "$@" >>"$log" 2>&1 </dev/null' \
+    "$pidfile" "$logfile" "$@" >/dev/null 2>&1 </dev/null 9>&- &
+  local i
+  for i in $(seq 1 50); do
+    [ -s "$pidfile" ] && break
+    sleep 0.1
+  done
+  [ -s "$pidfile" ] || die "$name did not start (no $pidfile after 5s)"
+  cat "$pidfile"
+}
+
+alive() {
+  [ -e "/proc/$1" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
+}
+
+# log_tail NAME: the end of this start's log.
+log_tail() {
+  printf 'the end of %s:\n' "$logs/$1.log" >&2
+  tail -n 40 "$logs/$1.log" >&2 || true
+}
+
+# port_free PORT: nothing listens on PORT (any address: a wildcard listener
+# would take 127.0.0.1:PORT too).
+port_free() {
+  [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# pick_port PREFERRED TAKEN...: PREFERRED if free, else the next free port
+# above it; never one of TAKEN (ports already given to another component).
+pick_port() {
+  local p=$1 i t ok
+  shift
+  for i in $(seq 0 199); do
+    ok=1
+    for t in "$@"; do [ "$p" != "$t" ] || ok=0; done
+    if [ "$ok" = 1 ] && port_free "$p"; then
+      echo "$p"
+      return 0
+    fi
+    p=$((p + 1))
+  done
+  die "no free loopback port in $1..$p"
+}
+
+curl_() { curl --noproxy '*' -sS --max-time 3 "$@"; }
+
+etcd_healthy() { curl_ "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; }
+apiserver_healthy() {
+  [ "$(curl_ --cacert "$certs/ca.crt" --cert "$certs/admin.crt" --key "$certs/admin.key" \
+    "https://127.0.0.1:$APISERVER_PORT/readyz" 2>/dev/null)" = ok ]
+}
+kcm_healthy() {
+  [ "$(curl_ --cacert "$certs/ca.crt" "https://127.0.0.1:$KCM_PORT/healthz" 2>/dev/null)" = ok ]
+}
+
+# wait_healthy NAME PID CHECK: until CHECK passes. Fails (2) at once if the
+# process exits, (1) after the timeout.
+wait_healthy() {
+  local name=$1 pid=$2 check=$3 t0=$SECONDS
+  until "$check"; do
+    alive "$pid" || return 2
+    [ $((SECONDS - t0)) -lt "$timeout" ] || return 1
+    sleep 0.2
+  done
+}
+
+# ensure NAME PORTVARS CHECK: NAME runs with args_NAME and passes CHECK.
+# PORTVARS names the variables (space separated) holding its ports; they keep
+# their value when NAME already runs that way, else are (re)picked.
+ensure() {
+  local name=$1 portvars=$2 check=$3 pid v attempt rc
+  local -a args
+  if pid=$(pid_of "$name"); then
+    "args_${name//-/_}"
+    args=("${ARGS[@]}")
+    if same_cmdline "$pid" "${args[@]}"; then
+      rc=0
+      wait_healthy "$name" "$pid" "$check" || rc=$?
+      if [ "$rc" = 0 ]; then
+        log "cluster: $name already running (pid $pid)"
+        return 0
+      fi
+      log "cluster: $name (pid $pid) runs but is not healthy after ${timeout}s; restarting it"
+    else
+      log "cluster: $name (pid $pid) runs with other flags (ports or configuration changed); restarting it"
+    fi
+    stop "$name" "$pid"
+    # Its listening sockets may outlive it by a moment: keep its ports.
+    for v in $portvars; do
+      for _ in $(seq 1 30); do
+        port_free "${!v}" && break
+        sleep 0.1
+      done
+    done
+  fi
+  for attempt in 1 2 3; do
+    # Ports: the recorded one (or the default) if free, else the next free one.
+    local taken=()
+    for v in $portvars; do
+      local p
+      p=$(pick_port "${!v}" "${taken[@]}" "${other_ports[@]}")
+      [ "$p" = "${!v}" ] || log "cluster: $name: port ${!v} is not free; using $p"
+      printf -v "$v" '%s' "$p"
+      taken+=("$p")
+    done
+    "args_${name//-/_}"
+    args=("${ARGS[@]}")
+    local t0=$SECONDS first=${portvars%% *}
+    pid=$(start "$name" "${args[@]}")
+    log "cluster: started $name (pid $pid, port ${!first}; log $logs/$name.log)"
+    rc=0
+    wait_healthy "$name" "$pid" "$check" || rc=$?
+    if [ "$rc" = 0 ]; then
+      log "cluster: $name healthy after $((SECONDS - t0))s"
+      return 0
+    fi
+    if [ "$rc" = 2 ]; then
+      # Lost a race for the port: pick again.
+      if sed -n '/^===== ctask up.sh: starting/h; /^===== ctask up.sh: starting/!H; ${x;p}' "$logs/$name.log" |
+        grep -qi 'address already in use'; then
+        log "cluster: $name: a port was taken while it started; picking another"
+        rm -f "$pids/$name.pid"
+        for v in $portvars; do printf -v "$v" '%s' $((${!v} + 1)); done
+        continue
+      fi
+      printf 'cluster-up: %s exited while starting\n' "$name" >&2
+      log_tail "$name"
+      rm -f "$pids/$name.pid"
+      exit 1
+    fi
+    printf 'cluster-up: %s (pid %s) not healthy within %ss\n' "$name" "$pid" "$timeout" >&2
+    log_tail "$name"
+    exit 1
+  done
+  die "$name: could not get a free port after 3 attempts"
+}
+
+# --- component command lines -------------------------------------------------------
+
+args_etcd() {
+  ARGS=("$bin/etcd"
+    --name=ctask
+    "--data-dir=$dir/etcd-data"
+    "--listen-client-urls=http://127.0.0.1:$ETCD_PORT"
+    "--advertise-client-urls=http://127.0.0.1:$ETCD_PORT"
+    "--listen-peer-urls=http://127.0.0.1:$ETCD_PEER_PORT"
+    "--initial-advertise-peer-urls=http://127.0.0.1:$ETCD_PEER_PORT"
+    "--initial-cluster=ctask=http://127.0.0.1:$ETCD_PEER_PORT"
+    --initial-cluster-state=new
+    # A test store: no fsync (data survives a killed process, not a host
+    # crash), as envtest runs etcd.
+    --unsafe-no-fsync=true
+    --log-level=warn)
+}
+
+args_kube_apiserver() {
+  ARGS=("$bin/kube-apiserver"
+    "--etcd-servers=http://127.0.0.1:$ETCD_PORT"
+    "--secure-port=$APISERVER_PORT"
+    --bind-address=127.0.0.1
+    --advertise-address=127.0.0.1
+    "--cert-dir=$certs"
+    --authorization-mode=Node,RBAC
+    "--client-ca-file=$certs/ca.crt"
+    "--tls-cert-file=$certs/apiserver.crt"
+    "--tls-private-key-file=$certs/apiserver.key"
+    --service-account-issuer=https://kubernetes.default.svc
+    "--service-account-key-file=$certs/sa.pub"
+    "--service-account-signing-key-file=$certs/sa.key"
+    "--service-cluster-ip-range=$service_range"
+    # No Endpoints for the `kubernetes` Service: 127.0.0.1 is not a valid
+    # endpoint address (the default lease reconciler logs that every 10s), and
+    # nothing here may route to the service range anyway.
+    --endpoint-reconciler-type=none
+    --allow-privileged=true)
+}
+
+args_kube_controller_manager() {
+  ARGS=("$bin/kube-controller-manager"
+    "--kubeconfig=$dir/kube-controller-manager.kubeconfig"
+    "--authentication-kubeconfig=$dir/kube-controller-manager.kubeconfig"
+    "--authorization-kubeconfig=$dir/kube-controller-manager.kubeconfig"
+    # Overrides the kubeconfig's server, and puts the port in the command
+    # line: a new apiserver port then restarts the controller manager.
+    "--master=https://127.0.0.1:$APISERVER_PORT"
+    "--controllers=*"
+    --use-service-account-credentials=true
+    "--service-account-private-key-file=$certs/sa.key"
+    "--root-ca-file=$certs/ca.crt"
+    "--cluster-signing-cert-file=$certs/ca.crt"
+    "--cluster-signing-key-file=$certs/ca.key"
+    --leader-elect=false
+    --bind-address=127.0.0.1
+    "--secure-port=$KCM_PORT"
+    "--tls-cert-file=$certs/kube-controller-manager-serving.crt"
+    "--tls-private-key-file=$certs/kube-controller-manager-serving.key")
+}
+
+# write_kubeconfig FILE USER CERTNAME: a kubeconfig for the apiserver with the
+# client certificate certs/CERTNAME embedded; rewritten only when it changes.
+write_kubeconfig() {
+  local file=$1 user=$2 cert=$3
+  (
+    umask 077
+    cat >"$file.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: ctask
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $(base64 -w0 <"$certs/ca.crt")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 <"$certs/$cert.crt")
+    client-key-data: $(base64 -w0 <"$certs/$cert.key")
+contexts:
+- name: ctask
+  context:
+    cluster: ctask
+    user: $user
+current-context: ctask
+EOF
+  )
+  if cmp -s "$file.tmp" "$file"; then
+    rm -f "$file.tmp"
+  else
+    mv "$file.tmp" "$file"
+  fi
+}
+
+# --- main ---------------------------------------------------------------------------
+
+t_start=$EPOCHREALTIME
+ensure_certs
+
+ETCD_PORT=${CTASK_CLUSTER_ETCD_PORT:-12379}
+ETCD_PEER_PORT=${CTASK_CLUSTER_ETCD_PEER_PORT:-12380}
+APISERVER_PORT=${CTASK_CLUSTER_APISERVER_PORT:-16443}
+KCM_PORT=${CTASK_CLUSTER_KCM_PORT:-20257}
+if [ -f "$ports_file" ]; then
+  # shellcheck source=/dev/null
+  source "$ports_file"
+fi
+
+record_ports() {
+  cat >"$ports_file.tmp" <<EOF
+ETCD_PORT=$ETCD_PORT
+ETCD_PEER_PORT=$ETCD_PEER_PORT
+APISERVER_PORT=$APISERVER_PORT
+KCM_PORT=$KCM_PORT
+EOF
+  mv "$ports_file.tmp" "$ports_file"
+}
+
+# Ports a component may not take: those of the components started before it
+# (those started after it pick around it).
+other_ports=()
+ensure etcd "ETCD_PORT ETCD_PEER_PORT" etcd_healthy
+record_ports
+other_ports=("$ETCD_PORT" "$ETCD_PEER_PORT")
+ensure kube-apiserver APISERVER_PORT apiserver_healthy
+record_ports
+write_kubeconfig "$dir/kubeconfig" ctask-admin admin
+write_kubeconfig "$dir/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
+other_ports+=("$APISERVER_PORT")
+ensure kube-controller-manager KCM_PORT kcm_healthy
+record_ports
+
+# The service-account controller creates default/default: until then a Pod (or
+# a Job's Pod) in `default` is refused by the ServiceAccount admission plugin.
+t0=$SECONDS
+until "$bin/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout=5s \
+  -n default get serviceaccount default >/dev/null 2>&1; do
+  if [ $((SECONDS - t0)) -ge "$timeout" ]; then
+    printf 'cluster-up: no default/default ServiceAccount within %ss\n' "$timeout" >&2
+    log_tail kube-controller-manager
+    exit 1
+  fi
+  sleep 0.2
+done
+
+log "cluster: ready in $(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s: etcd 127.0.0.1:$ETCD_PORT, kube-apiserver https://127.0.0.1:$APISERVER_PORT, kube-controller-manager 127.0.0.1:$KCM_PORT"
+log "cluster: eval \"\$(hack/cluster/env.sh)\"   # KUBECONFIG=$dir/kubeconfig"
