@@ -7,12 +7,7 @@
 namespace ctask::cli {
 namespace {
 
-using namespace e2e;
-namespace fs = std::filesystem;
-using json = api::Json;
-using testing::Background;
-using testing::BinaryResult;
-using testing::ReadFile;
+using namespace e2e;  // the fixture, fs, json and the binary helpers
 
 constexpr std::chrono::seconds kGuard(90);
 

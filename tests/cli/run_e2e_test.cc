@@ -7,16 +7,9 @@
 namespace ctask::cli {
 namespace {
 
-using namespace e2e;
-namespace fs = std::filesystem;
-using json = api::Json;
-using testing::Background;
-using testing::BinaryResult;
-using testing::ReadFile;
-using testing::RunBinary;
+using namespace e2e;  // the fixture, fs, json and the binary helpers
 
 class RunE2eTest : public DockerE2eTest {};
-
 
 TEST_F(RunE2eTest, ASuccessfulTaskShowsItsOutputAndKeepsItInTheTailAndTheArtifact) {
   const fs::path file = Manifest("ok.yaml", Task("ok", std::string(kImage) +
