@@ -321,21 +321,15 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   bool cancelling = false;
   {
     std::unique_lock lock(progress.mu);
-    while (progress.settled.size() < keys.size()) {
-      progress.changed.wait(lock);
-      if (progress.interrupts >= 2) {
-        // At once: the workers may be inside a stop that waits out its
-        // grace period, and joining them would wait with it. The records
-        // already say Cancelled; the daemon finishes the stops it was asked.
-        progress_out << "ctask: interrupted again: quitting now; containers may still be stopping (ctask get "
-                        "shows them)\n";
-        progress_out.flush();
-        out.flush();
-        std::_Exit(kExitRunCancelled);
-      }
-      if (progress.interrupts == 1 && !cancelling) {
+    // Conditions are checked before each wait, never only after one: a
+    // signal that arrives while the lock is released (the cancel below) has
+    // already notified, and waiting first would miss it.
+    while (true) {
+      if (progress.interrupts >= 1 && !cancelling) {
         cancelling = true;
         progress_out << "ctask: cancelling: stopping the containers (Ctrl-C again to quit at once)\n";
+        // Cancelled first even when both Ctrl-Cs came together, so the
+        // records say what happened before a quick exit.
         lock.unlock();
         for (const std::string& key : keys) {
           const auto [ns, name] = reconcile::SplitKey(key);
@@ -347,7 +341,20 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
           backend->queue().Add(key);
         }
         lock.lock();
+        continue;  // the state may have changed while unlocked
       }
+      if (progress.interrupts >= 2) {
+        // At once: the workers may be inside a stop that waits out its
+        // grace period, and joining them would wait with it. The records
+        // already say Cancelled; the daemon finishes the stops it was asked.
+        progress_out << "ctask: interrupted again: quitting now; containers may still be stopping (ctask get "
+                        "shows them)\n";
+        progress_out.flush();
+        out.flush();
+        std::_Exit(kExitRunCancelled);
+      }
+      if (progress.settled.size() >= keys.size()) break;
+      progress.changed.wait(lock);
     }
   }
   backend->Stop();

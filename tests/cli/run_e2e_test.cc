@@ -355,13 +355,17 @@ TEST_F(RunE2eTest, ASecondCtrlCQuitsAtOnce) {
   Background run({"run", "-f", file.string(), "--stop-grace", "600", "--state-dir", state_}, dir_, "stubborn");
   ASSERT_TRUE(run.WaitForOutput("up\n")) << run.err();
   run.Signal(SIGINT);
-  for (int i = 0; i < 600 && run.err().find("cancelling") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The second signal follows the "cancelling" line closely, so it lands
+  // while the cancel is being written: it must not be lost there (it once
+  // was: the wait came before the check).
+  for (int i = 0; i < 30000 && run.err().find("cancelling") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   run.Signal(SIGINT);
   // Well inside the hang guard, far inside the 600 s grace.
   EXPECT_EQ(run.Wait(), 130) << run.err();
   EXPECT_NE(run.err().find("quitting now"), std::string::npos) << run.err();
+  EXPECT_TRUE(Record("stubborn")["spec"].value("cancel", false)) << "the cancel is recorded before quitting";
 }
 
 TEST_F(RunE2eTest, BadInputIsRefusedBeforeAnythingRuns) {
