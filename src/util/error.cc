@@ -15,6 +15,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnavailable: return "Unavailable";
     case ErrorCode::kDeadlineExceeded: return "DeadlineExceeded";
     case ErrorCode::kCancelled: return "Cancelled";
+    case ErrorCode::kExpired: return "Expired";
     case ErrorCode::kInternal: return "Internal";
   }
   return "Unknown";
@@ -54,7 +55,7 @@ Error Error::WithContext(std::string_view context) const {
   std::string message(context);
   message += ": ";
   message += message_;
-  return Error(code_, std::move(message));
+  return Error(code_, std::move(message)).WithHttp(http_status_, reason_);
 }
 
 }  // namespace ctask

@@ -24,6 +24,7 @@ enum class ErrorCode {
   kUnavailable,         // transient: retry with backoff
   kDeadlineExceeded,    // took too long; may be retried
   kCancelled,           // the caller asked to stop
+  kExpired,             // a resourceVersion or continue token is too old (HTTP 410): list afresh
   kInternal,            // a bug: an invariant broke
 };
 
@@ -36,6 +37,18 @@ class Error {
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // For errors an HTTP API answered: its status code and the machine-readable
+  // reason it gave (a Kubernetes Status `reason`: "AlreadyExists",
+  // "Conflict", "Expired", ...). 0 and "" when no server answered.
+  int http_status() const { return http_status_; }
+  const std::string& reason() const { return reason_; }
+  Error WithHttp(int http_status, std::string reason) const {
+    Error out = *this;
+    out.http_status_ = http_status;
+    out.reason_ = std::move(reason);
+    return out;
+  }
+
   // "InvalidArgument: <message>", for logs; users usually want message().
   std::string ToString() const;
 
@@ -46,6 +59,8 @@ class Error {
  private:
   ErrorCode code_;
   std::string message_;
+  int http_status_ = 0;
+  std::string reason_;
 };
 
 // What an errno from a file operation means for the caller: kNotFound,
