@@ -22,13 +22,9 @@ void InitCurlOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_ALL); });
 }
 
-struct EasyDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
 struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
-using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 std::string Lower(std::string_view text) {
@@ -175,6 +171,44 @@ CurlClient::CurlClient(CurlOptions options) : options_(std::move(options)) {
   InitCurlOnce();
 }
 
+CurlClient::~CurlClient() {
+  for (void* curl : idle_) curl_easy_cleanup(curl);
+}
+
+size_t CurlClient::idle_handles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return idle_.size();
+}
+
+void* CurlClient::TakeHandle() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      void* curl = idle_.back();
+      idle_.pop_back();
+      return curl;
+    }
+  }
+  return curl_easy_init();
+}
+
+void CurlClient::ReturnHandle(void* curl, bool reusable) {
+  // Reset first, pooled or not: it clears every option, so no pointer into the
+  // finished call (its headers, body, error buffer, callbacks' state) outlives
+  // it, not even while curl_easy_cleanup closes connections. What a reset
+  // keeps is what reuse is for: live connections, the TLS session and DNS
+  // caches. A pooled handle is therefore always a reset one.
+  curl_easy_reset(curl);
+  if (reusable) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_.size() < kMaxIdleHandles) {
+      idle_.push_back(curl);
+      return;
+    }
+  }
+  curl_easy_cleanup(curl);
+}
+
 Result<Response> CurlClient::Do(const Request& request) {
   return Perform(request, nullptr);
 }
@@ -190,8 +224,17 @@ std::string CurlClient::Target(const Request& request) const {
 }
 
 Result<Response> CurlClient::Perform(const Request& request, const DataCallback* on_data) {
-  EasyPtr curl(curl_easy_init());
-  if (curl == nullptr) return MakeError(ErrorCode::kInternal, "curl_easy_init failed for " + Target(request));
+  // The handle is this call's alone until the lease ends, on every return path.
+  struct Lease {
+    CurlClient* client;
+    CURL* handle;
+    bool reusable = false;
+    ~Lease() { client->ReturnHandle(handle, reusable); }
+    CURL* get() const { return handle; }
+  };
+  CURL* handle = TakeHandle();
+  if (handle == nullptr) return MakeError(ErrorCode::kInternal, "curl_easy_init failed for " + Target(request));
+  Lease curl{this, handle};
 
   Response response;
   Transfer transfer{curl.get(), on_data, &request.stop, &response};
@@ -286,6 +329,13 @@ Result<Response> CurlClient::Perform(const Request& request, const DataCallback*
   }
 
   CURLcode code = curl_easy_perform(curl.get());
+  // Only a transfer that ran to its end leaves the connection in a known
+  // state; after a cancel, a timeout or a transport error it may be half-read,
+  // so the handle (and the connection it caches) is freed. A Stream that ended
+  // cleanly is as reusable as a Do: its body was read to the end, and libcurl
+  // itself keeps the connection only if the response allowed it. Pooling it
+  // saves the reconnect when a watch is renewed, the usual end of a watch.
+  curl.reusable = code == CURLE_OK && !transfer.cancelled;
   if (transfer.cancelled) return MakeError(ErrorCode::kCancelled, Target(request) + ": cancelled");
   if (code != CURLE_OK) {
     std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);

@@ -4,7 +4,9 @@
 // point is what libcurl does with bytes on a socket.
 #include "http/curl_client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <latch>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -36,6 +39,35 @@ struct ReceivedRequest {
   std::string head;
   std::string body;
 };
+
+// Reads one request: the head, then as much body as Content-Length says.
+bool ReadRequest(int fd, ReceivedRequest* request) {
+  std::string data;
+  char buffer[4096];
+  size_t end;
+  while ((end = data.find("\r\n\r\n")) == std::string::npos) {
+    ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  request->head = data.substr(0, end);
+  request->body = data.substr(end + 4);
+  size_t space = request->head.find(' ');
+  request->method = request->head.substr(0, space);
+  request->target = request->head.substr(space + 1, request->head.find(' ', space + 1) - space - 1);
+  size_t length = 0;
+  std::string lower;
+  for (char c : request->head) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (size_t at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
+    length = std::stoul(lower.substr(at + 17));
+  }
+  while (request->body.size() < length) {
+    ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    request->body.append(buffer, static_cast<size_t>(n));
+  }
+  return true;
+}
 
 // Accepts one connection at a time on a Unix socket in a fresh temporary
 // directory and hands each request to the handler, which writes the response
@@ -131,34 +163,6 @@ class UnixHttpServer {
     }
   }
 
-  static bool ReadRequest(int fd, ReceivedRequest* request) {
-    std::string data;
-    char buffer[4096];
-    size_t end;
-    while ((end = data.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-      if (n <= 0) return false;
-      data.append(buffer, static_cast<size_t>(n));
-    }
-    request->head = data.substr(0, end);
-    request->body = data.substr(end + 4);
-    size_t space = request->head.find(' ');
-    request->method = request->head.substr(0, space);
-    request->target = request->head.substr(space + 1, request->head.find(' ', space + 1) - space - 1);
-    size_t length = 0;
-    std::string lower;
-    for (char c : request->head) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (size_t at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
-      length = std::stoul(lower.substr(at + 17));
-    }
-    while (request->body.size() < length) {
-      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-      if (n <= 0) return false;
-      request->body.append(buffer, static_cast<size_t>(n));
-    }
-    return true;
-  }
-
   Handler handler_;
   std::string dir_;
   std::string path_;
@@ -168,6 +172,146 @@ class UnixHttpServer {
   std::mutex mu_;
   ReceivedRequest last_;  // guarded by mu_
   std::thread thread_;
+};
+
+// Serves many requests per connection (HTTP/1.1 keep-alive) and many
+// connections at once, a thread each, on 127.0.0.1 or on a Unix socket. It
+// counts the connections it accepted: that is how a test sees reuse. The
+// destructor shuts every open connection down, so no thread waits on a client.
+class KeepAliveServer {
+ public:
+  enum class Transport { kTcp, kUnix };
+  using Handler = std::function<void(KeepAliveServer& server, int fd, const ReceivedRequest& request)>;
+
+  KeepAliveServer(Transport transport, Handler handler) : handler_(std::move(handler)) {
+    if (pipe(wake_) != 0) std::abort();
+    if (transport == Transport::kTcp) {
+      listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      address.sin_port = 0;  // any free port
+      socklen_t length = sizeof(address);
+      if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+          getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        std::abort();
+      }
+      base_url_ = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+    } else {
+      char dir[] = "/tmp/ctask-http-test-XXXXXX";
+      if (mkdtemp(dir) == nullptr) std::abort();
+      dir_ = dir;
+      socket_path_ = dir_ + "/server.sock";
+      listen_fd_ = socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      socket_path_.copy(address.sun_path, sizeof(address.sun_path) - 1);
+      if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        std::abort();
+      }
+      base_url_ = "http://localhost";
+    }
+    if (listen(listen_fd_, 64) != 0) std::abort();
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+
+  ~KeepAliveServer() {
+    stopping_ = true;
+    char byte = 0;
+    (void)!write(wake_[1], &byte, 1);
+    acceptor_.join();
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
+      threads.swap(threads_);
+    }
+    for (std::thread& thread : threads) thread.join();
+    close(listen_fd_);
+    close(wake_[0]);
+    close(wake_[1]);
+    if (!socket_path_.empty()) {
+      unlink(socket_path_.c_str());
+      rmdir(dir_.c_str());
+    }
+  }
+
+  // The URL of `path` on this server.
+  std::string Url(std::string_view path) const { return base_url_ + std::string(path); }
+  // Empty for TCP.
+  const std::string& socket_path() const { return socket_path_; }
+  int connections() const { return connections_; }
+  bool stopping() const { return stopping_; }
+
+  ReceivedRequest last_request() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_;
+  }
+
+  // A 200 whose body is the request's target, so a caller can tell its
+  // response from another thread's. A HEAD gets the headers only.
+  static void Echo(KeepAliveServer&, int fd, const ReceivedRequest& request) {
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(request.target.size()) + "\r\n\r\n";
+    UnixHttpServer::Send(fd, request.method == "HEAD" ? head : head + request.target);
+  }
+
+  // Blocks until the client hangs up, the server stops, or `limit` passes;
+  // true if the client hung up.
+  bool WaitForClose(int fd, milliseconds limit) {
+    Clock::time_point deadline = Clock::now() + limit;
+    while (!stopping_ && Clock::now() < deadline) {
+      pollfd fds[1] = {{fd, POLLIN, 0}};
+      if (poll(fds, 1, 50) > 0 && (fds[0].revents & (POLLIN | POLLHUP)) != 0) {
+        char buffer[256];
+        if (recv(fd, buffer, sizeof(buffer), 0) <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  void Accept() {
+    while (!stopping_) {
+      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (poll(fds, 2, -1) <= 0 || (fds[1].revents & POLLIN) != 0) continue;
+      int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      ++connections_;
+      std::lock_guard<std::mutex> lock(mu_);
+      open_fds_.push_back(fd);
+      threads_.emplace_back([this, fd] { Serve(fd); });
+    }
+  }
+
+  // Answers requests on one connection until the client hangs up or the
+  // destructor shuts the connection down.
+  void Serve(int fd) {
+    ReceivedRequest request;
+    while (!stopping_ && ReadRequest(fd, &request)) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_ = request;
+      }
+      handler_(*this, fd, request);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase(open_fds_, fd);
+    close(fd);
+  }
+
+  Handler handler_;
+  std::string dir_;
+  std::string socket_path_;
+  std::string base_url_;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::atomic<bool> stopping_ = false;
+  std::atomic<int> connections_ = 0;
+  std::mutex mu_;
+  ReceivedRequest last_;              // guarded by mu_
+  std::vector<int> open_fds_;         // guarded by mu_
+  std::vector<std::thread> threads_;  // guarded by mu_
+  std::thread acceptor_;
 };
 
 constexpr char kChunkedHead[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -442,6 +586,202 @@ TEST(CurlClientTest, ManyThreadsShareOneClient) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(ok, 40);
+}
+
+// Reuse: each call takes a pooled easy handle, whose connection cache keeps the
+// last connection alive. These run over KeepAliveServer, which keeps a
+// connection open and counts the ones it accepted.
+
+Request GetFrom(const KeepAliveServer& server, std::string_view path) {
+  Request request;
+  request.url = server.Url(path);
+  return request;
+}
+
+CurlClient ClientFor(const KeepAliveServer& server) {
+  CurlOptions options;
+  options.unix_socket_path = server.socket_path();
+  return CurlClient(options);
+}
+
+TEST(CurlClientReuseTest, SequentialRequestsOverTcpShareOneConnection) {
+  KeepAliveServer server(KeepAliveServer::Transport::kTcp, &KeepAliveServer::Echo);
+  CurlClient client = ClientFor(server);
+  for (int i = 0; i < 20; ++i) {
+    std::string path = "/r" + std::to_string(i);
+    Result<Response> response = client.Do(GetFrom(server, path));
+    ASSERT_TRUE(response.has_value()) << response.error().ToString();
+    EXPECT_EQ(response->body, path);
+  }
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(client.idle_handles(), 1u);
+}
+
+TEST(CurlClientReuseTest, SequentialRequestsOverAUnixSocketShareOneConnection) {
+  KeepAliveServer server(KeepAliveServer::Transport::kUnix, &KeepAliveServer::Echo);
+  CurlClient client = ClientFor(server);
+  for (int i = 0; i < 5; ++i) {
+    Result<Response> response = client.Do(GetFrom(server, "/_ping"));
+    ASSERT_TRUE(response.has_value()) << response.error().ToString();
+    EXPECT_EQ(response->body, "/_ping");
+  }
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(CurlClientReuseTest, NothingOfOneRequestReachesTheNext) {
+  KeepAliveServer server(KeepAliveServer::Transport::kTcp, &KeepAliveServer::Echo);
+  CurlOptions options;
+  options.bearer_token = "t0ken";
+  CurlClient client(options);
+
+  Request post = GetFrom(server, "/create");
+  post.method = "POST";
+  post.headers = {{"Content-Type", "application/json"}, {"Authorization", "Basic b3duOnRva2Vu"}, {"X-First", "1"}};
+  post.body = R"({"kind":"Pod"})";
+  ASSERT_TRUE(client.Do(post).has_value());
+  EXPECT_EQ(server.last_request().body, post.body);
+
+  Request head = GetFrom(server, "/head");
+  head.method = "HEAD";
+  ASSERT_TRUE(client.Do(head).has_value());
+
+  Result<Response> get = client.Do(GetFrom(server, "/get"));
+  ASSERT_TRUE(get.has_value()) << get.error().ToString();
+  EXPECT_EQ(get->body, "/get");  // HEAD's no-body setting did not carry over
+  ReceivedRequest received = server.last_request();
+  EXPECT_EQ(received.method, "GET");
+  EXPECT_EQ(received.body, "");
+  EXPECT_EQ(received.head.find("X-First"), std::string::npos) << received.head;
+  EXPECT_EQ(received.head.find("Content-Type"), std::string::npos) << received.head;
+  EXPECT_EQ(received.head.find("Content-Length"), std::string::npos) << received.head;
+  // The head ends without its last line break.
+  EXPECT_NE(received.head.find("\r\nAuthorization: Bearer t0ken"), std::string::npos) << received.head;
+  EXPECT_EQ(received.head.find("Basic"), std::string::npos) << received.head;
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(CurlClientReuseTest, ConcurrentCallsAllSucceedAndThePoolStaysBounded) {
+  // Every request waits at the server until all are in flight, so the client
+  // holds kThreads handles at once; when they come back the pool keeps only
+  // kMaxIdleHandles of them.
+  constexpr int kThreads = static_cast<int>(CurlClient::kMaxIdleHandles) + 4;
+  std::latch all_arrived(kThreads);
+  KeepAliveServer server(KeepAliveServer::Transport::kTcp,
+                         [&](KeepAliveServer& self, int fd, const ReceivedRequest& request) {
+                           if (request.target.starts_with("/together")) {
+                             all_arrived.count_down();
+                             Clock::time_point end = Clock::now() + std::chrono::seconds(10);
+                             while (!all_arrived.try_wait() && !self.stopping() && Clock::now() < end) {
+                               std::this_thread::sleep_for(milliseconds(1));
+                             }
+                           }
+                           KeepAliveServer::Echo(self, fd, request);
+                         });
+  CurlClient client = ClientFor(server);
+  std::atomic<int> ok = 0;
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        std::string path = "/together/" + std::to_string(t);
+        Result<Response> response = client.Do(GetFrom(server, path));
+        if (response.has_value() && response->body == path) ++ok;
+      });
+    }
+  }
+  EXPECT_EQ(ok, kThreads);
+  EXPECT_EQ(client.idle_handles(), CurlClient::kMaxIdleHandles);
+
+  // Then steady load from a few threads: all served, over the pooled
+  // connections plus at most one new one per thread.
+  int before = server.connections();
+  ok = 0;
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 50; ++i) {
+          std::string path = "/t" + std::to_string(t) + "/" + std::to_string(i);
+          Result<Response> response = client.Do(GetFrom(server, path));
+          if (response.has_value() && response->body == path) ++ok;
+        }
+      });
+    }
+  }
+  EXPECT_EQ(ok, 200);
+  EXPECT_EQ(server.connections(), before);
+}
+
+TEST(CurlClientReuseTest, ATimedOutCallsHandleIsFreedAndTheNextCallReconnects) {
+  KeepAliveServer server(KeepAliveServer::Transport::kTcp,
+                         [](KeepAliveServer& self, int fd, const ReceivedRequest& request) {
+                           if (request.target == "/slow") {
+                             self.WaitForClose(fd, std::chrono::seconds(30));  // never answers
+                             return;
+                           }
+                           KeepAliveServer::Echo(self, fd, request);
+                         });
+  CurlClient client = ClientFor(server);
+  ASSERT_TRUE(client.Do(GetFrom(server, "/fast")).has_value());
+  ASSERT_EQ(client.idle_handles(), 1u);
+
+  Request slow = GetFrom(server, "/slow");
+  slow.timeout = milliseconds(200);
+  Result<Response> timed_out = client.Do(slow);
+  ASSERT_FALSE(timed_out.has_value());
+  EXPECT_EQ(timed_out.error().code(), ErrorCode::kDeadlineExceeded) << timed_out.error().ToString();
+  EXPECT_EQ(client.idle_handles(), 0u);
+
+  Result<Response> next = client.Do(GetFrom(server, "/fast"));
+  ASSERT_TRUE(next.has_value()) << next.error().ToString();
+  EXPECT_EQ(next->body, "/fast");
+  EXPECT_EQ(server.connections(), 2);  // the first one went with the timed-out handle
+}
+
+TEST(CurlClientReuseTest, ACancelledStreamsHandleIsFreedAndACleanStreamsIsKept) {
+  KeepAliveServer server(KeepAliveServer::Transport::kTcp,
+                         [](KeepAliveServer& self, int fd, const ReceivedRequest& request) {
+                           UnixHttpServer::Send(fd, kChunkedHead);
+                           UnixHttpServer::SendChunk(fd, "event\n");
+                           if (request.target == "/watch?forever=1") {
+                             self.WaitForClose(fd, std::chrono::seconds(30));
+                             return;
+                           }
+                           UnixHttpServer::Send(fd, "0\r\n\r\n");
+                         });
+  CurlClient client = ClientFor(server);
+
+  Result<Response> cancelled =
+      client.Stream(GetFrom(server, "/watch?forever=1"), [](std::string_view) { return false; });
+  ASSERT_FALSE(cancelled.has_value());
+  EXPECT_EQ(cancelled.error().code(), ErrorCode::kCancelled) << cancelled.error().ToString();
+  EXPECT_EQ(client.idle_handles(), 0u);
+
+  std::string received;
+  Result<Response> clean = client.Stream(GetFrom(server, "/watch"), [&](std::string_view chunk) {
+    received += chunk;
+    return true;
+  });
+  ASSERT_TRUE(clean.has_value()) << clean.error().ToString();
+  EXPECT_EQ(received, "event\n");
+  EXPECT_EQ(client.idle_handles(), 1u);
+  EXPECT_EQ(server.connections(), 2);
+
+  Result<Response> after = client.Stream(GetFrom(server, "/watch"), [](std::string_view) { return true; });
+  ASSERT_TRUE(after.has_value()) << after.error().ToString();
+  EXPECT_EQ(server.connections(), 2);  // the clean stream's connection, reused
+}
+
+TEST(CurlClientReuseTest, AFailedTransfersHandleIsFreed) {
+  // The connection is cut mid-body: a transport error, state unknown.
+  UnixHttpServer server([](UnixHttpServer&, int fd, const ReceivedRequest&) {
+    UnixHttpServer::Send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+  });
+  CurlClient client = ClientFor(server);
+  Result<Response> cut = client.Do(Get("/fixed"));
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_EQ(cut.error().code(), ErrorCode::kUnavailable) << cut.error().ToString();
+  EXPECT_EQ(client.idle_handles(), 0u);
 }
 
 // The Docker tier: hack/test.sh (and `make docker-up`) start the daemon, so a
