@@ -47,7 +47,8 @@ std::string Trim(std::string_view s) {
 // The whole file. Errors name the path and never carry its contents.
 // `what` names the file's role in messages: "cannot read <what> <path>: ...".
 Result<std::string> ReadFileText(const std::string& path, std::string_view what = "file") {
-  constexpr ErrorCode otherwise = ErrorCode::kUnavailable;
+  // Transient errnos map to kUnavailable; the rest (EISDIR, ...) need a fix.
+  constexpr ErrorCode otherwise = ErrorCode::kFailedPrecondition;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -194,7 +195,6 @@ class Fields {
   bool Has(const std::string& key) const { return !Child(entry_.body, key).IsNull(); }
 
   std::string Path(const std::string& key) const { return prefix_ + "." + key; }
-  const std::string& file() const { return entry_.file; }
 
   Error Fail(ErrorCode code, const std::string& key, std::string_view what) const {
     return FieldError(code, entry_.file, Path(key), what);
@@ -395,7 +395,7 @@ Result<std::vector<std::string>> KubeconfigPaths(const KubeconfigSource& source,
         if (Exists(path, &err)) {
           existing.push_back(path);
         } else if (err != ENOENT && err != ENOTDIR) {
-          return MakeError(ErrorCodeForErrno(err, ErrorCode::kUnavailable),
+          return MakeError(ErrorCodeForErrno(err, ErrorCode::kFailedPrecondition),
                            "cannot read " + path + " (from KUBECONFIG): " + std::strerror(err));
         }
       }
@@ -473,8 +473,10 @@ Result<ClusterConfig> InClusterConfig(const Getenv& getenv, const std::string& r
 }
 
 Result<ClusterConfig> LoadDefault(const KubeconfigSource& source, const Getenv& getenv, const std::string& root) {
+  // KUBECONFIG of only separators (":") names no file: as if unset.
   const auto kubeconfig_env = getenv("KUBECONFIG");
-  if (!source.paths.empty() || (kubeconfig_env && !kubeconfig_env->empty())) return LoadKubeconfig(source, getenv);
+  const bool kubeconfig_set = kubeconfig_env && kubeconfig_env->find_first_not_of(':') != std::string::npos;
+  if (!source.paths.empty() || kubeconfig_set) return LoadKubeconfig(source, getenv);
   // A context override names a kubeconfig context: in-cluster has none.
   const auto service_host = getenv("KUBERNETES_SERVICE_HOST");
   if (service_host && !service_host->empty() && source.context.empty()) return InClusterConfig(getenv, root);

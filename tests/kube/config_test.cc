@@ -612,8 +612,8 @@ TEST_F(InClusterTest, LoadDefaultOrder) {
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
   EXPECT_EQ(config->server, "https://env.example");
 
-  // 3. In-cluster before $HOME/.kube/config.
-  env_.erase("KUBECONFIG");
+  // 3. In-cluster before $HOME/.kube/config (a KUBECONFIG naming no file is unset).
+  env_["KUBECONFIG"] = "::";
   config = LoadDefault(KubeconfigSource{}, Env(), root_);
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
   EXPECT_EQ(config->source, "in-cluster");
