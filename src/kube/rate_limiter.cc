@@ -1,7 +1,8 @@
 #include "kube/rate_limiter.h"
 
 #include <algorithm>
-#include <condition_variable>
+
+#include "util/sleep.h"
 
 namespace ctask::kube {
 
@@ -28,14 +29,9 @@ bool RateLimiter::Wait(const std::stop_token& stop) {
     std::lock_guard lock(mu_);
     delay = bucket_.Reserve(TokenBucket::Clock::now());
   }
-  if (delay <= TokenBucket::Clock::duration::zero()) return !stop.stop_requested();
   // A stop wakes the sleep at once. The reserved token is not given back:
   // a stopping caller sends nothing more, so the budget errs on the safe side.
-  std::mutex sleep_mu;
-  std::condition_variable_any sleeper;
-  std::unique_lock lock(sleep_mu);
-  sleeper.wait_for(lock, stop, delay, [] { return false; });
-  return !stop.stop_requested();
+  return SleepFor(delay, stop);
 }
 
 }  // namespace ctask::kube

@@ -1,0 +1,93 @@
+#include "kube/object_cache.h"
+
+#include <utility>
+
+namespace ctask::kube {
+
+std::string_view DeltaTypeName(Delta::Type type) {
+  switch (type) {
+    case Delta::Type::kAdded: return "Added";
+    case Delta::Type::kUpdated: return "Updated";
+    case Delta::Type::kDeleted: return "Deleted";
+  }
+  return "Unknown";
+}
+
+std::string ObjectKey(const api::Json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) return "";
+  const api::Json& metadata = object["metadata"];
+  const std::string name = metadata.value("name", "");
+  if (name.empty()) return "";
+  const std::string ns = metadata.value("namespace", "");
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+std::string ResourceVersionOf(const api::Json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) return "";
+  return object["metadata"].value("resourceVersion", "");
+}
+
+std::vector<Delta> ObjectCache::Replace(std::vector<api::Json> items) {
+  std::map<std::string, api::Json, std::less<>> fresh;
+  for (api::Json& item : items) {
+    std::string key = ObjectKey(item);
+    if (!key.empty()) fresh.insert_or_assign(std::move(key), std::move(item));
+  }
+  std::vector<Delta> deltas;
+  std::lock_guard lock(mu_);
+  for (auto& [key, object] : objects_) {
+    if (!fresh.contains(key)) deltas.push_back(Delta{Delta::Type::kDeleted, std::move(object)});
+  }
+  for (const auto& [key, object] : fresh) {
+    auto it = objects_.find(key);
+    if (it == objects_.end()) {
+      deltas.push_back(Delta{Delta::Type::kAdded, object});
+    } else if (ResourceVersionOf(it->second) != ResourceVersionOf(object)) {
+      deltas.push_back(Delta{Delta::Type::kUpdated, object});
+    }
+  }
+  objects_ = std::move(fresh);
+  return deltas;
+}
+
+std::optional<Delta> ObjectCache::Apply(const WatchEvent& event) {
+  const std::string key = ObjectKey(event.object);
+  if (key.empty()) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = objects_.find(key);
+  if (event.type == "DELETED") {
+    if (it == objects_.end()) return std::nullopt;
+    objects_.erase(it);
+    return Delta{Delta::Type::kDeleted, event.object};
+  }
+  if (event.type != "ADDED" && event.type != "MODIFIED") return std::nullopt;
+  if (it == objects_.end()) {
+    objects_.emplace(key, event.object);
+    return Delta{Delta::Type::kAdded, event.object};
+  }
+  if (ResourceVersionOf(it->second) == ResourceVersionOf(event.object)) return std::nullopt;
+  it->second = event.object;
+  return Delta{Delta::Type::kUpdated, event.object};
+}
+
+std::optional<api::Json> ObjectCache::Get(std::string_view key) const {
+  std::lock_guard lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<api::Json> ObjectCache::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<api::Json> out;
+  out.reserve(objects_.size());
+  for (const auto& [key, object] : objects_) out.push_back(object);
+  return out;
+}
+
+size_t ObjectCache::Size() const {
+  std::lock_guard lock(mu_);
+  return objects_.size();
+}
+
+}  // namespace ctask::kube

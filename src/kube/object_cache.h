@@ -1,0 +1,64 @@
+// ObjectCache: the reflector's copy of what the API server holds for one
+// resource, keyed "namespace/name", and the changes each list or watch event
+// makes to it (Deltas). Controllers read from here instead of asking the API
+// server, and react to the Deltas.
+//
+// Replace (after a list) reports what the list changed against the cache —
+// including deletions the watch never delivered, e.g. while a 410 forced a
+// relist — so a consumer that saw every Delta has seen every change, in
+// order, per object. Objects handed out are copies: never modify the cache's.
+//
+// Thread-safety: safe to call from many threads; one writer (the reflector)
+// and any number of readers.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/json.h"
+#include "kube/watch_decoder.h"
+
+namespace ctask::kube {
+
+struct Delta {
+  enum class Type { kAdded, kUpdated, kDeleted };
+  Type type;
+  api::Json object;  // kDeleted: the last state the cache knew
+};
+
+std::string_view DeltaTypeName(Delta::Type type);
+
+// "namespace/name", or "name" for a cluster-scoped object; "" when the
+// object has no metadata.name.
+std::string ObjectKey(const api::Json& object);
+
+// metadata.resourceVersion, or "".
+std::string ResourceVersionOf(const api::Json& object);
+
+class ObjectCache {
+ public:
+  // Makes the cache hold exactly `items`; returns the changes: kAdded for new
+  // keys, kUpdated for keys whose resourceVersion differs, kDeleted for keys
+  // the list no longer has (in key order).
+  std::vector<Delta> Replace(std::vector<api::Json> items);
+
+  // Applies one watch event (ADDED, MODIFIED, DELETED); nullopt when it
+  // changes nothing (a DELETED of an unknown key, an event repeating the
+  // cached resourceVersion). BOOKMARK and ERROR are not for the cache.
+  std::optional<Delta> Apply(const WatchEvent& event);
+
+  std::optional<api::Json> Get(std::string_view key) const;
+  std::vector<api::Json> List() const;  // in key order
+  size_t Size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, api::Json, std::less<>> objects_;  // guarded by mu_
+};
+
+}  // namespace ctask::kube
