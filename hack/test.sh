@@ -55,8 +55,11 @@ if ! "$CTASK_ROOT/hack/cluster/status.sh" >/dev/null 2>&1; then
   cluster_started=true
 fi
 "$CTASK_ROOT/hack/cluster/up.sh"
-eval "$("$CTASK_ROOT/hack/cluster/env.sh")"
-cluster_dir=$CTASK_CLUSTER_DIR
+# Two steps, so a failing env.sh stops the run (set -e does not see a
+# failure inside eval's command substitution).
+cluster_env=$("$CTASK_ROOT/hack/cluster/env.sh")
+eval "$cluster_env"
+cluster_dir=${CTASK_CLUSTER_DIR:-$cluster_dir}
 
 log "tier unit: build and run"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
