@@ -154,16 +154,16 @@ TEST(CliTest, StdinIsAFile) {
 // The same task twice is what `kubectl apply` makes an update of the first:
 // the update rules apply (cancel is one-way), and only to the same task.
 TEST(CliTest, ValidateChecksARepeatedTaskAsAnUpdate) {
-  const std::string task = "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: NAME\n"
-                           "spec:\n  image: busybox\n  cancel: CANCEL\n";
+  const std::string task =
+      "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: NAME\n"
+      "spec:\n  image: busybox\n  cancel: CANCEL\n";
   auto doc = [&task](const std::string& name, const std::string& cancel) {
     std::string text = task;
     text.replace(text.find("NAME"), 4, name);
     text.replace(text.find("CANCEL"), 6, cancel);
     return text;
   };
-  testing::BinaryResult undone =
-      RunBinary({"validate", "-f", "-"}, doc("a", "true") + "---\n" + doc("a", "false"));
+  testing::BinaryResult undone = RunBinary({"validate", "-f", "-"}, doc("a", "true") + "---\n" + doc("a", "false"));
   EXPECT_EQ(undone.exit_code, kExitInvalid) << undone.out << undone.err;
   EXPECT_NE(undone.out.find("-: doc 2: ContainerTask/a: spec.cancel: cancel cannot be undone"), std::string::npos)
       << undone.out;
