@@ -1,10 +1,38 @@
 // `ctask validate -f FILE...`: load every document of every file and report
 // every problem, one line each, as FILE: doc N: KIND/NAME: FIELD: message.
+#include <map>
+#include <string>
+#include <utility>
+
 #include "api/manifest.h"
+#include "api/validate.h"
 #include "cli.h"
 #include "flags.h"
 
 namespace ctask::cli {
+namespace {
+
+// The same task (namespace and name) given twice: `kubectl apply` of these
+// files makes the later document an update of the earlier one, so the API
+// server's update rules (spec.cancel is one-way) are checked here too, and
+// client and server refuse the same input.
+void CheckRepeatedTasks(api::Manifests& manifests) {
+  std::map<std::pair<std::string, std::string>, const api::LoadedTask*> earlier;
+  std::vector<api::ManifestProblem> problems;
+  for (const api::LoadedTask& t : manifests.tasks) {
+    auto key = std::make_pair(t.task.metadata.namespace_, t.task.metadata.name);
+    auto [it, first] = earlier.try_emplace(key, &t);
+    if (!first) {
+      for (FieldError& e : api::ValidateUpdate(it->second->task.spec, t.task.spec)) {
+        problems.push_back({t.source, "ContainerTask/" + t.task.metadata.name, std::move(e)});
+      }
+      it->second = &t;
+    }
+  }
+  for (api::ManifestProblem& p : problems) manifests.problems.push_back(std::move(p));
+}
+
+}  // namespace
 
 int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec> specs = {
@@ -36,6 +64,7 @@ int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitUsage;
   }
   api::Manifests manifests = api::LoadManifestFiles(files);
+  CheckRepeatedTasks(manifests);
   for (const api::ManifestProblem& problem : manifests.problems) out << problem.ToString() << "\n";
   if (!manifests.ok()) return kExitInvalid;
   if (!flags->Has("quiet")) {

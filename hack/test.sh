@@ -3,11 +3,21 @@
 #
 # A Docker daemon and the local test image are made available first
 # (hack/docker-up.sh), so every tier can reach Docker; suites that need it fail,
-# not skip, when it is missing.
+# not skip, when it is missing. Then the test control plane (hack/cluster/:
+# etcd, kube-apiserver, kube-controller-manager on loopback) is built (cached
+# after the first run, ~13 min cold) and started, and its KUBECONFIG and
+# kubectl are exported to every ctest run; the cluster suites fail, not skip,
+# without it. If this script started the control plane it stops it at exit;
+# one that was already running is left running. On failure the cluster's log
+# directory and the end of each log are printed.
 #
 # Tiers, in order (each must pass; none is skipped):
-#   unit       GoogleTest suites through ctest (build/)
-#   sanitizer  the same suites built with ASan + UBSan (build-asan/)
+#   unit       GoogleTest suites through ctest (build/), both ctest labels:
+#                unit     the fast suites (ctest -L unit runs only these)
+#                cluster  kubectl and ctask against the control plane:
+#                         CRD, examples, invalid corpus, RBAC (ctest -L cluster)
+#   sanitizer  the same suites, both labels, built with ASan + UBSan
+#              (build-asan/)
 #   fuzz       the parse -> validate -> render libFuzzer target, bounded time
 #              (build-fuzz/, clang 16)
 #
@@ -18,6 +28,38 @@ cd "$CTASK_ROOT"
 
 "$CTASK_ROOT/hack/install-deps.sh"
 "$CTASK_ROOT/hack/docker-up.sh"
+
+# The control plane for the cluster suites.
+cluster_dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
+cluster_started=false
+on_exit() {
+  local rc=$?
+  if [ "$rc" -ne 0 ]; then
+    printf 'test control plane logs: %s\n' "$cluster_dir/logs" >&2
+    for f in "$cluster_dir"/logs/*.log; do
+      [ -f "$f" ] || continue
+      printf -- '--- %s (last 20 lines)\n' "$f" >&2
+      tail -n 20 "$f" >&2 || true
+    done
+  fi
+  if [ "$cluster_started" = true ]; then
+    "$CTASK_ROOT/hack/cluster/down.sh" || true
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+
+log "control plane: build (cached) and start"
+"$CTASK_ROOT/hack/cluster/build.sh" >/dev/null
+if ! "$CTASK_ROOT/hack/cluster/status.sh" >/dev/null 2>&1; then
+  cluster_started=true
+fi
+"$CTASK_ROOT/hack/cluster/up.sh"
+# Two steps, so a failing env.sh stops the run (set -e does not see a
+# failure inside eval's command substitution).
+cluster_env=$("$CTASK_ROOT/hack/cluster/env.sh")
+eval "$cluster_env"
+cluster_dir=${CTASK_CLUSTER_DIR:-$cluster_dir}
 
 log "tier unit: build and run"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo

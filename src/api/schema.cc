@@ -359,10 +359,15 @@ Json StatusSchema() {
 }
 
 Json BuildSchema() {
-  Json metadata = Object("Standard object metadata. The name must be a DNS-1123 label (at most 63 characters) so "
-                         "it can label the task's workload.", {
-      {"name", Pattern(String("Task name.", 63), kDns1123Label.regex)},
+  // The API server allows nothing on the root's metadata but the name's (or
+  // generateName's) own schema: a description there makes it refuse the CRD
+  // ("metadata is implicitly specified"), so the explanation lives on name.
+  Json metadata = Object("", {
+      {"name", Pattern(String("Task name: a DNS-1123 label (at most 63 characters), so it can label the task's "
+                              "workload.", 63),
+                       kDns1123Label.regex)},
   });
+  metadata.erase("description");
   Json root = Object("ContainerTask runs one container to completion and reports what happened.", {
       {"apiVersion", String("ctask.io/v1alpha1.", 64)},
       {"kind", String("ContainerTask.", 64)},

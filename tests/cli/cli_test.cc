@@ -151,6 +151,27 @@ TEST(CliTest, StdinIsAFile) {
   EXPECT_NE(r.out.find("-: doc 1: ContainerTask/hello: valid"), std::string::npos) << r.out;
 }
 
+// The same task twice is what `kubectl apply` makes an update of the first:
+// the update rules apply (cancel is one-way), and only to the same task.
+TEST(CliTest, ValidateChecksARepeatedTaskAsAnUpdate) {
+  const std::string task =
+      "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: NAME\n"
+      "spec:\n  image: busybox\n  cancel: CANCEL\n";
+  auto doc = [&task](const std::string& name, const std::string& cancel) {
+    std::string text = task;
+    text.replace(text.find("NAME"), 4, name);
+    text.replace(text.find("CANCEL"), 6, cancel);
+    return text;
+  };
+  testing::BinaryResult undone = RunBinary({"validate", "-f", "-"}, doc("a", "true") + "---\n" + doc("a", "false"));
+  EXPECT_EQ(undone.exit_code, kExitInvalid) << undone.out << undone.err;
+  EXPECT_NE(undone.out.find("-: doc 2: ContainerTask/a: spec.cancel: cancel cannot be undone"), std::string::npos)
+      << undone.out;
+  testing::BinaryResult others =
+      RunBinary({"validate", "-f", "-"}, doc("a", "true") + "---\n" + doc("b", "false") + "---\n" + doc("a", "true"));
+  EXPECT_EQ(others.exit_code, kExitOk) << others.out << others.err;
+}
+
 // Every bad input in testdata/invalid gives exit 1 (never a signal, hang or
 // escaped exception) and exactly the lines in its .expected file.
 TEST(CliTest, BadInputOfAnyKindIsAClearMessageAndExitOne) {

@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -22,16 +22,19 @@ extern char** environ;
 namespace ctask::testing {
 
 struct BinaryResult {
-  int exit_code = -1;     // when it exited
-  int signal = 0;         // when a signal ended it
+  int exit_code = -1;  // when it exited
+  int signal = 0;      // when a signal ended it
   bool timed_out = false;
   std::string out;
   std::string err;
 };
 
-inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::string& stdin_text = "",
-                              std::chrono::seconds limit = std::chrono::seconds(20)) {
+// Runs argv[0] (looked up on PATH when it has no '/') with the rest as its
+// arguments.
+inline BinaryResult RunCommand(const std::vector<std::string>& command, const std::string& stdin_text = "",
+                               std::chrono::seconds limit = std::chrono::seconds(20)) {
   BinaryResult result;
+  if (command.empty()) return result;
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return result;
   posix_spawn_file_actions_t actions;
@@ -44,13 +47,12 @@ inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::s
   for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
     if (fd > 2) posix_spawn_file_actions_addclose(&actions, fd);
   }
-  std::vector<std::string> argv_strings = {CTASK_BINARY};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<std::string> argv_strings = command;
   std::vector<char*> argv;
   for (std::string& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, CTASK_BINARY, &actions, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(in_pipe[0]);
   close(out_pipe[1]);
@@ -92,6 +94,14 @@ inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::s
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
+}
+
+// The ctask binary under test, with `args`.
+inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                              std::chrono::seconds limit = std::chrono::seconds(20)) {
+  std::vector<std::string> command = {CTASK_BINARY};
+  command.insert(command.end(), args.begin(), args.end());
+  return RunCommand(command, stdin_text, limit);
 }
 
 // Guards against a hang; never what a test asserts on.
