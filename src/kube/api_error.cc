@@ -1,5 +1,6 @@
 #include "kube/api_error.h"
 
+#include <algorithm>
 #include <string>
 
 #include "util/utf8.h"
@@ -29,6 +30,13 @@ std::string ReasonForStatus(int http_status) {
     case 504: return "Timeout";
     default: return "";
   }
+}
+
+// A Status field that should be a string; "" when absent or of another type
+// (Json::value would throw on the latter).
+std::string StringField(const api::Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 Error Build(std::string_view what, int http_status, std::string reason, std::string detail) {
@@ -73,18 +81,24 @@ Error ErrorFromStatus(std::string_view what, const api::Json& status, int fallba
   std::string message;
   if (status.is_object()) {
     if (auto it = status.find("code"); it != status.end() && it->is_number_integer()) code = it->get<int>();
-    reason = status.value("reason", "");
-    message = status.value("message", "");
+    reason = StringField(status, "reason");
+    message = StringField(status, "message");
   }
   return Build(what, code, std::move(reason), ToValidUtf8(message));
 }
 
 Error ErrorFromResponse(std::string_view what, const http::Response& response) {
   api::Json status = api::Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (status.is_object() && status.value("kind", "") == "Status") {
+  if (status.is_object() && StringField(status, "kind") == "Status") {
     return ErrorFromStatus(what, status, response.status);
   }
-  std::string body = ToValidUtf8(response.body.substr(0, kMaxShownBody));
+  // Cut at a character boundary, so a character split by the cut does not
+  // show up as U+FFFD.
+  size_t shown = std::min(response.body.size(), kMaxShownBody);
+  if (shown < response.body.size()) {
+    while (shown > 0 && (static_cast<unsigned char>(response.body[shown]) & 0xC0) == 0x80) --shown;
+  }
+  std::string body = ToValidUtf8(std::string_view(response.body).substr(0, shown));
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) body.pop_back();
   return Build(what, response.status, "", std::move(body));
 }

@@ -28,6 +28,15 @@ Result<std::string> NameOf(const api::Json& object, std::string_view verb, const
   return (*metadata)["name"].get<std::string>();
 }
 
+// A string field of `object`; "" when absent or of another type (Json::value
+// would throw on the latter, and server answers and callers' objects are
+// not trusted to be well-formed).
+std::string StringField(const api::Json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
 }  // namespace
@@ -115,8 +124,8 @@ Result<ObjectList> KubeClient::List(const Resource& resource, std::string_view n
   ObjectList list;
   const api::Json& metadata = body->contains("metadata") ? (*body)["metadata"] : api::Json::object();
   if (metadata.is_object()) {
-    list.resource_version = metadata.value("resourceVersion", "");
-    list.continue_token = metadata.value("continue", "");
+    list.resource_version = StringField(metadata, "resourceVersion");
+    list.continue_token = StringField(metadata, "continue");
   }
   if ((*body)["items"].is_array()) {
     list.items.reserve((*body)["items"].size());
@@ -157,9 +166,7 @@ Result<ObjectList> KubeClient::ListAll(const Resource& resource, std::string_vie
 Result<api::Json> KubeClient::Create(const Resource& resource, std::string_view ns, const api::Json& object,
                                      const WriteOptions& options) {
   std::string name;
-  if (object.is_object() && object.contains("metadata") && object["metadata"].is_object()) {
-    name = object["metadata"].value("name", "");
-  }
+  if (object.is_object() && object.contains("metadata")) name = StringField(object["metadata"], "name");
   return Call("POST", ResourcePath(resource, ns) + WriteQuery(options), Describe("create", resource, ns, name),
               &object, kJson);
 }

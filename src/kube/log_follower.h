@@ -1,0 +1,130 @@
+// LogFollower: follows a pod's log across breaks of the API server's follow
+// stream. `GET pods/NAME/log?follow=true` can end while the container still
+// runs (kubelet or API server restart, connection reset, request timeout);
+// the follower asks again from where it stopped, so the caller sees each line
+// once, none lost, none repeated.
+//
+// Contract:
+//  - Lines are always requested with timestamps=true; each arrives as
+//    "2026-11-23T15:04:05.123456789Z text\n". The follower remembers the last
+//    timestamp delivered and how many lines carried exactly it. A re-follow
+//    asks sinceTime = that timestamp truncated to seconds (the server's
+//    precision there), then skips lines earlier than it and the first N
+//    lines carrying exactly it, N being how many were delivered already.
+//  - on_line receives one line per call, ending in '\n', without the
+//    timestamp unless LogFollowOptions::timestamps. A line still without its
+//    newline when a stream breaks is not delivered (the server sends it again
+//    on the re-follow); one still without it when the log is complete is
+//    delivered as it is, with no newline.
+//  - After each stream (ended cleanly, or failed with kUnavailable or
+//    kDeadlineExceeded) `still_running` decides: true re-follows after a
+//    backoff (200 ms doubling to 5 s, back to 200 ms after a stream that
+//    delivered data); false ends following with success. A stream that
+//    failed when the container has ended is followed by one last read of the
+//    rest, so a break just before the end loses nothing.
+//  - Errors: kCancelled when `stop` is requested or on_line returns false;
+//    any other stream error (kNotFound: the pod is gone, kPermissionDenied,
+//    ...) and still_running's errors end following and are returned.
+//
+// LogCursor is the pure part (splitting, timestamps, the dedupe rule), so it
+// is tested without a transport.
+//
+// Thread-safety: LogCursor is a plain value. FollowLog blocks its calling
+// thread; the client it uses is thread-safe, `stop` may be requested from any
+// thread.
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+#include "kube/client.h"
+#include "util/error.h"
+#include "util/time.h"
+
+namespace ctask::kube {
+
+// A log line's timestamp: seconds and the nanoseconds within them.
+struct LogTime {
+  Timestamp seconds;
+  int32_t nanos = 0;
+  auto operator<=>(const LogTime&) const = default;
+};
+
+// "2026-11-23T15:04:05.123456789Z" (any fraction length, or none; "Z" or an
+// offset); nullopt for anything else.
+std::optional<LogTime> ParseLogTime(std::string_view text);
+
+struct TimestampedLine {
+  LogTime time;
+  std::string_view text;  // after the timestamp and its space, '\n' kept
+};
+
+// Splits "TIMESTAMP text\n"; nullopt when the line does not start with one.
+std::optional<TimestampedLine> SplitTimestamp(std::string_view line);
+
+// One line per call; returning false stops following (kCancelled).
+using LineCallback = std::function<bool(std::string_view line)>;
+
+class LogCursor {
+ public:
+  explicit LogCursor(bool keep_timestamps) : keep_timestamps_(keep_timestamps) {}
+
+  // Passes every complete new line in `chunk` (and what was held before it)
+  // to `emit`; holds an incomplete last line. False when emit returned false.
+  bool Feed(std::string_view chunk, const LineCallback& emit);
+
+  // The log is complete: delivers a held incomplete line, if new.
+  bool Finish(const LineCallback& emit);
+
+  // A new stream starts from SinceTime(): drops the held incomplete line and
+  // skips what was delivered already.
+  void Restart();
+
+  // RFC 3339 seconds of the last line delivered, "" before any.
+  std::string SinceTime() const;
+
+  uint64_t lines_delivered() const { return delivered_; }
+
+ private:
+  bool Offer(std::string_view line, const LineCallback& emit);
+
+  bool keep_timestamps_;
+  std::string held_;                // an incomplete line
+  std::optional<LogTime> last_;     // the latest timestamp delivered
+  uint64_t delivered_at_last_ = 0;  // lines delivered carrying exactly last_
+  bool resuming_ = false;           // in a re-followed stream, not yet past last_
+  uint64_t skipped_at_last_ = 0;    // lines at last_ skipped since Restart
+  uint64_t delivered_ = 0;
+};
+
+struct LogFollowOptions {
+  std::string container;    // "" = the pod's only container
+  bool timestamps = false;  // keep the timestamp at the start of each line
+  // Only for the first request (and re-follows before any line arrived).
+  std::string since_time;
+  std::optional<int64_t> tail_lines;
+};
+
+// Whether the container still runs (the caller reads the pod's status).
+using StillRunning = std::function<Result<bool>()>;
+// Sleeps `delay` unless `stop` is requested first; false when stopped.
+using SleepFunction = std::function<bool(std::chrono::milliseconds delay, const std::stop_token& stop)>;
+bool SleepUnlessStopped(std::chrono::milliseconds delay, const std::stop_token& stop);
+
+// Backoff between follows (see the contract above).
+inline constexpr std::chrono::milliseconds kFollowInitialBackoff{200};
+inline constexpr std::chrono::milliseconds kFollowMaxBackoff{5'000};
+
+// Follows the log of `pod` until the container ends (success), `stop`, or an
+// error; see the contract above.
+Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
+                 const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop = {},
+                 const SleepFunction& sleep = SleepUnlessStopped);
+
+}  // namespace ctask::kube
