@@ -14,21 +14,36 @@ constexpr size_t kMaxShownBody = 200;
 
 std::string ReasonForStatus(int http_status) {
   switch (http_status) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 413: return "RequestEntityTooLarge";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 413:
+      return "RequestEntityTooLarge";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "";
   }
 }
 
@@ -62,14 +77,20 @@ ErrorCode ErrorCodeForHttp(int http_status, std::string_view reason) {
     case 406:
     case 413:
     case 415:
-    case 422: return ErrorCode::kInvalidArgument;
+    case 422:
+      return ErrorCode::kInvalidArgument;
     case 401:
-    case 403: return ErrorCode::kPermissionDenied;
-    case 404: return ErrorCode::kNotFound;
+    case 403:
+      return ErrorCode::kPermissionDenied;
+    case 404:
+      return ErrorCode::kNotFound;
     case 408:
-    case 504: return ErrorCode::kDeadlineExceeded;
-    case 429: return ErrorCode::kUnavailable;
-    default: break;
+    case 504:
+      return ErrorCode::kDeadlineExceeded;
+    case 429:
+      return ErrorCode::kUnavailable;
+    default:
+      break;
   }
   if (http_status >= 500) return ErrorCode::kUnavailable;
   return ErrorCode::kInternal;

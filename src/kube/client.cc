@@ -12,7 +12,9 @@ constexpr const char* kMergePatch = "application/merge-patch+json";
 // Server-side apply takes YAML; JSON is YAML.
 constexpr const char* kApplyPatch = "application/apply-patch+yaml";
 
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string Quoted(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
 
 std::string WriteQuery(const WriteOptions& options) {
   return QueryString({{"dryRun", options.dry_run ? "All" : ""}, {"fieldManager", options.field_manager}});
@@ -37,7 +39,9 @@ std::string StringField(const api::Json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-bool IsSuccess(int status) { return status >= 200 && status < 300; }
+bool IsSuccess(int status) {
+  return status >= 200 && status < 300;
+}
 
 }  // namespace
 
@@ -167,8 +171,8 @@ Result<api::Json> KubeClient::Create(const Resource& resource, std::string_view 
                                      const WriteOptions& options) {
   std::string name;
   if (object.is_object() && object.contains("metadata")) name = StringField(object["metadata"], "name");
-  return Call("POST", ResourcePath(resource, ns) + WriteQuery(options), Describe("create", resource, ns, name),
-              &object, kJson);
+  return Call("POST", ResourcePath(resource, ns) + WriteQuery(options), Describe("create", resource, ns, name), &object,
+              kJson);
 }
 
 Result<api::Json> KubeClient::Update(const Resource& resource, std::string_view ns, const api::Json& object,
@@ -202,10 +206,10 @@ Result<api::Json> KubeClient::Apply(const Resource& resource, std::string_view n
   const std::string query = QueryString({{"fieldManager", options.field_manager},
                                          {"force", options.force ? "true" : ""},
                                          {"dryRun", options.dry_run ? "All" : ""}});
-  return Call("PATCH", ResourcePath(resource, ns, *name, subresource) + query,
-              Describe(subresource.empty() ? "apply" : "apply " + std::string(subresource) + " of", resource, ns,
-                       *name),
-              &object, kApplyPatch);
+  return Call(
+      "PATCH", ResourcePath(resource, ns, *name, subresource) + query,
+      Describe(subresource.empty() ? "apply" : "apply " + std::string(subresource) + " of", resource, ns, *name),
+      &object, kApplyPatch);
 }
 
 Status KubeClient::Delete(const Resource& resource, std::string_view ns, std::string_view name,

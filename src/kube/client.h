@@ -191,7 +191,6 @@ using KubeClientPtr = std::unique_ptr<KubeClient>;
 
 // `get containertasks.ctask.io "demo" in namespace "dev"`: how messages
 // name an object.
-std::string Describe(std::string_view verb, const Resource& resource, std::string_view ns,
-                     std::string_view name = {});
+std::string Describe(std::string_view verb, const Resource& resource, std::string_view ns, std::string_view name = {});
 
 }  // namespace ctask::kube

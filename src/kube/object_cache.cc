@@ -3,28 +3,41 @@
 #include <utility>
 
 namespace ctask::kube {
+namespace {
+
+// metadata.<field> when it is a string, else "": objects come from a server,
+// and a malformed one must not throw.
+std::string MetadataString(const api::Json& object, const char* field) {
+  if (!object.is_object()) return "";
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return "";
+  auto value = metadata->find(field);
+  return value != metadata->end() && value->is_string() ? value->get<std::string>() : "";
+}
+
+}  // namespace
 
 std::string_view DeltaTypeName(Delta::Type type) {
   switch (type) {
-    case Delta::Type::kAdded: return "Added";
-    case Delta::Type::kUpdated: return "Updated";
-    case Delta::Type::kDeleted: return "Deleted";
+    case Delta::Type::kAdded:
+      return "Added";
+    case Delta::Type::kUpdated:
+      return "Updated";
+    case Delta::Type::kDeleted:
+      return "Deleted";
   }
   return "Unknown";
 }
 
 std::string ObjectKey(const api::Json& object) {
-  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) return "";
-  const api::Json& metadata = object["metadata"];
-  const std::string name = metadata.value("name", "");
+  const std::string name = MetadataString(object, "name");
   if (name.empty()) return "";
-  const std::string ns = metadata.value("namespace", "");
+  const std::string ns = MetadataString(object, "namespace");
   return ns.empty() ? name : ns + "/" + name;
 }
 
 std::string ResourceVersionOf(const api::Json& object) {
-  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) return "";
-  return object["metadata"].value("resourceVersion", "");
+  return MetadataString(object, "resourceVersion");
 }
 
 std::vector<Delta> ObjectCache::Replace(std::vector<api::Json> items) {

@@ -94,8 +94,8 @@ class Reflector {
 
   std::atomic<bool> synced_{false};
   mutable std::mutex mu_;
-  std::string resource_version_;  // guarded by mu_
-  ReflectorStats stats_;          // guarded by mu_
+  std::string resource_version_;          // guarded by mu_
+  ReflectorStats stats_;                  // guarded by mu_
   std::chrono::milliseconds backoff_{0};  // Run thread only
 };
 

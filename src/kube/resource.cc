@@ -3,14 +3,30 @@
 namespace ctask::kube {
 
 namespace resources {
-Resource ContainerTasks() { return {"ctask.io", "v1alpha1", "containertasks", "ContainerTask", true}; }
-Resource Jobs() { return {"batch", "v1", "jobs", "Job", true}; }
-Resource Pods() { return {"", "v1", "pods", "Pod", true}; }
-Resource ConfigMaps() { return {"", "v1", "configmaps", "ConfigMap", true}; }
-Resource Events() { return {"", "v1", "events", "Event", true}; }
-Resource Leases() { return {"coordination.k8s.io", "v1", "leases", "Lease", true}; }
-Resource Namespaces() { return {"", "v1", "namespaces", "Namespace", false}; }
-Resource ServiceAccounts() { return {"", "v1", "serviceaccounts", "ServiceAccount", true}; }
+Resource ContainerTasks() {
+  return {"ctask.io", "v1alpha1", "containertasks", "ContainerTask", true};
+}
+Resource Jobs() {
+  return {"batch", "v1", "jobs", "Job", true};
+}
+Resource Pods() {
+  return {"", "v1", "pods", "Pod", true};
+}
+Resource ConfigMaps() {
+  return {"", "v1", "configmaps", "ConfigMap", true};
+}
+Resource Events() {
+  return {"", "v1", "events", "Event", true};
+}
+Resource Leases() {
+  return {"coordination.k8s.io", "v1", "leases", "Lease", true};
+}
+Resource Namespaces() {
+  return {"", "v1", "namespaces", "Namespace", false};
+}
+Resource ServiceAccounts() {
+  return {"", "v1", "serviceaccounts", "ServiceAccount", true};
+}
 Resource CustomResourceDefinitions() {
   return {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
 }
@@ -36,8 +52,8 @@ std::string PercentEncode(std::string_view text) {
 
 std::string ResourcePath(const Resource& resource, std::string_view ns, std::string_view name,
                          std::string_view subresource) {
-  std::string path = resource.group.empty() ? "/api/" + resource.version
-                                            : "/apis/" + resource.group + "/" + resource.version;
+  std::string path =
+      resource.group.empty() ? "/api/" + resource.version : "/apis/" + resource.group + "/" + resource.version;
   if (resource.namespaced && !ns.empty()) path += "/namespaces/" + PercentEncode(ns);
   path += "/" + resource.plural;
   if (!name.empty()) {

@@ -14,8 +14,8 @@ Result<std::vector<WatchEvent>> WatchDecoder::Feed(std::string_view chunk) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty()) continue;
     api::Json parsed = api::Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_object() || !parsed.contains("type") || !parsed["type"].is_string() ||
-        !parsed.contains("object") || !parsed["object"].is_object()) {
+    if (!parsed.is_object() || !parsed.contains("type") || !parsed["type"].is_string() || !parsed.contains("object") ||
+        !parsed["object"].is_object()) {
       buffer_.clear();
       return MakeError(ErrorCode::kUnavailable, "the watch stream sent a line that is not a watch event (" +
                                                     std::to_string(line.size()) + " bytes)");
@@ -25,8 +25,8 @@ Result<std::vector<WatchEvent>> WatchDecoder::Feed(std::string_view chunk) {
   buffer_.erase(0, start);
   if (buffer_.size() > kMaxWatchLineBytes) {
     buffer_.clear();
-    return MakeError(ErrorCode::kUnavailable, "the watch stream sent an event larger than " +
-                                                  std::to_string(kMaxWatchLineBytes) + " bytes");
+    return MakeError(ErrorCode::kUnavailable,
+                     "the watch stream sent an event larger than " + std::to_string(kMaxWatchLineBytes) + " bytes");
   }
   return events;
 }

@@ -59,7 +59,7 @@ class FaultTransport : public http::Client {
  private:
   const http::ClientPtr inner_;
   std::mutex mu_;
-  bool blocked_ = false;                               // guarded by mu_
+  bool blocked_ = false;                                 // guarded by mu_
   std::vector<std::shared_ptr<std::stop_source>> live_;  // guarded by mu_
 };
 

@@ -203,7 +203,8 @@ TEST_F(KubeVerbsTest, PagingReturnsEveryOneOfTwoThousandObjectsExactlyOnce) {
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
       for (int i = t; i < kObjects; i += kThreads) {
-        Result<Json> created = client().Create(resources::ConfigMaps(), ns(), ConfigMap("cm-" + std::to_string(i), "v"));
+        Result<Json> created =
+            client().Create(resources::ConfigMaps(), ns(), ConfigMap("cm-" + std::to_string(i), "v"));
         if (!created) {
           std::lock_guard lock(failure_mu);
           if (failures++ == 0) first_failure = created.error().message();

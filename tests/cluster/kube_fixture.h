@@ -32,10 +32,7 @@ class KubeClientTest : public ClusterTest {
   kube::KubeClient& client() { return *client_; }
 
   static api::Json ConfigMap(const std::string& name, const std::string& value) {
-    return {{"apiVersion", "v1"},
-            {"kind", "ConfigMap"},
-            {"metadata", {{"name", name}}},
-            {"data", {{"value", value}}}};
+    return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", {{"value", value}}}};
   }
 
   api::Json Task(const std::string& name) const {

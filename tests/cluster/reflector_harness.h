@@ -87,13 +87,15 @@ class ReflectorHarness {
 
   // Waits until a Delta of `type` for `name` has been seen.
   bool WaitFor(kube::Delta::Type type, const std::string& name, std::chrono::seconds limit = std::chrono::seconds(60)) {
-    return WaitUntil([&] {
-      std::lock_guard lock(mu_);
-      for (const SeenDelta& d : seen_) {
-        if (d.type == type && d.name == name) return true;
-      }
-      return false;
-    }, limit);
+    return WaitUntil(
+        [&] {
+          std::lock_guard lock(mu_);
+          for (const SeenDelta& d : seen_) {
+            if (d.type == type && d.name == name) return true;
+          }
+          return false;
+        },
+        limit);
   }
 
   std::vector<SeenDelta> Seen() const {

@@ -23,9 +23,9 @@ class ReflectorTest : public KubeClientTest {
     Json object = ConfigMap(name, value);
     object["metadata"]["labels"]["suite"] = "reflector";
     Result<Json> existing = client().Get(resources::ConfigMaps(), ns(), name);
-    Result<Json> written = existing ? client().MergePatch(resources::ConfigMaps(), ns(), name,
-                                                          {{"data", {{"value", value}}}})
-                                    : client().Create(resources::ConfigMaps(), ns(), object);
+    Result<Json> written =
+        existing ? client().MergePatch(resources::ConfigMaps(), ns(), name, {{"data", {{"value", value}}}})
+                 : client().Create(resources::ConfigMaps(), ns(), object);
     ASSERT_TRUE(written.has_value()) << written.error().message();
   }
   void Remove(const std::string& name) {

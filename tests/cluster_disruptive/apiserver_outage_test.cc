@@ -39,7 +39,9 @@ std::string RecordedPort(const std::string& variable) {
   return "";
 }
 
-bool Alive(pid_t pid) { return kill(pid, 0) == 0; }
+bool Alive(pid_t pid) {
+  return kill(pid, 0) == 0;
+}
 
 class ApiServerOutageTest : public KubeClientTest {
  protected:
@@ -49,9 +51,9 @@ class ApiServerOutageTest : public KubeClientTest {
     Json object = ConfigMap(name, value);
     object["metadata"]["labels"]["suite"] = "outage";
     Result<Json> existing = client().Get(resources::ConfigMaps(), ns(), name);
-    Result<Json> written = existing ? client().MergePatch(resources::ConfigMaps(), ns(), name,
-                                                          {{"data", {{"value", value}}}})
-                                    : client().Create(resources::ConfigMaps(), ns(), object);
+    Result<Json> written =
+        existing ? client().MergePatch(resources::ConfigMaps(), ns(), name, {{"data", {{"value", value}}}})
+                 : client().Create(resources::ConfigMaps(), ns(), object);
     ASSERT_TRUE(written.has_value()) << written.error().message();
   }
   void Remove(const std::string& name) {
@@ -117,8 +119,7 @@ TEST_F(ApiServerOutageTest, TheReflectorComesBackAfterTheApiServerRestarts) {
   Put("after", "1");
   Put("before", "2");
   ASSERT_TRUE(harness.WaitFor(Type::kAdded, "after", std::chrono::seconds(90))) << harness.Log();
-  ASSERT_TRUE(harness.WaitUntil([&] { return Versions(harness.cache().List()) == ServerVersions(); }))
-      << harness.Log();
+  ASSERT_TRUE(harness.WaitUntil([&] { return Versions(harness.cache().List()) == ServerVersions(); })) << harness.Log();
   const auto by_name = harness.SeenByName();
   EXPECT_EQ(by_name.at("before"), (std::vector<Type>{Type::kAdded, Type::kUpdated}));
   EXPECT_GE(harness.reflector().Stats().failures, 1) << "the outage was seen\n" << harness.Log();
@@ -145,10 +146,10 @@ TEST_F(ApiServerOutageTest, AfterACompactionThe410RelistDeliversWhatTheWatchMiss
   harness.transport().Unblock();
 
   ASSERT_TRUE(harness.WaitUntil([&] { return harness.reflector().Stats().expired >= 1; }, std::chrono::seconds(90)))
-      << "no 410 was met\n" << harness.Log();
-  ASSERT_TRUE(harness.WaitFor(Type::kDeleted, "deleted")) << harness.Log();
-  ASSERT_TRUE(harness.WaitUntil([&] { return Versions(harness.cache().List()) == ServerVersions(); }))
+      << "no 410 was met\n"
       << harness.Log();
+  ASSERT_TRUE(harness.WaitFor(Type::kDeleted, "deleted")) << harness.Log();
+  ASSERT_TRUE(harness.WaitUntil([&] { return Versions(harness.cache().List()) == ServerVersions(); })) << harness.Log();
   const auto by_name = harness.SeenByName();
   EXPECT_EQ(by_name.at("kept"), (std::vector<Type>{Type::kAdded}));
   EXPECT_EQ(by_name.at("changed"), (std::vector<Type>{Type::kAdded, Type::kUpdated}));
