@@ -17,7 +17,9 @@ std::string Quoted(std::string_view text) {
 }
 
 std::string WriteQuery(const WriteOptions& options) {
-  return QueryString({{"dryRun", options.dry_run ? "All" : ""}, {"fieldManager", options.field_manager}});
+  return QueryString({{"dryRun", options.dry_run ? "All" : ""},
+                      {"fieldManager", options.field_manager},
+                      {"fieldValidation", options.field_validation}});
 }
 
 Result<std::string> NameOf(const api::Json& object, std::string_view verb, const Resource& resource) {
@@ -205,7 +207,8 @@ Result<api::Json> KubeClient::Apply(const Resource& resource, std::string_view n
   if (!name) return std::unexpected(name.error());
   const std::string query = QueryString({{"fieldManager", options.field_manager},
                                          {"force", options.force ? "true" : ""},
-                                         {"dryRun", options.dry_run ? "All" : ""}});
+                                         {"dryRun", options.dry_run ? "All" : ""},
+                                         {"fieldValidation", options.field_validation}});
   return Call(
       "PATCH", ResourcePath(resource, ns, *name, subresource) + query,
       Describe(subresource.empty() ? "apply" : "apply " + std::string(subresource) + " of", resource, ns, *name),

@@ -71,15 +71,23 @@ struct ObjectList {
   std::string continue_token;    // "" on the last page
 };
 
+// fieldValidation: what the server does with a field it does not know.
+// "Strict" refuses the write (422) naming the field: ctask writes objects it
+// renders itself, so an unknown field is a bug to surface, not to drop
+// silently (the server's default, "Warn", prunes it). "" = the server's.
+inline constexpr const char* kStrictFieldValidation = "Strict";
+
 struct WriteOptions {
   bool dry_run = false;  // dryRun=All: validated and defaulted, not stored
   std::string field_manager = kFieldManager;
+  std::string field_validation = kStrictFieldValidation;
 };
 
 struct ApplyOptions {
   std::string field_manager = kFieldManager;
   bool force = true;  // take fields another manager owns (a controller owns its objects)
   bool dry_run = false;
+  std::string field_validation = kStrictFieldValidation;
 };
 
 struct DeleteOptions {

@@ -1,8 +1,9 @@
 // The invalid corpus, testdata/invalid/*.yaml: one broken rule per file, the
 // first line `# field: PATH` naming the offending field, and `# cel: MESSAGE`
 // on the files that break one of the schema's CEL rules. The API server
-// (kubectl apply) and the client (ctask validate) must both refuse every file
-// and both name the field: client and server agree.
+// (through kubectl apply and through our own client, src/kube) and ctask
+// validate must all refuse every file and name the field: client and server
+// agree.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,8 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "api/document.h"
 #include "api/validate.h"
 #include "cluster/cluster_env.h"
+#include "cluster/kube_fixture.h"
+#include "kube/object_cache.h"
 
 namespace ctask::testing {
 namespace {
@@ -62,7 +66,7 @@ std::string DottedKeys(const std::string& text) {
   return out;
 }
 
-class InvalidCorpusTest : public ClusterTest, public ::testing::WithParamInterface<std::filesystem::path> {
+class InvalidCorpusTest : public KubeClientTest, public ::testing::WithParamInterface<std::filesystem::path> {
  protected:
   std::string NamespacePrefix() const override { return "ctask-invalid"; }
 };
@@ -72,6 +76,47 @@ TEST_P(InvalidCorpusTest, RefusedByServerAndClientNamingTheField) {
   const Tags tags = ReadTags(file);
   ASSERT_FALSE(tags.field.empty()) << file << ": the first line must be '# field: spec.xxx'";
   ASSERT_NO_FATAL_FAILURE(InstallCrd());
+
+  // Through our client, as the operator would write: each document in
+  // turn (a later one with the same name is an update of the earlier, as
+  // kubectl apply treats it); the last write must be refused.
+  Result<std::vector<api::Document>> docs = api::ReadDocumentsFile(file.string());
+  ASSERT_TRUE(docs.has_value()) << docs.error().message();
+  std::map<std::string, std::string> versions;  // name -> resourceVersion
+  std::optional<Error> refused;
+  for (const api::Document& doc : *docs) {
+    api::Json object = doc.value;
+    if (!object.is_object() || object.value("kind", "") != "ContainerTask") continue;
+    object["metadata"]["namespace"] = ns();
+    const std::string name = object["metadata"].value("name", "");
+    Result<api::Json> written;
+    if (auto it = versions.find(name); it != versions.end()) {
+      object["metadata"]["resourceVersion"] = it->second;
+      written = client().Update(kube::resources::ContainerTasks(), ns(), object);
+    } else {
+      written = client().Create(kube::resources::ContainerTasks(), ns(), object);
+    }
+    if (!written) {
+      refused = written.error();
+      break;
+    }
+    versions[name] = kube::ResourceVersionOf(*written);
+  }
+  ASSERT_TRUE(refused.has_value()) << "our client's write was accepted";
+  EXPECT_EQ(refused->code(), ErrorCode::kInvalidArgument) << refused->message();
+  // 422 Invalid from validation; 400 BadRequest when the body does not
+  // even decode (a string where an object belongs).
+  EXPECT_TRUE(refused->http_status() == 422 || refused->http_status() == 400) << refused->message();
+  EXPECT_NE(refused->message().find(tags.field), std::string::npos)
+      << "the client's error does not name " << tags.field << ": " << refused->message();
+  if (!tags.cel.empty()) {
+    EXPECT_NE(refused->message().find(tags.cel), std::string::npos) << refused->message();
+  }
+
+  // What the client created is gone again before kubectl applies the file.
+  for (const auto& [name, version] : versions) {
+    ASSERT_TRUE(client().Delete(kube::resources::ContainerTasks(), ns(), name).has_value());
+  }
 
   BinaryResult server = Kubectl({"apply", "-f", file.string(), "-n", ns()});
   EXPECT_NE(server.exit_code, 0) << "kubectl apply took it: " << Said(server);
