@@ -79,9 +79,11 @@ server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}
 
 # 2. Our benchmark, into the build directory.
 log "building bench_kube_create into $build_dir/"
+# Configured only when it is not yet: a reconfigure picks up a new git
+# description, which rebuilds ctask_api (its CTASK_VERSION) for nothing here.
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$CTASK_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTASK_BENCH=ON >/dev/null
-else
+elif ! grep -q '^CTASK_BENCH:BOOL=ON$' "$build_dir/CMakeCache.txt"; then
   cmake "$build_dir" -DCTASK_BENCH=ON >/dev/null
 fi
 ninja -C "$build_dir" -j "$CTASK_JOBS" bench_kube_create >&2
