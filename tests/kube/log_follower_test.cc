@@ -53,11 +53,14 @@ TEST(ParseLogTimeTest, FractionsAndOrder) {
 }
 
 TEST(SplitTimestampTest, Splits) {
-  std::optional<TimestampedLine> split = SplitTimestamp(L(kT1, "hello world"));
+  // The split views into the line: the line must outlive it.
+  const std::string line = L(kT1, "hello world");
+  std::optional<TimestampedLine> split = SplitTimestamp(line);
   ASSERT_TRUE(split.has_value());
   EXPECT_EQ(split->text, "hello world\n");
   EXPECT_EQ(split->time, *ParseLogTime(kT1));
-  split = SplitTimestamp(std::string(kT1) + " \n");  // an empty line
+  const std::string empty_line = std::string(kT1) + " \n";
+  split = SplitTimestamp(empty_line);
   ASSERT_TRUE(split.has_value());
   EXPECT_EQ(split->text, "\n");
   EXPECT_FALSE(SplitTimestamp("no timestamp here\n").has_value());
