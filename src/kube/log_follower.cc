@@ -1,8 +1,6 @@
 #include "kube/log_follower.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <utility>
 
 namespace ctask::kube {
@@ -90,14 +88,6 @@ bool LogCursor::Offer(std::string_view line, const LineCallback& emit) {
   }
   ++delivered_;
   return emit(keep_timestamps_ ? line : split->text);
-}
-
-bool SleepUnlessStopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, stop, delay, [] { return false; });
-  return !stop.stop_requested();
 }
 
 Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,

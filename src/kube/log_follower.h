@@ -45,6 +45,7 @@
 
 #include "kube/client.h"
 #include "util/error.h"
+#include "util/sleep.h"
 #include "util/time.h"
 
 namespace ctask::kube {
@@ -114,8 +115,8 @@ struct LogFollowOptions {
 // Whether the container still runs (the caller reads the pod's status).
 using StillRunning = std::function<Result<bool>()>;
 // Sleeps `delay` unless `stop` is requested first; false when stopped.
+// The default is util/sleep.h's SleepFor; tests inject their own.
 using SleepFunction = std::function<bool(std::chrono::milliseconds delay, const std::stop_token& stop)>;
-bool SleepUnlessStopped(std::chrono::milliseconds delay, const std::stop_token& stop);
 
 // Backoff between follows (see the contract above).
 inline constexpr std::chrono::milliseconds kFollowInitialBackoff{200};
@@ -125,6 +126,6 @@ inline constexpr std::chrono::milliseconds kFollowMaxBackoff{5'000};
 // error; see the contract above.
 Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
                  const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop = {},
-                 const SleepFunction& sleep = SleepUnlessStopped);
+                 const SleepFunction& sleep = SleepFor);
 
 }  // namespace ctask::kube

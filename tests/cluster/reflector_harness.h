@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cluster/fault_transport.h"
+#include "cluster/kube_fixture.h"
 #include "http/curl_client.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -138,5 +139,33 @@ inline std::map<std::string, std::string> Versions(const std::vector<api::Json>&
   for (const api::Json& object : objects) out[object["metadata"].value("name", "")] = kube::ResourceVersionOf(object);
   return out;
 }
+
+// A fixture whose tests change ConfigMaps labelled suite=<NamespacePrefix()>
+// in their namespace, for a ReflectorHarness selecting that label to see,
+// and read back what the server holds to compare with the harness's cache.
+class ReflectedConfigMapsTest : public KubeClientTest {
+ protected:
+  // Creates `name`, or sets its value when it exists.
+  void Put(const std::string& name, const std::string& value) {
+    api::Json object = ConfigMap(name, value);
+    object["metadata"]["labels"]["suite"] = NamespacePrefix();
+    Result<api::Json> existing = client().Get(kube::resources::ConfigMaps(), ns(), name);
+    Result<api::Json> written =
+        existing ? client().MergePatch(kube::resources::ConfigMaps(), ns(), name, {{"data", {{"value", value}}}})
+                 : client().Create(kube::resources::ConfigMaps(), ns(), object);
+    ASSERT_TRUE(written.has_value()) << written.error().message();
+  }
+  void Remove(const std::string& name) {
+    Status deleted = client().Delete(kube::resources::ConfigMaps(), ns(), name);
+    ASSERT_TRUE(deleted.has_value()) << deleted.error().message();
+  }
+  std::map<std::string, std::string> ServerVersions() {
+    kube::ListOptions options;
+    options.label_selector = "suite=" + NamespacePrefix();
+    Result<kube::ObjectList> list = client().ListAll(kube::resources::ConfigMaps(), ns(), options);
+    EXPECT_TRUE(list.has_value()) << list.error().message();
+    return list ? Versions(list->items) : std::map<std::string, std::string>{};
+  }
+};
 
 }  // namespace ctask::testing

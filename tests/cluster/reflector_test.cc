@@ -15,30 +15,9 @@ using api::Json;
 using Type = kube::Delta::Type;
 namespace resources = kube::resources;
 
-class ReflectorTest : public KubeClientTest {
+class ReflectorTest : public ReflectedConfigMapsTest {
  protected:
   std::string NamespacePrefix() const override { return "reflector"; }
-
-  void Put(const std::string& name, const std::string& value) {
-    Json object = ConfigMap(name, value);
-    object["metadata"]["labels"]["suite"] = "reflector";
-    Result<Json> existing = client().Get(resources::ConfigMaps(), ns(), name);
-    Result<Json> written =
-        existing ? client().MergePatch(resources::ConfigMaps(), ns(), name, {{"data", {{"value", value}}}})
-                 : client().Create(resources::ConfigMaps(), ns(), object);
-    ASSERT_TRUE(written.has_value()) << written.error().message();
-  }
-  void Remove(const std::string& name) {
-    Status deleted = client().Delete(resources::ConfigMaps(), ns(), name);
-    ASSERT_TRUE(deleted.has_value()) << deleted.error().message();
-  }
-  std::map<std::string, std::string> ServerVersions() {
-    kube::ListOptions options;
-    options.label_selector = "suite=reflector";
-    Result<kube::ObjectList> list = client().ListAll(resources::ConfigMaps(), ns(), options);
-    EXPECT_TRUE(list.has_value()) << list.error().message();
-    return list ? Versions(list->items) : std::map<std::string, std::string>{};
-  }
 };
 
 TEST_F(ReflectorTest, TheListThenEveryCreateUpdateAndDeleteInOrder) {

@@ -43,30 +43,9 @@ bool Alive(pid_t pid) {
   return kill(pid, 0) == 0;
 }
 
-class ApiServerOutageTest : public KubeClientTest {
+class ApiServerOutageTest : public ReflectedConfigMapsTest {
  protected:
   std::string NamespacePrefix() const override { return "outage"; }
-
-  void Put(const std::string& name, const std::string& value) {
-    Json object = ConfigMap(name, value);
-    object["metadata"]["labels"]["suite"] = "outage";
-    Result<Json> existing = client().Get(resources::ConfigMaps(), ns(), name);
-    Result<Json> written =
-        existing ? client().MergePatch(resources::ConfigMaps(), ns(), name, {{"data", {{"value", value}}}})
-                 : client().Create(resources::ConfigMaps(), ns(), object);
-    ASSERT_TRUE(written.has_value()) << written.error().message();
-  }
-  void Remove(const std::string& name) {
-    Status deleted = client().Delete(resources::ConfigMaps(), ns(), name);
-    ASSERT_TRUE(deleted.has_value()) << deleted.error().message();
-  }
-  std::map<std::string, std::string> ServerVersions() {
-    kube::ListOptions options;
-    options.label_selector = "suite=outage";
-    Result<kube::ObjectList> list = client().ListAll(resources::ConfigMaps(), ns(), options);
-    EXPECT_TRUE(list.has_value()) << list.error().message();
-    return list ? Versions(list->items) : std::map<std::string, std::string>{};
-  }
 
   // kill -9 of kube-apiserver, then hack/cluster/up.sh starts it again (and
   // only it), waiting until it is ready.

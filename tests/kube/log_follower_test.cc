@@ -293,7 +293,7 @@ TEST_F(FollowLogTest, StopDuringBackoffReturnsPromptly) {
   Status followed = FollowLog(*client_, "y", "p", {}, Running({true}), sink_.callback(), stop.get_token(),
                               [&](std::chrono::milliseconds, const std::stop_token& token) {
                                 stop.request_stop();
-                                return SleepUnlessStopped(1h, token);
+                                return SleepFor(1h, token);
                               });
   ASSERT_FALSE(followed.has_value());
   EXPECT_EQ(followed.error().code(), ErrorCode::kCancelled);
