@@ -24,6 +24,8 @@
 #include "api/validate.h"
 #include "cli.h"
 #include "flags.h"
+#include "kube_flags.h"
+#include "kube_operator.h"
 #include "local_backend.h"
 #include "run_outcome.h"
 #include "signals.h"
@@ -40,17 +42,50 @@ namespace {
 constexpr const char* kAnnotationSourceFile = "ctask.io/source-file";
 
 const std::vector<FlagSpec>& OperatorFlags() {
-  static const std::vector<FlagSpec> kSpecs = {
-      {"backend", '\0', true, "docker", "Where tasks run; only docker here (the Kubernetes operator runs in-cluster)"},
-      {"tasks-dir", '\0', true, "DIR", "Directory of ContainerTask manifests (with their Secrets and ConfigMaps)"},
-      {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
-      {"allow-host-path", '\0', true, "DIR", "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
-      {"workers", '\0', true, "N", "Tasks reconciled at once (default 4)"},
-      {"scan-interval-ms", '\0', true, "MS", "How often the tasks directory is read (default 1000)"},
-      {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
-      {"help", 'h', false, "", "Show this help"},
-  };
+  static const std::vector<FlagSpec> kSpecs = [] {
+    std::vector<FlagSpec> specs = {
+        {"backend", '\0', true, "auto|kubernetes|docker",
+         "Where tasks run (default auto: Kubernetes when a kubeconfig or in-cluster config is found and no "
+         "--tasks-dir is given, else Docker)"},
+        {"tasks-dir", '\0', true, "DIR",
+         "Docker backend: directory of ContainerTask manifests (with their Secrets and ConfigMaps)"},
+        {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
+        {"allow-host-path", '\0', true, "DIR",
+         "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
+        {"workers", '\0', true, "N", "Tasks reconciled at once (default 4)"},
+        {"scan-interval-ms", '\0', true, "MS", "How often the tasks directory is read (default 1000)"},
+        {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
+        {"help", 'h', false, "", "Show this help"},
+    };
+    for (FlagSpec& spec : KubeOperatorFlagSpecs()) specs.push_back(std::move(spec));
+    for (FlagSpec& spec : KubeFlagSpecs()) specs.push_back(std::move(spec));
+    return specs;
+  }();
   return kSpecs;
+}
+
+// --backend, or the choice `auto` makes: Kubernetes when there is a cluster
+// to talk to and nothing says Docker (--tasks-dir is Docker's only).
+Result<std::string> ChooseBackend(const ParsedFlags& flags, std::string& why) {
+  const std::string backend = flags.Get("backend", "auto");
+  if (backend == "docker" || backend == "kubernetes") {
+    why = "--backend " + backend;
+    return backend;
+  }
+  if (backend != "auto") {
+    return InvalidArgument("--backend " + backend + ": must be auto, kubernetes or docker");
+  }
+  if (flags.Has("tasks-dir")) {
+    why = "--tasks-dir given";
+    return std::string("docker");
+  }
+  Result<kube::ClusterConfig> config = KubeConfigFromFlags(flags);
+  if (config) {
+    why = "found a cluster configuration (" + config->server + ")";
+    return std::string("kubernetes");
+  }
+  why = "no kubeconfig or in-cluster configuration (" + config.error().message() + ")";
+  return std::string("docker");
 }
 
 void Log(std::ostream& err, const std::string& line) {
@@ -147,23 +182,33 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitUsage;
   }
   if (flags->Has("help")) {
-    out << "Run the operator against the local Docker daemon: keep the ContainerTasks in a directory\n"
-           "and their containers in agreement. Add a file to run its tasks, edit it to change them,\n"
-           "remove it to stop and delete them. Records and logs go to the state directory\n"
-           "(ctask get, ctask logs). SIGINT/SIGTERM stop the operator; containers keep running and\n"
-           "are adopted when it starts again.\n\n"
-           "Usage:\n  ctask operator --backend docker --tasks-dir DIR [--state-dir DIR]\n\n"
+    out << "Run the operator.\n\n"
+           "Kubernetes backend: watch ContainerTasks through the API server (the kubeconfig, or the\n"
+           "in-cluster service account), run each attempt as a Job, report everything in the task's\n"
+           "status. SIGTERM drains: reconciles in flight finish, pods keep running and are adopted\n"
+           "by the next start.\n\n"
+           "Docker backend: keep the ContainerTasks in a directory and their containers in agreement.\n"
+           "Add a file to run its tasks, edit it to change them, remove it to stop and delete them.\n"
+           "Records and logs go to the state directory (ctask get, ctask logs). SIGINT/SIGTERM stop\n"
+           "the operator; containers keep running and are adopted when it starts again.\n\n"
+           "--backend auto (the default) picks Kubernetes when a kubeconfig or in-cluster\n"
+           "configuration is found and --tasks-dir is not given, else Docker, and says which.\n\n"
+           "Usage:\n  ctask operator [--backend kubernetes] [--kubeconfig FILE] [--namespace NS]\n"
+           "  ctask operator --backend docker --tasks-dir DIR [--state-dir DIR]\n\n"
         << FlagsHelp(OperatorFlags());
     return kExitOk;
   }
-  const std::string backend_name = flags->Get("backend", "docker");
-  if (backend_name != "docker") {
-    err << "ctask operator: --backend " << backend_name
-        << ": only docker is available from the command line; the Kubernetes operator runs in the cluster\n";
+  std::string why;
+  Result<std::string> backend_name = ChooseBackend(*flags, why);
+  if (!backend_name) {
+    err << "ctask operator: " << backend_name.error().message() << "\n";
     return kExitUsage;
   }
+  Log(err, "backend: " + *backend_name + " (" + why + ")");
+  if (*backend_name == "kubernetes") return RunKubeOperator(*flags, out, err);
   if (!flags->Has("tasks-dir")) {
-    err << "ctask operator: --tasks-dir DIR is required: the directory of ContainerTask manifests to run\n";
+    err << "ctask operator: --tasks-dir DIR is required by the Docker backend: the directory of ContainerTask "
+           "manifests to run\n";
     return kExitUsage;
   }
   Result<long> workers = flags->Number("workers", 4, 1, 64);

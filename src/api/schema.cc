@@ -1,12 +1,13 @@
 #include "api/schema.h"
 
-#include "api/patterns.h"
-#include "api/types.h"
-
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "api/patterns.h"
+#include "api/types.h"
 
 namespace ctask::api {
 namespace {
@@ -31,7 +32,9 @@ Json String(std::string_view doc, int max_length) {
   return With(Typed("string", doc), "maxLength", max_length);
 }
 
-Json Pattern(Json schema, const char* pattern) { return With(std::move(schema), "pattern", pattern); }
+Json Pattern(Json schema, const char* pattern) {
+  return With(std::move(schema), "pattern", pattern);
+}
 
 Json Enum(std::string_view doc, std::initializer_list<const char*> values) {
   Json s = Typed("string", doc);
@@ -44,11 +47,16 @@ Json Integer(std::string_view doc, const char* format, int64_t minimum, int64_t 
   Json s = Typed("integer", doc);
   s["format"] = format;
   s["minimum"] = minimum;
-  s["maximum"] = maximum;
+  // The API server reads bounds as float64: 2^63-1 becomes 2^63, which its
+  // int64 comparison wraps to -2^63, refusing every value. The format
+  // bounds an int64 already.
+  if (maximum != std::numeric_limits<int64_t>::max()) s["maximum"] = maximum;
   return s;
 }
 
-Json Bool(std::string_view doc) { return Typed("boolean", doc); }
+Json Bool(std::string_view doc) {
+  return Typed("boolean", doc);
+}
 
 Json Object(std::string_view doc, Props properties, std::initializer_list<const char*> required = {}) {
   Json s = Typed("object", doc);
@@ -107,191 +115,226 @@ Json QuantitySchema(std::string_view doc) {
   return s;
 }
 
-Json Dns1123Name(std::string_view doc) { return Pattern(String(doc, 253), kDns1123Subdomain.regex); }
+Json Dns1123Name(std::string_view doc) {
+  return Pattern(String(doc, 253), kDns1123Subdomain.regex);
+}
 
 Json ResourceListSchema(std::string_view doc) {
   return Object(doc, {
-      {"cpu", QuantitySchema("CPU, in cores: 2, 500m (half a core).")},
-      {"memory", QuantitySchema("Memory, in bytes: 128Mi, 1Gi, 500M.")},
-      {"ephemeral-storage", QuantitySchema("Local scratch space, in bytes: 1Gi.")},
-  });
+                         {"cpu", QuantitySchema("CPU, in cores: 2, 500m (half a core).")},
+                         {"memory", QuantitySchema("Memory, in bytes: 128Mi, 1Gi, 500M.")},
+                         {"ephemeral-storage", QuantitySchema("Local scratch space, in bytes: 1Gi.")},
+                     });
 }
 
 Json KeyRef(const char* kind) {
   std::string doc = std::string("A key of a ") + kind + " in the task's namespace.";
-  return Object(doc, {
-      {"name", Dns1123Name(std::string("Name of the ") + kind + ".")},
-      {"key", Pattern(String("Key within it.", 253), kConfigKey.regex)},
-      {"optional", With(Bool("When true, a missing object or key leaves the variable unset instead of failing the task."),
-                        "default", false)},
-  }, {"name", "key"});
+  return Object(
+      doc,
+      {
+          {"name", Dns1123Name(std::string("Name of the ") + kind + ".")},
+          {"key", Pattern(String("Key within it.", 253), kConfigKey.regex)},
+          {"optional",
+           With(Bool("When true, a missing object or key leaves the variable unset instead of failing the task."),
+                "default", false)},
+      },
+      {"name", "key"});
 }
 
 Json ObjectRef(const char* kind) {
   std::string doc = std::string("Every key of a ") + kind + " becomes a variable.";
-  return Object(doc, {
-      {"name", Dns1123Name(std::string("Name of the ") + kind + ".")},
-      {"optional", With(Bool(std::string("When true, a missing ") + kind + " is ignored."), "default", false)},
-  }, {"name"});
+  return Object(
+      doc,
+      {
+          {"name", Dns1123Name(std::string("Name of the ") + kind + ".")},
+          {"optional", With(Bool(std::string("When true, a missing ") + kind + " is ignored."), "default", false)},
+      },
+      {"name"});
 }
 
 Json SpecSchema() {
   Json env_var = Rules(
-      Object("An environment variable: a literal value or a reference.", {
-          {"name", Pattern(String("Variable name: letters, digits, '_', '-', '.'; not starting with a digit.", 256),
-                           kEnvVarName.regex)},
-          {"value", String("Literal value.", 32768)},
-          {"valueFrom", Rules(Object("Take the value from a Secret or ConfigMap key.", {
-                                  {"secretKeyRef", KeyRef("Secret")},
-                                  {"configMapKeyRef", KeyRef("ConfigMap")},
-                              }),
-                              {Rule("has(self.secretKeyRef) != has(self.configMapKeyRef)",
-                                    "set exactly one of secretKeyRef or configMapKeyRef")})},
-      }, {"name"}),
+      Object(
+          "An environment variable: a literal value or a reference.",
+          {
+              {"name", Pattern(String("Variable name: letters, digits, '_', '-', '.'; not starting with a digit.", 256),
+                               kEnvVarName.regex)},
+              {"value", String("Literal value.", 32768)},
+              {"valueFrom", Rules(Object("Take the value from a Secret or ConfigMap key.",
+                                         {
+                                             {"secretKeyRef", KeyRef("Secret")},
+                                             {"configMapKeyRef", KeyRef("ConfigMap")},
+                                         }),
+                                  {Rule("has(self.secretKeyRef) != has(self.configMapKeyRef)",
+                                        "set exactly one of secretKeyRef or configMapKeyRef")})},
+          },
+          {"name"}),
       {Rule("!(has(self.value) && has(self.valueFrom))", "set value or valueFrom, not both")});
 
-  Json env_from = Rules(
-      Object("Import every key of a Secret or ConfigMap as variables.", {
-          {"prefix", Pattern(String("Prepended to every imported name.", 128), kEnvPrefix.regex)},
-          {"secretRef", ObjectRef("Secret")},
-          {"configMapRef", ObjectRef("ConfigMap")},
-      }),
-      {Rule("has(self.secretRef) != has(self.configMapRef)", "set exactly one of secretRef or configMapRef")});
+  Json env_from =
+      Rules(Object("Import every key of a Secret or ConfigMap as variables.",
+                   {
+                       {"prefix", Pattern(String("Prepended to every imported name.", 128), kEnvPrefix.regex)},
+                       {"secretRef", ObjectRef("Secret")},
+                       {"configMapRef", ObjectRef("ConfigMap")},
+                   }),
+            {Rule("has(self.secretRef) != has(self.configMapRef)", "set exactly one of secretRef or configMapRef")});
 
-  Json retry_policy = Object("Which failures are retried, and how long to wait.", {
-      {"onExitCodes", With(With(Array("Exit codes that warrant another attempt. Empty: every failure of the "
-                                      "container (non-zero exit, OOMKilled) retries; a deadline never does.",
-                                      Integer("An exit code.", "int32", 1, 255), 64),
-                                "x-kubernetes-list-type", "set"),
-                           "default", Json::array())},
-      {"backoffSeconds", With(Integer("Wait before the first retry; doubles on each further retry, up to 10 minutes.",
-                                      "int32", 0, 3600),
-                              "default", 10)},
-  });
+  Json retry_policy =
+      Object("Which failures are retried, and how long to wait.",
+             {
+                 {"onExitCodes", With(With(Array("Exit codes that warrant another attempt. Empty: every failure of the "
+                                                 "container (non-zero exit, OOMKilled) retries; a deadline never does.",
+                                                 Integer("An exit code.", "int32", 1, 255), 64),
+                                           "x-kubernetes-list-type", "set"),
+                                      "default", Json::array())},
+                 {"backoffSeconds",
+                  With(Integer("Wait before the first retry; doubles on each further retry, up to 10 minutes.", "int32",
+                               0, 3600),
+                       "default", 10)},
+             });
 
   Json workspace = Rules(
-      Object("A writable directory for the task. Set exactly one source.", {
-          {"mountPath", With(Pattern(String("Where the workspace appears in the container.", 1024),
-                                     kAbsolutePath.regex),
-                             "default", "/workspace")},
-          {"emptyDir", Object("A fresh, empty directory that lives as long as the attempt.", {
-                                  {"sizeLimit", QuantitySchema("Largest size the directory may grow to: 1Gi.")},
-                              })},
-          {"persistentVolumeClaim", Object("An existing PersistentVolumeClaim (Kubernetes backend).", {
-                                               {"claimName", Dns1123Name("Name of the claim.")},
-                                               {"readOnly", With(Bool("Mount read-only."), "default", false)},
-                                           }, {"claimName"})},
-          {"hostPath", Object("A directory of the host, bind-mounted (Docker backend only, and only under a path "
-                              "the operator's --allow-host-path list covers).", {
-                                  {"path", Pattern(String("Absolute path on the host.", 1024), kAbsolutePath.regex)},
-                                  {"readOnly", With(Bool("Mount read-only."), "default", false)},
-                              }, {"path"})},
-          {"dockerVolume", Object("A named Docker volume (Docker backend only).", {
-                                      {"name", Pattern(String("Volume name.", 255), kDockerName.regex)},
-                                  }, {"name"})},
-      }),
+      Object("A writable directory for the task. Set exactly one source.",
+             {
+                 {"mountPath",
+                  With(Pattern(String("Where the workspace appears in the container.", 1024), kAbsolutePath.regex),
+                       "default", "/workspace")},
+                 {"emptyDir", Object("A fresh, empty directory that lives as long as the attempt.",
+                                     {
+                                         {"sizeLimit", QuantitySchema("Largest size the directory may grow to: 1Gi.")},
+                                     })},
+                 {"persistentVolumeClaim", Object("An existing PersistentVolumeClaim (Kubernetes backend).",
+                                                  {
+                                                      {"claimName", Dns1123Name("Name of the claim.")},
+                                                      {"readOnly", With(Bool("Mount read-only."), "default", false)},
+                                                  },
+                                                  {"claimName"})},
+                 {"hostPath",
+                  Object("A directory of the host, bind-mounted (Docker backend only, and only under a path "
+                         "the operator's --allow-host-path list covers).",
+                         {
+                             {"path", Pattern(String("Absolute path on the host.", 1024), kAbsolutePath.regex)},
+                             {"readOnly", With(Bool("Mount read-only."), "default", false)},
+                         },
+                         {"path"})},
+                 {"dockerVolume", Object("A named Docker volume (Docker backend only).",
+                                         {
+                                             {"name", Pattern(String("Volume name.", 255), kDockerName.regex)},
+                                         },
+                                         {"name"})},
+             }),
       {Rule("[has(self.emptyDir), has(self.persistentVolumeClaim), has(self.hostPath), "
             "has(self.dockerVolume)].filter(x, x).size() == 1",
             "set exactly one of emptyDir, persistentVolumeClaim, hostPath or dockerVolume")});
 
   Json security = Rules(
       Object("Who the container runs as. Whatever is set here, all capabilities are dropped, privilege "
-             "escalation is off and the RuntimeDefault seccomp profile applies.", {
-          {"runAsUser", Integer("User ID to run as. Unset: the image's user.", "int64", 0, 2147483647)},
-          {"runAsGroup", Integer("Group ID to run as. Unset: the image's group.", "int64", 0, 2147483647)},
-          {"runAsNonRoot", Bool("Refuse to start if the container would run as root (UID 0).")},
-          {"readOnlyRootFilesystem", With(Bool("Mount the image's filesystem read-only; write to the workspace."),
-                                          "default", false)},
-      }),
+             "escalation is off and the RuntimeDefault seccomp profile applies.",
+             {
+                 {"runAsUser", Integer("User ID to run as. Unset: the image's user.", "int64", 0, 2147483647)},
+                 {"runAsGroup", Integer("Group ID to run as. Unset: the image's group.", "int64", 0, 2147483647)},
+                 {"runAsNonRoot", Bool("Refuse to start if the container would run as root (UID 0).")},
+                 {"readOnlyRootFilesystem",
+                  With(Bool("Mount the image's filesystem read-only; write to the workspace."), "default", false)},
+             }),
       {Rule("!(has(self.runAsNonRoot) && self.runAsNonRoot && has(self.runAsUser) && self.runAsUser == 0)",
             "runAsNonRoot is true but runAsUser is 0: remove one of them")});
 
   Json toleration = Rules(
-      Object("Lets the pod schedule onto nodes with a matching taint.", {
-          {"key", String("Taint key; empty with operator Exists matches every taint.", 316)},
-          {"operator", With(Enum("Equal: key and value match. Exists: key matches, any value.", {"Equal", "Exists"}),
-                            "default", "Equal")},
-          {"value", String("Taint value, for operator Equal.", 63)},
-          {"effect", Enum("Taint effect to match; empty matches all.",
-                          {"", "NoSchedule", "PreferNoSchedule", "NoExecute"})},
-          {"tolerationSeconds", Integer("For NoExecute: how long the pod stays bound after the taint appears.",
-                                        "int64", 0, 31536000)},
-      }),
+      Object("Lets the pod schedule onto nodes with a matching taint.",
+             {
+                 {"key", String("Taint key; empty with operator Exists matches every taint.", 316)},
+                 {"operator",
+                  With(Enum("Equal: key and value match. Exists: key matches, any value.", {"Equal", "Exists"}),
+                       "default", "Equal")},
+                 {"value", String("Taint value, for operator Equal.", 63)},
+                 {"effect", Enum("Taint effect to match; empty matches all.",
+                                 {"", "NoSchedule", "PreferNoSchedule", "NoExecute"})},
+                 {"tolerationSeconds", Integer("For NoExecute: how long the pod stays bound after the taint appears.",
+                                               "int64", 0, 31536000)},
+             }),
       {Rule("self.operator != 'Exists' || !has(self.value) || self.value == ''",
             "operator Exists takes no value: remove value")});
 
-  Json spec = Object("What to run, and how.", {
-      {"image", Pattern(With(String("Container image, e.g. busybox:1.36 or registry.example/tool@sha256:....",
-                                    1024),
-                             "minLength", 1),
-                        kNoSpaces.regex)},
-      {"imagePullPolicy", Enum("Always, IfNotPresent or Never. Unset: Always for :latest or untagged images, "
-                               "IfNotPresent otherwise (the Kubernetes rule).",
-                               {"Always", "IfNotPresent", "Never"})},
-      {"command", Array("Entrypoint; replaces the image's. Unset: the image's entrypoint.",
-                        String("An argument.", 4096), 256)},
-      {"args", Array("Arguments to the entrypoint; replace the image's CMD.", String("An argument.", 4096), 256)},
-      {"workingDir", Pattern(String("Working directory, an absolute path. Unset: the image's.", 1024),
-                             kAbsolutePath.regex)},
-      {"env", With(With(Array("Environment variables.", env_var, 256), "x-kubernetes-list-type", "map"),
-                   "x-kubernetes-list-map-keys", Json::array({"name"}))},
-      {"envFrom", Array("Import whole Secrets or ConfigMaps as environment variables.", env_from, 32)},
-      {"resources", Object("Compute resources. Requests are what scheduling reserves; limits are enforced "
-                           "(memory beyond the limit is OOMKilled).", {
-                               {"requests", ResourceListSchema("Amount reserved.")},
-                               {"limits", ResourceListSchema("Hard ceiling.")},
-                           })},
-      {"timeoutSeconds", Integer("Deadline for the whole task, pending time and retries included; then the task "
-                                 "fails with DeadlineExceeded. Unset: no deadline.",
-                                 "int64", 1, 2592000)},
-      {"pendingTimeoutSeconds", With(Integer("How long an attempt may wait to start (image pull, scheduling, "
-                                             "missing config) before the task fails naming the cause.",
-                                             "int64", 1, 86400),
-                                     "default", 300)},
-      {"retries", With(Integer("Extra attempts after a failed one.", "int32", 0, 100), "default", 0)},
-      {"retryPolicy", With(retry_policy, "default", Json::object())},
-      {"ttlSecondsAfterFinished", Integer("Delete the task, its workload and its log archive this long after it "
-                                          "finishes. Unset: keep them.",
-                                          "int64", 0, 31536000)},
-      {"workloadTTLSecondsAfterFinished",
-       Integer("Delete only the workload (Job and pods, or container) this long after the task finishes; the "
-               "task's status and log archive stay. Unset: keep it until the task goes.",
-               "int64", 0, 31536000)},
-      {"suspend", With(Bool("Stop the running attempt and keep the record; setting it back to false starts a "
-                            "new attempt."),
-                       "default", false)},
-      {"cancel", Rules(With(Bool("Stop the task for good; it ends Cancelled. Cannot be undone."), "default", false),
-                       {Rule("self || !oldSelf", "cancel cannot be undone: create a new task instead")})},
-      {"workspace", workspace},
-      {"securityContext", With(security, "default", Json::object())},
-      {"serviceAccountName", Dns1123Name("Service account the pod runs as (Kubernetes backend).")},
-      {"nodeSelector", StringMap("Node labels the pod's node must have.", 63, 64)},
-      {"tolerations", Array("Taints the pod tolerates.", toleration, 32)},
-      {"priorityClassName", Dns1123Name("PriorityClass of the pod.")},
-      {"podLabels", Rules(StringMap("Extra labels for the pod (and the container in Docker).", 63, 64),
-                          {Rule("self.all(k, !k.startsWith('ctask.io/'))",
-                                "labels under ctask.io/ are reserved for the operator")})},
-      {"podAnnotations", StringMap("Extra annotations for the pod.", 4096, 64)},
-      {"network", With(Object("Network access.", {
-                                  {"isolated", With(Bool("No network: a deny-all NetworkPolicy in Kubernetes, "
-                                                         "network mode none in Docker."),
-                                                    "default", false)},
-                              }),
-                       "default", Json::object())},
-      {"logs", With(Object("What is kept of the task's output.", {
-                               {"tailLines", With(Integer("Last lines kept in status.logTail (at most 4 KiB).",
-                                                          "int32", 0, 100),
-                                                  "default", 20)},
-                               {"archive", With(Bool("Keep the full log as an artifact (a ConfigMap, or a file "
-                                                     "in the local store)."),
-                                                "default", true)},
-                               {"archiveLimitBytes", With(Integer("Largest archive kept; the rest is cut and the "
-                                                                  "artifact marked truncated.",
-                                                                  "int64", 1024, 1000000),
-                                                          "default", 524288)},
-                           }),
-                    "default", Json::object())},
-  }, {"image"});
+  Json spec = Object(
+      "What to run, and how.",
+      {
+          {"image",
+           Pattern(With(String("Container image, e.g. busybox:1.36 or registry.example/tool@sha256:....", 1024),
+                        "minLength", 1),
+                   kNoSpaces.regex)},
+          {"imagePullPolicy", Enum("Always, IfNotPresent or Never. Unset: Always for :latest or untagged images, "
+                                   "IfNotPresent otherwise (the Kubernetes rule).",
+                                   {"Always", "IfNotPresent", "Never"})},
+          {"command", Array("Entrypoint; replaces the image's. Unset: the image's entrypoint.",
+                            String("An argument.", 4096), 256)},
+          {"args", Array("Arguments to the entrypoint; replace the image's CMD.", String("An argument.", 4096), 256)},
+          {"workingDir",
+           Pattern(String("Working directory, an absolute path. Unset: the image's.", 1024), kAbsolutePath.regex)},
+          {"env", With(With(Array("Environment variables.", env_var, 256), "x-kubernetes-list-type", "map"),
+                       "x-kubernetes-list-map-keys", Json::array({"name"}))},
+          {"envFrom", Array("Import whole Secrets or ConfigMaps as environment variables.", env_from, 32)},
+          {"resources", Object("Compute resources. Requests are what scheduling reserves; limits are enforced "
+                               "(memory beyond the limit is OOMKilled).",
+                               {
+                                   {"requests", ResourceListSchema("Amount reserved.")},
+                                   {"limits", ResourceListSchema("Hard ceiling.")},
+                               })},
+          {"timeoutSeconds", Integer("Deadline for the whole task, pending time and retries included; then the task "
+                                     "fails with DeadlineExceeded. Unset: no deadline.",
+                                     "int64", 1, 2592000)},
+          {"pendingTimeoutSeconds", With(Integer("How long an attempt may wait to start (image pull, scheduling, "
+                                                 "missing config) before the task fails naming the cause.",
+                                                 "int64", 1, 86400),
+                                         "default", 300)},
+          {"retries", With(Integer("Extra attempts after a failed one.", "int32", 0, 100), "default", 0)},
+          {"retryPolicy", With(retry_policy, "default", Json::object())},
+          {"ttlSecondsAfterFinished", Integer("Delete the task, its workload and its log archive this long after it "
+                                              "finishes. Unset: keep them.",
+                                              "int64", 0, 31536000)},
+          {"workloadTTLSecondsAfterFinished",
+           Integer("Delete only the workload (Job and pods, or container) this long after the task finishes; the "
+                   "task's status and log archive stay. Unset: keep it until the task goes.",
+                   "int64", 0, 31536000)},
+          {"suspend", With(Bool("Stop the running attempt and keep the record; setting it back to false starts a "
+                                "new attempt."),
+                           "default", false)},
+          {"cancel", Rules(With(Bool("Stop the task for good; it ends Cancelled. Cannot be undone."), "default", false),
+                           {Rule("self || !oldSelf", "cancel cannot be undone: create a new task instead")})},
+          {"workspace", workspace},
+          {"securityContext", With(security, "default", Json::object())},
+          {"serviceAccountName", Dns1123Name("Service account the pod runs as (Kubernetes backend).")},
+          {"nodeSelector", StringMap("Node labels the pod's node must have.", 63, 64)},
+          {"tolerations", Array("Taints the pod tolerates.", toleration, 32)},
+          {"priorityClassName", Dns1123Name("PriorityClass of the pod.")},
+          {"podLabels", Rules(StringMap("Extra labels for the pod (and the container in Docker).", 63, 64),
+                              {Rule("self.all(k, !k.startsWith('ctask.io/'))",
+                                    "labels under ctask.io/ are reserved for the operator")})},
+          {"podAnnotations", StringMap("Extra annotations for the pod.", 4096, 64)},
+          {"network", With(Object("Network access.",
+                                  {
+                                      {"isolated", With(Bool("No network: a deny-all NetworkPolicy in Kubernetes, "
+                                                             "network mode none in Docker."),
+                                                        "default", false)},
+                                  }),
+                           "default", Json::object())},
+          {"logs", With(Object("What is kept of the task's output.",
+                               {
+                                   {"tailLines",
+                                    With(Integer("Last lines kept in status.logTail (at most 4 KiB).", "int32", 0, 100),
+                                         "default", 20)},
+                                   {"archive", With(Bool("Keep the full log as an artifact (a ConfigMap, or a file "
+                                                         "in the local store)."),
+                                                    "default", true)},
+                                   {"archiveLimitBytes", With(Integer("Largest archive kept; the rest is cut and the "
+                                                                      "artifact marked truncated.",
+                                                                      "int64", 1024, 1000000),
+                                                              "default", 524288)},
+                               }),
+                        "default", Json::object())},
+      },
+      {"image"});
 
   return Rules(std::move(spec),
                {Rule("!has(self.workloadTTLSecondsAfterFinished) || !has(self.ttlSecondsAfterFinished) || "
@@ -300,81 +343,95 @@ Json SpecSchema() {
                      ".workloadTTLSecondsAfterFinished")});
 }
 
-Json TimeSchema(std::string_view doc) { return With(Typed("string", doc), "format", "date-time"); }
+Json TimeSchema(std::string_view doc) {
+  return With(Typed("string", doc), "format", "date-time");
+}
 
 Json StatusSchema() {
-  Json condition = Object("A metav1.Condition.", {
-      {"type", String("Succeeded, Reconciling or Stalled.", 316)},
-      {"status", Enum("True, False or Unknown.", {"True", "False", "Unknown"})},
-      {"observedGeneration", Integer("The spec generation this condition describes.", "int64", 0,
-                                     9223372036854775807)},
-      {"lastTransitionTime", TimeSchema("When status last changed.")},
-      {"reason", String("CamelCase reason.", 1024)},
-      {"message", String("Human-readable detail.", 32768)},
-  }, {"type", "status", "lastTransitionTime", "reason", "message"});
+  Json condition = Object("A metav1.Condition.",
+                          {
+                              {"type", String("Succeeded, Reconciling or Stalled.", 316)},
+                              {"status", Enum("True, False or Unknown.", {"True", "False", "Unknown"})},
+                              {"observedGeneration", Integer("The spec generation this condition describes.", "int64",
+                                                             0, 9223372036854775807)},
+                              {"lastTransitionTime", TimeSchema("When status last changed.")},
+                              {"reason", String("CamelCase reason.", 1024)},
+                              {"message", String("Human-readable detail.", 32768)},
+                          },
+                          {"type", "status", "lastTransitionTime", "reason", "message"});
 
-  Json attempt = Object("One attempt to run the task.", {
-      {"attempt", Integer("1 for the first attempt.", "int32", 1, 101)},
-      {"jobName", String("The attempt's Job (Kubernetes).", 63)},
-      {"podName", String("The attempt's pod (Kubernetes).", 253)},
-      {"containerID", String("The attempt's container (Docker).", 128)},
-      {"exitCode", Integer("The container's exit code.", "int32", -2147483648, 2147483647)},
-      {"reason", String("How the attempt ended.", 128)},
-      {"startTime", TimeSchema("When the container started.")},
-      {"completionTime", TimeSchema("When the attempt ended.")},
-  }, {"attempt"});
+  Json attempt = Object("One attempt to run the task.",
+                        {
+                            {"attempt", Integer("1 for the first attempt.", "int32", 1, 101)},
+                            {"jobName", String("The attempt's Job (Kubernetes).", 63)},
+                            {"podName", String("The attempt's pod (Kubernetes).", 253)},
+                            {"containerID", String("The attempt's container (Docker).", 128)},
+                            {"exitCode", Integer("The container's exit code.", "int32", -2147483648, 2147483647)},
+                            {"reason", String("How the attempt ended.", 128)},
+                            {"startTime", TimeSchema("When the container started.")},
+                            {"completionTime", TimeSchema("When the attempt ended.")},
+                        },
+                        {"attempt"});
 
-  Json log_artifact = Object("The task's full log.", {
-      {"kind", Enum("Where it is kept.", {"ConfigMap", "File"})},
-      {"name", String("ConfigMap name, or file path in the local store.", 4096)},
-      {"sizeBytes", Integer("Size kept.", "int64", 0, 9223372036854775807)},
-      {"sha256", String("SHA-256 of what is kept, hex.", 64)},
-      {"truncated", Bool("The log was longer than spec.logs.archiveLimitBytes and was cut.")},
-  });
+  Json log_artifact =
+      Object("The task's full log.",
+             {
+                 {"kind", Enum("Where it is kept.", {"ConfigMap", "File"})},
+                 {"name", String("ConfigMap name, or file path in the local store.", 4096)},
+                 {"sizeBytes", Integer("Size kept.", "int64", 0, 9223372036854775807)},
+                 {"sha256", String("SHA-256 of what is kept, hex.", 64)},
+                 {"truncated", Bool("The log was longer than spec.logs.archiveLimitBytes and was cut.")},
+             });
 
-  return Object("What happened, written by the operator.", {
-      {"phase", Enum("Where the task is in its life.",
-                     {"Pending", "Queued", "Running", "Succeeded", "Failed", "Cancelled", "Suspended"})},
-      {"reason", String("CamelCase cause of the phase: Completed, Error, OOMKilled, DeadlineExceeded, "
-                        "ImagePullFailed, InvalidSpec, BackoffLimitExceeded, Cancelled, ...",
-                        128)},
-      {"message", String("Human-readable detail.", kMaxMessageLength)},
-      {"observedGeneration", Integer("The spec generation this status describes.", "int64", 0,
-                                     9223372036854775807)},
-      {"conditions", With(With(Array("Succeeded (True/False/Unknown), Reconciling and Stalled.", condition, 8),
-                               "x-kubernetes-list-type", "map"),
-                          "x-kubernetes-list-map-keys", Json::array({"type"}))},
-      {"startTime", TimeSchema("When the first attempt was created.")},
-      {"completionTime", TimeSchema("When the task finished.")},
-      {"exitCode", Integer("Exit code of the last attempt.", "int32", -2147483648, 2147483647)},
-      {"attempts", Integer("Attempts made so far.", "int32", 0, 101)},
-      {"history", Array("The most recent attempts, oldest first.", attempt, kMaxHistoryEntries)},
-      {"jobName", String("The current attempt's Job (Kubernetes).", 63)},
-      {"podName", String("The current attempt's pod (Kubernetes).", 253)},
-      {"containerID", String("The current attempt's container (Docker).", 128)},
-      {"logTail", String("The last lines of output.", kMaxLogTailBytes)},
-      {"result", String("The container's termination message.", kMaxResultBytes)},
-      {"artifacts", Object("Where the full output is kept.", {{"log", log_artifact}})},
-  });
+  return Object(
+      "What happened, written by the operator.",
+      {
+          {"phase", Enum("Where the task is in its life.",
+                         {"Pending", "Queued", "Running", "Succeeded", "Failed", "Cancelled", "Suspended"})},
+          {"reason", String("CamelCase cause of the phase: Completed, Error, OOMKilled, DeadlineExceeded, "
+                            "ImagePullFailed, InvalidSpec, BackoffLimitExceeded, Cancelled, ...",
+                            128)},
+          {"message", String("Human-readable detail.", kMaxMessageLength)},
+          {"observedGeneration",
+           Integer("The spec generation this status describes.", "int64", 0, 9223372036854775807)},
+          {"conditions", With(With(Array("Succeeded (True/False/Unknown), Reconciling and Stalled.", condition, 8),
+                                   "x-kubernetes-list-type", "map"),
+                              "x-kubernetes-list-map-keys", Json::array({"type"}))},
+          {"startTime", TimeSchema("When the first attempt was created.")},
+          {"completionTime", TimeSchema("When the task finished.")},
+          {"exitCode", Integer("Exit code of the last attempt.", "int32", -2147483648, 2147483647)},
+          {"attempts", Integer("Attempts made so far.", "int32", 0, 101)},
+          {"history", Array("The most recent attempts, oldest first.", attempt, kMaxHistoryEntries)},
+          {"jobName", String("The current attempt's Job (Kubernetes).", 63)},
+          {"podName", String("The current attempt's pod (Kubernetes).", 253)},
+          {"containerID", String("The current attempt's container (Docker).", 128)},
+          {"logTail", String("The last lines of output.", kMaxLogTailBytes)},
+          {"result", String("The container's termination message.", kMaxResultBytes)},
+          {"artifacts", Object("Where the full output is kept.", {{"log", log_artifact}})},
+      });
 }
 
 Json BuildSchema() {
   // The API server allows nothing on the root's metadata but the name's (or
   // generateName's) own schema: a description there makes it refuse the CRD
   // ("metadata is implicitly specified"), so the explanation lives on name.
-  Json metadata = Object("", {
-      {"name", Pattern(String("Task name: a DNS-1123 label (at most 63 characters), so it can label the task's "
-                              "workload.", 63),
-                       kDns1123Label.regex)},
-  });
+  Json metadata = Object(
+      "", {
+              {"name", Pattern(String("Task name: a DNS-1123 label (at most 63 characters), so it can label the task's "
+                                      "workload.",
+                                      63),
+                               kDns1123Label.regex)},
+          });
   metadata.erase("description");
-  Json root = Object("ContainerTask runs one container to completion and reports what happened.", {
-      {"apiVersion", String("ctask.io/v1alpha1.", 64)},
-      {"kind", String("ContainerTask.", 64)},
-      {"metadata", metadata},
-      {"spec", SpecSchema()},
-      {"status", StatusSchema()},
-  }, {"spec"});
+  Json root = Object("ContainerTask runs one container to completion and reports what happened.",
+                     {
+                         {"apiVersion", String("ctask.io/v1alpha1.", 64)},
+                         {"kind", String("ContainerTask.", 64)},
+                         {"metadata", metadata},
+                         {"spec", SpecSchema()},
+                         {"status", StatusSchema()},
+                     },
+                     {"spec"});
   return root;
 }
 

@@ -55,6 +55,9 @@ bool Reflector::ListUntilDone(const std::stop_token& stop) {
     Result<ObjectList> list = client_.ListAll(options_.resource, options_.ns, list_options, options_.page_size);
     if (list) {
       backoff_ = std::chrono::milliseconds(0);
+      if (options_.transform) {
+        for (api::Json& item : list->items) options_.transform(item);
+      }
       for (const Delta& delta : cache_.Replace(std::move(list->items))) Deliver(delta);
       {
         std::lock_guard lock(mu_);
@@ -96,6 +99,7 @@ Reflector::WatchEnd Reflector::WatchOnce(const std::stop_token& stop) {
       [&](WatchEvent& event) {
         const std::string version = ResourceVersionOf(event.object);
         if (event.type != "BOOKMARK") {
+          if (options_.transform && event.type != "ERROR") options_.transform(event.object);
           if (std::optional<Delta> delta = cache_.Apply(event)) Deliver(*delta);
           backoff_ = std::chrono::milliseconds(0);
         }

@@ -52,6 +52,11 @@ struct ReflectorOptions {
   std::chrono::seconds min_watch_timeout{300};
   // Why the reflector waits or fails, for the operator's log; may be empty.
   std::function<void(const std::string& message)> log;
+  // Applied to every object before it enters the cache (list items and
+  // watch events alike): an informer drops the fields its controller never
+  // reads, so the cache stays small (client-go's TransformFunc). It must
+  // keep metadata.name, metadata.namespace and metadata.resourceVersion.
+  std::function<void(api::Json& object)> transform;
 };
 
 struct ReflectorStats {

@@ -9,6 +9,9 @@ Resource ContainerTasks() {
 Resource Jobs() {
   return {"batch", "v1", "jobs", "Job", true};
 }
+Resource NetworkPolicies() {
+  return {"networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true};
+}
 Resource Pods() {
   return {"", "v1", "pods", "Pod", true};
 }

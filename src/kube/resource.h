@@ -33,6 +33,7 @@ namespace resources {
 Resource ContainerTasks();
 Resource Jobs();
 Resource Pods();
+Resource NetworkPolicies();
 Resource ConfigMaps();
 Resource Events();
 Resource Leases();

@@ -15,7 +15,10 @@ std::string TaskKey(const api::ContainerTask& task) {
 struct LogArchiver::Follower {
   int attempt = 0;
   std::optional<ArchivedLog> result;  // guarded by LogArchiver::mu_
-  std::jthread thread;                // last member: joined first on destruction
+  // The follower thread's tail, read by LiveTail while the attempt runs.
+  std::mutex tail_mu;
+  std::optional<status::LogTail> tail;  // guarded by tail_mu
+  std::jthread thread;                  // last member: joined first on destruction
 };
 
 LogArchiver::LogArchiver(store::Store& store, runtime::LogSource& logs,
@@ -46,7 +49,8 @@ void LogArchiver::Ensure(const api::ContainerTask& task, int attempt) {
     auto follower = std::make_unique<Follower>();
     follower->attempt = attempt;
     Follower* raw = follower.get();
-    follower->thread = std::jthread([this, task, attempt, raw](std::stop_token stop) { Follow(stop, task, attempt, raw); });
+    follower->thread =
+        std::jthread([this, task, attempt, raw](std::stop_token stop) { Follow(stop, task, attempt, raw); });
     followers_.emplace(key, std::move(follower));
   }
   // The older attempt's follow ended with its workload; joining is prompt.
@@ -58,6 +62,15 @@ std::optional<ArchivedLog> LogArchiver::Finished(const std::string& key, int att
   auto it = followers_.find(key);
   if (it == followers_.end() || it->second->attempt != attempt) return std::nullopt;
   return it->second->result;
+}
+
+std::optional<std::string> LogArchiver::LiveTail(const std::string& key, int attempt) const {
+  std::lock_guard lock(mu_);
+  auto it = followers_.find(key);
+  if (it == followers_.end() || it->second->attempt != attempt || it->second->result) return std::nullopt;
+  std::lock_guard tail_lock(it->second->tail_mu);
+  if (!it->second->tail) return std::nullopt;
+  return it->second->tail->Text();
 }
 
 void LogArchiver::Forget(const std::string& key) {
@@ -80,7 +93,10 @@ void LogArchiver::Follow(std::stop_token stop, api::ContainerTask task, int atte
   result.attempt = attempt;
 
   for (int tries = 1; tries <= kMaxFollowTries && !stop.stop_requested(); ++tries) {
-    status::LogTail tail(static_cast<size_t>(spec.tail_lines), api::kMaxLogTailBytes);
+    {
+      std::lock_guard tail_lock(follower->tail_mu);
+      follower->tail.emplace(static_cast<size_t>(spec.tail_lines), api::kMaxLogTailBytes);
+    }
     store::LogWriterPtr writer;
     std::string write_error;
     if (spec.archive) {
@@ -92,7 +108,10 @@ void LogArchiver::Follow(std::stop_token stop, api::ContainerTask task, int atte
       }
     }
     auto on_data = [&](runtime::LogStream stream, std::string_view data) {
-      tail.Append(data);
+      {
+        std::lock_guard tail_lock(follower->tail_mu);
+        follower->tail->Append(data);
+      }
       if (writer) {
         if (Status appended = writer->Append(data); !appended && write_error.empty()) {
           write_error = "the log artifact could not be written: " + appended.error().message();
@@ -107,7 +126,10 @@ void LogArchiver::Follow(std::stop_token stop, api::ContainerTask task, int atte
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * tries));
       continue;
     }
-    result.tail = tail.Text();
+    {
+      std::lock_guard tail_lock(follower->tail_mu);
+      result.tail = follower->tail->Text();
+    }
     result.error = !followed ? "following the log failed: " + followed.error().message() : write_error;
     if (writer) {
       Result<store::LogSummary> summary = writer->Close();

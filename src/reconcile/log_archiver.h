@@ -38,9 +38,9 @@ namespace ctask::reconcile {
 
 struct ArchivedLog {
   int attempt = 0;
-  std::string tail;                         // for status.logTail
+  std::string tail;                          // for status.logTail
   std::optional<store::LogSummary> summary;  // nullopt when spec.logs.archive is false or writing failed
-  std::string error;                        // why the log is incomplete; empty when it is whole
+  std::string error;                         // why the log is incomplete; empty when it is whole
 };
 
 // Where `ctask run` shows output live: (task key, attempt, stream, bytes).
@@ -62,6 +62,10 @@ class LogArchiver {
 
   void Ensure(const api::ContainerTask& task, int attempt);
   std::optional<ArchivedLog> Finished(const std::string& key, int attempt) const;
+  // The last lines of an attempt still being followed, for status.logTail
+  // while it runs; nullopt when that attempt is not followed (or finished:
+  // Finished has its tail).
+  std::optional<std::string> LiveTail(const std::string& key, int attempt) const;
   void Forget(const std::string& key);
 
  private:

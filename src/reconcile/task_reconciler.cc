@@ -35,7 +35,7 @@ int LogAttempt(const api::ContainerTask& task) {
 void MergeLog(api::ContainerTask& task, const ArchivedLog& log) {
   task.status.log_tail = log.tail;
   if (log.summary) {
-    task.status.artifacts.log = api::LogArtifact{"File", log.summary->location, log.summary->size_bytes,
+    task.status.artifacts.log = api::LogArtifact{log.summary->kind, log.summary->location, log.summary->size_bytes,
                                                  log.summary->sha256, log.summary->truncated};
   } else {
     task.status.artifacts.log.reset();
@@ -50,13 +50,28 @@ bool IsLive(const std::optional<runtime::Observation>& o) {
 }  // namespace
 
 TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs,
-                               std::function<Timestamp()> now, ReconcilerOptions options, StatusListener on_status)
+                               std::function<Timestamp()> now, ReconcilerOptions options, StatusListener on_status,
+                               EventSink on_event)
     : store_(store),
       runtime_(runtime),
       logs_(logs),
       now_(std::move(now)),
       options_(options),
-      on_status_(std::move(on_status)) {}
+      on_status_(std::move(on_status)),
+      on_event_(std::move(on_event)) {}
+
+void TaskReconciler::Emit(const api::ContainerTask& task, status::TaskEvent event) const {
+  if (on_event_) on_event_(task, event);
+}
+
+bool TaskReconciler::TailDue(const std::string& key, Timestamp now) {
+  std::lock_guard lock(tail_mu_);
+  auto [it, fresh] = tail_written_.try_emplace(key, now);
+  if (fresh) return true;
+  if (now - it->second < options_.log_tail_interval) return false;
+  it->second = now;
+  return true;
+}
 
 Status TaskReconciler::RemoveWorkloads(const api::ContainerTask& task) {
   for (int attempt = std::max(task.status.attempts, 1); attempt >= 1; --attempt) {
@@ -66,11 +81,44 @@ Status TaskReconciler::RemoveWorkloads(const api::ContainerTask& task) {
   return {};
 }
 
-Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task) {
-  logs_.Forget(TaskKey(task));
+Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task,
+                                                 const std::optional<runtime::Observation>& observed) {
+  const std::string key = TaskKey(task);
+  // a. The log first: an attempt that ran is stopped, so its log ends, and
+  //    the record is given the archive before anything is removed.
+  const bool ran =
+      observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
+  if (ran && LogAttempt(task) != observed->attempt) {
+    if (observed->state == WorkloadState::kRunning) {
+      if (Status stopped = runtime_.Stop(task, observed->attempt, options_.stop_grace); !stopped) {
+        return std::unexpected(stopped.error());
+      }
+    }
+    logs_.Ensure(task, observed->attempt);
+    std::optional<ArchivedLog> log = logs_.Finished(key, observed->attempt);
+    if (!log) return ReconcileResult{milliseconds(1000), false};  // on_finished brings us back sooner
+    api::ContainerTask archived = task;
+    MergeLog(archived, *log);
+    if (Status put = store_.Put(archived); !put && put.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(put.error());
+    }
+    if (log->summary) {
+      Emit(archived, {"Normal", "LogArchived",
+                      "attempt " + std::to_string(log->attempt) + "'s log archived before deletion (" +
+                          std::to_string(log->summary->size_bytes) + " bytes in " + log->summary->kind + " " +
+                          log->summary->location + ")"});
+    }
+    return ReconcileResult{milliseconds(0), false};  // on to b. with the archived record
+  }
+  // b. Then the workloads, then the record.
+  logs_.Forget(key);
   if (Status removed = RemoveWorkloads(task); !removed) return std::unexpected(removed.error());
   if (Status deleted = store_.Delete(task.metadata.namespace_, task.metadata.name); !deleted) {
     return std::unexpected(deleted.error());
+  }
+  {
+    std::lock_guard lock(tail_mu_);
+    tail_written_.erase(key);
   }
   return ReconcileResult{std::nullopt, true};
 }
@@ -85,10 +133,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   }
   api::ContainerTask task = std::move(*record);
 
-  // 2. Being deleted: stop and remove what it owns, then the record.
-  if (task.metadata.deletion_timestamp) return Finalize(task);
-
-  // 3. What the runtime sees of the current attempt.
+  // 2. What the runtime sees of the current attempt.
   std::optional<runtime::Observation> observed;
   if (task.status.attempts > 0) {
     Result<runtime::Observation> o = runtime_.Observe(task, task.status.attempts);
@@ -96,9 +141,13 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     observed = std::move(*o);
   }
 
+  // 3. Being deleted: archive the log, remove what it owns, then the record.
+  if (task.metadata.deletion_timestamp) return Finalize(task, observed);
+
   // 4. Its output: followed while it runs; once it exited, the status waits
   //    for the whole log, so the final status carries the tail and artifact.
-  const bool ran = observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
+  const bool ran =
+      observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
   if (ran) logs_.Ensure(task, observed->attempt);
   const bool log_pending = ran && observed->state == WorkloadState::kExited && LogAttempt(task) != observed->attempt;
   api::ContainerTask updated = task;
@@ -107,10 +156,16 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     if (!log) return ReconcileResult{milliseconds(1000), false};  // on_finished brings us back sooner
     MergeLog(updated, *log);
   }
+  // While it runs, the tail as it grows, at most once per log_tail_interval.
+  const Timestamp now = now_();
+  if (observed && observed->state == WorkloadState::kRunning) {
+    std::optional<std::string> tail = logs_.LiveTail(TaskKey(task), observed->attempt);
+    if (tail && *tail != task.status.log_tail && TailDue(TaskKey(task), now)) updated.status.log_tail = *tail;
+  }
 
   // 5. Decide.
   const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
-  status::Decision decision = status::Decide(updated, observed, now_(), invalid);
+  status::Decision decision = status::Decide(updated, observed, now, invalid);
   updated.status = decision.status;
 
   // 6. Write the status when it differs, before acting: a crash after this
@@ -118,6 +173,9 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   if (api::EncodeContainerTask(updated) != api::EncodeContainerTask(task)) {
     if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
     if (on_status_) on_status_(updated);
+    if (std::optional<status::TaskEvent> event = status::TransitionEvent(task.status, updated.status)) {
+      Emit(updated, std::move(*event));
+    }
   }
 
   // 7. Act.
@@ -146,16 +204,19 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
       for (int attempt = decision.attempt; attempt >= 1; --attempt) {
         if (Status deleted = runtime_.Delete(updated, attempt); !deleted) return std::unexpected(deleted.error());
       }
+      Emit(updated, {"Normal", "WorkloadDeleted",
+                     "workloadTTLSecondsAfterFinished passed: the task's workloads were deleted; the task and its "
+                     "log stay"});
       result.requeue_after = milliseconds(0);  // settle on a look at what is left
       break;
     case status::Action::kDeleteTask:
-      return Finalize(updated);
+      return Finalize(updated, observed);
   }
 
   // 8. When to look again.
   if (decision.requeue_after && !result.requeue_after) result.requeue_after = decision.requeue_after;
   if (observed && observed->state == WorkloadState::kRunning && decision.action == status::Action::kNone) {
-    const milliseconds resync = options_.running_resync;
+    const milliseconds resync = std::min<milliseconds>(options_.running_resync, options_.log_tail_interval);
     if (!result.requeue_after || *result.requeue_after > resync) result.requeue_after = resync;
   }
   // A task that has just finished is looked at once more as finished: the

@@ -5,9 +5,10 @@
 // crash and reach the same answer: the record and the labelled workloads
 // are the whole state.
 //
-// The record lives in a store::Store (the state directory). A record whose
-// metadata.deletionTimestamp is set is being deleted: its workloads are
-// stopped and removed, then the record and its log.
+// The record lives in a store::Store (the state directory, or the API
+// server). A record whose metadata.deletionTimestamp is set is being
+// deleted: the running attempt is stopped and its log archived first, then
+// its workloads are removed, then the record (and its log).
 //
 // Thread-safety: Reconcile may run on several threads at once for different
 // keys (the work queue never hands one key to two workers).
@@ -15,11 +16,14 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "reconcile/log_archiver.h"
 #include "runtime/runtime.h"
+#include "status/transition.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -33,6 +37,9 @@ struct ReconcilerOptions {
   // A running attempt is looked at again after this long even without news.
   // The prompt signal is the end of its log follow; this is the safety net.
   std::chrono::seconds running_resync{30};
+  // A running attempt's status.logTail is written at most this often: a
+  // chatty task costs one status write per interval, not one per line.
+  std::chrono::seconds log_tail_interval{10};
 };
 
 struct ReconcileResult {
@@ -46,17 +53,26 @@ struct ReconcileResult {
 // Told the task's record after every reconcile that wrote it.
 using StatusListener = std::function<void(const api::ContainerTask& task)>;
 
+// Told every event worth recording about a task (status/transition.h, and
+// LogArchived, WorkloadDeleted): the Kubernetes backend records them as
+// Events.
+using EventSink = std::function<void(const api::ContainerTask& task, const status::TaskEvent& event)>;
+
 class TaskReconciler {
  public:
   // All references must outlive the reconciler.
   TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, std::function<Timestamp()> now,
-                 ReconcilerOptions options, StatusListener on_status = {});
+                 ReconcilerOptions options, StatusListener on_status = {}, EventSink on_event = {});
 
   Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name);
 
  private:
-  Result<ReconcileResult> Finalize(const api::ContainerTask& task);
+  Result<ReconcileResult> Finalize(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed);
   Status RemoveWorkloads(const api::ContainerTask& task);
+  // Whether a running task's logTail may be written now (and notes that it
+  // is).
+  bool TailDue(const std::string& key, Timestamp now);
+  void Emit(const api::ContainerTask& task, status::TaskEvent event) const;
 
   store::Store& store_;
   runtime::Runtime& runtime_;
@@ -64,6 +80,10 @@ class TaskReconciler {
   const std::function<Timestamp()> now_;
   const ReconcilerOptions options_;
   const StatusListener on_status_;
+  const EventSink on_event_;
+
+  std::mutex tail_mu_;
+  std::map<std::string, Timestamp> tail_written_;  // guarded by tail_mu_
 };
 
 }  // namespace ctask::reconcile

@@ -3,6 +3,8 @@
 //   - every constraint of the schema triggers a field-path error (rules);
 //   - crds/ is exactly what the schema generates (crd);
 //   - defaults are applied where, and only where, the API server applies them.
+#include "api/schema.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -11,7 +13,6 @@
 #include "api/codec.h"
 #include "api/document.h"
 #include "api/load.h"
-#include "api/schema.h"
 #include "api/schema_check.h"
 #include "schema_samples.h"
 
@@ -29,7 +30,9 @@ Json MaximalTask() {
   return task;
 }
 
-const Json& Spec() { return ContainerTaskSchema()["properties"]["spec"]; }
+const Json& Spec() {
+  return ContainerTaskSchema()["properties"]["spec"];
+}
 
 bool HasErrorAt(const FieldErrors& errors, const std::string& path) {
   for (const FieldError& e : errors) {
@@ -73,7 +76,8 @@ std::vector<std::pair<std::string, Json>> Violations(const Json& schema) {
     const std::string type = schema["type"];
     out.push_back({"type " + type, type == "string" ? Json(12345) : Json("not-a-" + type)});
   }
-  if (schema.contains("maxLength")) out.push_back({"maxLength", std::string(schema["maxLength"].get<size_t>() + 1, 'a')});
+  if (schema.contains("maxLength"))
+    out.push_back({"maxLength", std::string(schema["maxLength"].get<size_t>() + 1, 'a')});
   if (schema.contains("minLength")) out.push_back({"minLength", ""});
   if (schema.contains("pattern")) out.push_back({"pattern", "bad value!"});
   if (schema.contains("enum")) out.push_back({"enum", "NotAnOption"});
@@ -87,7 +91,8 @@ std::vector<std::pair<std::string, Json>> Violations(const Json& schema) {
   }
   if (schema.contains("maxItems")) {
     out.push_back({"maxItems", Json::array()});
-    for (size_t i = 0; i <= schema["maxItems"].get<size_t>(); ++i) out.back().second.push_back(MaximalSample(schema["items"]));
+    for (size_t i = 0; i <= schema["maxItems"].get<size_t>(); ++i)
+      out.back().second.push_back(MaximalSample(schema["items"]));
   }
   if (schema.contains("maxProperties")) {
     Json map = Json::object();
@@ -111,8 +116,9 @@ TEST(SchemaRulesTest, EveryConstraintReportsItsField) {
         Json task = MaximalTask();
         task[Pointer(path)] = bad;
         FieldErrors errors = CheckAgainstSchema(task[part], part_schema, part);
-        EXPECT_TRUE(HasErrorAt(errors, path)) << path << " (" << rule << ") set to " << bad.dump().substr(0, 80)
-                                              << " gave:\n" << Show(errors);
+        EXPECT_TRUE(HasErrorAt(errors, path))
+            << path << " (" << rule << ") set to " << bad.dump().substr(0, 80) << " gave:\n"
+            << Show(errors);
         // The whole pipeline reports it too, and survives it.
         if (std::string(part) == "spec") {
           EXPECT_TRUE(HasErrorAt(LoadContainerTask(task).errors, path)) << path;
@@ -247,6 +253,28 @@ TEST(CrdTest, RootMetadataHoldsOnlyTypeAndName) {
   for (const auto& [name, value] : metadata["properties"].items()) {
     EXPECT_TRUE(name == "name" || name == "generateName") << "metadata.properties." << name;
   }
+}
+
+// The API server compares integer bounds as float64: a bound it cannot hold
+// exactly (2^63-1 becomes 2^63 and wraps) refused every status write. Found
+// by the operator's first run against the test control plane.
+void CheckBoundsExactInFloat64(const Json& schema, const std::string& path) {
+  if (!schema.is_object()) return;
+  for (const char* bound : {"minimum", "maximum"}) {
+    if (!schema.contains(bound)) continue;
+    const int64_t value = schema[bound].get<int64_t>();
+    EXPECT_LE(value < 0 ? -value : value, int64_t{1} << 53) << path << "." << bound;
+  }
+  for (const auto& [key, value] : schema.items()) {
+    if (value.is_object()) CheckBoundsExactInFloat64(value, path + "." + key);
+    if (value.is_array()) {
+      for (const Json& item : value) CheckBoundsExactInFloat64(item, path + "." + key);
+    }
+  }
+}
+
+TEST(CrdTest, IntegerBoundsAreExactAsFloat64) {
+  CheckBoundsExactInFloat64(ContainerTaskSchema(), "schema");
 }
 
 }  // namespace

@@ -1,0 +1,81 @@
+// The Kubernetes backend, assembled: the API client, the informers for
+// ContainerTasks and the Jobs and Pods ctask owns, the event recorder, the
+// Job runtime, the task store over the API, the log archiver, the
+// reconciler and its work queue and workers. `ctask operator` opens one.
+//
+// The flow: informer Deltas -> task keys on the queue (a Job's or Pod's
+// Delta is its task's key, from the ctask labels) -> workers run
+// TaskReconciler::Reconcile(key) -> JobRuntime creates/observes Jobs,
+// KubeTaskStore writes status, EventRecorder records transitions.
+//
+// Start() starts the informers; WaitForSync() blocks until each has listed
+// once (a controller must not act on what an unsynced cache lacks); Run()
+// starts the workers — on the leader only, when leader election is on.
+// Stop() drains: the queue stops handing out keys, workers finish the key
+// they hold, followers stop (pods keep running and are followed again by the
+// next leader), queued events are written.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "kube/client.h"
+#include "kube/event_recorder.h"
+#include "kube/informer.h"
+#include "kube/job_runtime.h"
+#include "kube/task_store.h"
+#include "reconcile/controller.h"
+#include "reconcile/log_archiver.h"
+#include "reconcile/task_reconciler.h"
+#include "reconcile/work_queue.h"
+
+namespace ctask::cli {
+
+struct KubeBackendOptions {
+  std::string watch_namespace;  // "" = every namespace
+  int workers = 4;
+  std::string identity;  // this replica, for events (reportingInstance)
+  reconcile::ReconcilerOptions reconciler;
+  reconcile::StatusListener on_status;
+  reconcile::ResultListener on_result;
+  std::function<void(const std::string&)> log;  // informer and recorder troubles
+};
+
+class KubeBackend {
+ public:
+  // `client` must outlive the backend.
+  KubeBackend(kube::KubeClient& client, KubeBackendOptions options);
+  ~KubeBackend();
+
+  void Start();  // informers
+  // True once every informer has listed; false when `stop` came first.
+  bool WaitForSync(std::stop_token stop);
+  bool HasSynced() const;
+  void Run();   // workers
+  void Stop();  // drain (see above)
+
+  reconcile::WorkQueue& queue() { return queue_; }
+  const kube::Informer& tasks() const { return *tasks_; }
+  kube::EventRecorder& events() { return *events_; }
+
+ private:
+  void Enqueue(const kube::Delta& delta, bool owned);
+
+  kube::KubeClient& client_;
+  const KubeBackendOptions options_;
+  reconcile::WorkQueue queue_;
+  std::unique_ptr<kube::Informer> tasks_;
+  std::unique_ptr<kube::Informer> jobs_;
+  std::unique_ptr<kube::Informer> pods_;
+  std::unique_ptr<kube::EventRecorder> events_;
+  std::unique_ptr<kube::JobRuntime> runtime_;
+  std::unique_ptr<kube::KubeTaskStore> store_;
+  std::unique_ptr<reconcile::LogArchiver> archiver_;
+  std::unique_ptr<reconcile::TaskReconciler> reconciler_;
+  std::unique_ptr<reconcile::Controller> controller_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace ctask::cli

@@ -1,0 +1,136 @@
+#include "kube_operator.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "cli.h"
+#include "kube/connect.h"
+#include "kube_backend.h"
+#include "kube_flags.h"
+#include "local_backend.h"
+#include "run_outcome.h"
+#include "signals.h"
+
+namespace ctask::cli {
+namespace {
+
+constexpr const char* kCrdName = "containertasks.ctask.io";
+
+void Log(std::ostream& err, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  err << FormatRfc3339(WallClock()) << " " << line << "\n";
+  err.flush();
+}
+
+// This replica's name: the pod's (downward API), else host and pid.
+std::string Identity() {
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') return pod;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(*host != '\0' ? host : "ctask") + "-" + std::to_string(::getpid());
+}
+
+}  // namespace
+
+std::vector<FlagSpec> KubeOperatorFlagSpecs() {
+  return {
+      {"namespace", 'n', true, "NS", "Watch ContainerTasks in NS only (default: every namespace)"},
+      {"log-tail-interval", '\0', true, "SECONDS",
+       "Least time between two status.logTail writes of a running task (default 10)"},
+  };
+}
+
+int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostream& err) {
+  Result<long> workers = flags.Number("workers", 4, 1, 64);
+  Result<long> grace = flags.Number("stop-grace", 10, 0, 3600);
+  Result<long> tail_interval = flags.Number("log-tail-interval", 10, 1, 3600);
+  for (const Result<long>* r : {&workers, &grace, &tail_interval}) {
+    if (!*r) {
+      err << "ctask operator: " << r->error().message() << "\n";
+      return kExitUsage;
+    }
+  }
+  Result<kube::ClientOptions> client_options = KubeClientOptionsFromFlags(flags);
+  if (!client_options) {
+    err << "ctask operator: " << client_options.error().message() << "\n";
+    return kExitUsage;
+  }
+  Result<kube::ClusterConfig> config = KubeConfigFromFlags(flags);
+  if (!config) {
+    err << "ctask operator: " << config.error().message() << "\n";
+    return kExitRunInfrastructure;
+  }
+  client_options->user_agent = "ctask-operator";
+  Result<kube::KubeClientPtr> client = kube::Connect(*config, *client_options);
+  if (!client) {
+    err << "ctask operator: " << client.error().message() << "\n";
+    return kExitRunInfrastructure;
+  }
+  // Without the CRD every list fails with 404 forever: say what to do.
+  if (Result<api::Json> crd = (*client)->Get(kube::resources::CustomResourceDefinitions(), "", kCrdName); !crd) {
+    err << "ctask operator: the CustomResourceDefinition " << kCrdName << " is not available (" << crd.error().message()
+        << "): install it with `kubectl apply -f crds/` (or `kubectl apply -k manifests/`)\n";
+    return kExitRunInfrastructure;
+  }
+
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::stop_source stop;
+  SignalWatcher signals([&](int, int) {
+    std::lock_guard lock(mu);
+    stopping = true;
+    stop.request_stop();
+    wake.notify_all();
+  });
+
+  KubeBackendOptions options;
+  options.watch_namespace = flags.Get("namespace");
+  options.workers = static_cast<int>(*workers);
+  options.identity = Identity();
+  options.reconciler.stop_grace = std::chrono::seconds(*grace);
+  options.reconciler.log_tail_interval = std::chrono::seconds(*tail_interval);
+  options.log = [&](const std::string& line) { Log(err, line); };
+  options.on_status = [&](const api::ContainerTask& task) {
+    Log(err, "task " + reconcile::TaskKey(task) + ": " + task.status.phase + " (" + task.status.reason +
+                 "): " + task.status.message);
+  };
+  std::map<std::string, std::string> last_error;
+  std::mutex error_mu;
+  options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
+    std::lock_guard lock(error_mu);
+    if (result) {
+      last_error.erase(key);
+    } else if (result.error().code() != ErrorCode::kConflict && last_error[key] != result.error().message()) {
+      last_error[key] = result.error().message();
+      Log(err, "task " + key + ": " + result.error().message() + " (retrying with backoff)");
+    }
+  };
+  KubeBackend backend(**client, std::move(options));
+  Log(err,
+      "operator starting: Kubernetes backend, API server " + config->server + ", watching " +
+          (flags.Get("namespace").empty() ? std::string("every namespace") : "namespace " + flags.Get("namespace")) +
+          ", " + std::to_string(*workers) + " workers, identity " + Identity());
+  backend.Start();
+  if (!backend.WaitForSync(stop.get_token())) {
+    Log(err, "operator stopped before its caches synced");
+    backend.Stop();
+    return kExitOk;
+  }
+  Log(err, "caches synced: " + std::to_string(backend.tasks().Size()) + " tasks");
+  backend.Run();
+
+  std::unique_lock lock(mu);
+  wake.wait(lock, [&] { return stopping; });
+  lock.unlock();
+  Log(err,
+      "operator stopping: finishing the reconciles in flight; pods keep running and are adopted at the next start");
+  backend.Stop();
+  Log(err, "operator stopped");
+  return kExitOk;
+}
+
+}  // namespace ctask::cli

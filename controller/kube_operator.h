@@ -1,0 +1,20 @@
+// `ctask operator --backend kubernetes`: the operator proper. Watches
+// ContainerTasks (in every namespace, or --namespace), runs each as Jobs,
+// reports in status; see kube_backend.h for the parts and docs/operations.md
+// for running it.
+#pragma once
+
+#include <iostream>
+#include <vector>
+
+#include "flags.h"
+
+namespace ctask::cli {
+
+// The flags only the Kubernetes backend takes (the kubeconfig flags of
+// kube_flags.h come on top).
+std::vector<FlagSpec> KubeOperatorFlagSpecs();
+
+int RunKubeOperator(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+
+}  // namespace ctask::cli

@@ -1,0 +1,71 @@
+// EventRecorder: records core/v1 Events (event.h) about objects without
+// holding up the caller — client-go's event broadcaster, cut down. A
+// reconcile hands an event over and goes on; one background thread writes
+// them in order.
+//
+// Contract:
+//  - Record never blocks on the API server. At most kMaxPendingEvents wait;
+//    beyond that new events are dropped and counted (Dropped()), as events
+//    are best-effort in Kubernetes too: the status, not the event stream,
+//    is the record of what happened.
+//  - A failed write is logged (through `log`) and not retried.
+//  - Stop (and destruction) writes what is queued, each write bounded by the
+//    client's request timeout, then returns.
+//
+// Thread-safety: Record from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "api/json.h"
+#include "kube/client.h"
+
+namespace ctask::kube {
+
+inline constexpr size_t kMaxPendingEvents = 1000;
+
+class EventRecorder {
+ public:
+  // `client` must outlive the recorder. `component` is the reporting
+  // component ("ctask-operator"), `instance` this replica (the pod name).
+  EventRecorder(KubeClient& client, std::string component, std::string instance,
+                std::function<void(const std::string&)> log = {});
+  ~EventRecorder();  // Stop()
+  EventRecorder(const EventRecorder&) = delete;
+  EventRecorder& operator=(const EventRecorder&) = delete;
+
+  // `involved_object`: the object the event is about (apiVersion, kind,
+  // metadata.name/namespace/uid). `type` "Normal" or "Warning".
+  void Record(const api::Json& involved_object, std::string type, std::string reason, std::string message);
+
+  void Stop();
+  int64_t Dropped() const;
+  int64_t Written() const;
+
+ private:
+  struct Pending {
+    api::Json object;
+    std::string type, reason, message;
+  };
+  void Run(std::stop_token stop);
+
+  KubeClient& client_;
+  const std::string component_;
+  const std::string instance_;
+  const std::function<void(const std::string&)> log_;
+
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<Pending> pending_;  // guarded by mu_
+  int64_t dropped_ = 0;          // guarded by mu_
+  int64_t written_ = 0;          // guarded by mu_
+  std::jthread thread_;          // last: started after everything above exists
+};
+
+}  // namespace ctask::kube

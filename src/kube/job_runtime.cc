@@ -1,0 +1,232 @@
+#include "kube/job_runtime.h"
+
+#include <algorithm>
+
+#include "api/names.h"
+#include "kube/log_follower.h"
+#include "kube/observe_job.h"
+#include "kube/slim.h"
+#include "render/job.h"
+#include "render/labels.h"
+
+namespace ctask::kube {
+namespace {
+
+using api::Json;
+using runtime::Observation;
+using runtime::WorkloadState;
+
+std::string Namespace(const api::ContainerTask& task) {
+  return task.metadata.namespace_.empty() ? std::string("default") : task.metadata.namespace_;
+}
+
+std::string JobKey(const api::ContainerTask& task, int attempt) {
+  return Namespace(task) + "/" + api::DerivedJobName(task.metadata.name, attempt);
+}
+
+std::string Label(const Json& object, const char* key) {
+  const Json& labels = object.value("metadata", Json::object()).value("labels", Json::object());
+  auto it = labels.find(key);
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Seconds left of spec.timeoutSeconds, for the Job's activeDeadlineSeconds:
+// the Job controller then enforces the deadline even while the operator is
+// down. At least 1: a Job with none left fails at once.
+std::optional<int64_t> DeadlineLeft(const api::ContainerTask& task, Timestamp now) {
+  if (!task.spec.timeout_seconds) return std::nullopt;
+  const Timestamp start = task.status.start_time.value_or(now);
+  const int64_t left = (start + std::chrono::seconds(*task.spec.timeout_seconds) - now).count();
+  return std::max<int64_t>(left, 1);
+}
+
+}  // namespace
+
+std::vector<std::string> AttemptIndex(const Json& object) {
+  const std::string uid = Label(object, render::kLabelTaskUid);
+  const std::string attempt = Label(object, render::kLabelAttempt);
+  if (uid.empty() || attempt.empty()) return {};
+  return {uid + "/" + attempt};
+}
+
+std::string AttemptIndexValue(const api::ContainerTask& task, int attempt) {
+  return task.metadata.uid + "/" + std::to_string(attempt);
+}
+
+Json TaskReference(const api::ContainerTask& task) {
+  Json ref = Json::object();
+  ref["apiVersion"] = api::kApiVersion;
+  ref["kind"] = api::kKind;
+  ref["metadata"] = {{"name", task.metadata.name}, {"namespace", Namespace(task)}, {"uid", task.metadata.uid}};
+  return ref;
+}
+
+bool ControlledBy(const Json& object, const std::string& uid) {
+  const Json& refs = object.value("metadata", Json::object()).value("ownerReferences", Json::array());
+  if (!refs.is_array()) return false;
+  return std::any_of(refs.begin(), refs.end(), [&](const Json& ref) {
+    return ref.is_object() && ref.value("controller", false) && ref.value("uid", "") == uid;
+  });
+}
+
+JobRuntime::JobRuntime(KubeClient& client, const Informer& jobs, const Informer& pods, EventRecorder& events,
+                       std::function<Timestamp()> now)
+    : client_(client), jobs_(jobs), pods_(pods), events_(events), now_(std::move(now)) {}
+
+std::optional<Json> JobRuntime::FindJob(const api::ContainerTask& task, int attempt) {
+  const std::string key = JobKey(task, attempt);
+  std::optional<Json> cached = jobs_.Get(key);
+  std::lock_guard lock(mu_);
+  auto it = created_.find(key);
+  if (cached) {
+    if (it != created_.end()) created_.erase(it);
+    return cached;
+  }
+  if (it != created_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<Json> JobRuntime::FindPod(const api::ContainerTask& task, int attempt) const {
+  return CurrentPod(pods_.ByIndex(AttemptIndexValue(task, attempt)));
+}
+
+Status JobRuntime::Refuse(const api::ContainerTask& task, int attempt, Refusal refusal) {
+  events_.Record(TaskReference(task), "Warning", refusal.reason, refusal.message);
+  const std::string message = refusal.message;
+  {
+    std::lock_guard lock(mu_);
+    refused_[AttemptIndexValue(task, attempt)] = std::move(refusal);
+  }
+  return MakeError(ErrorCode::kFailedPrecondition, message);
+}
+
+Status JobRuntime::Apply(const api::ContainerTask& task, int attempt) {
+  const std::string ns = Namespace(task);
+  const std::string name = api::DerivedJobName(task.metadata.name, attempt);
+  auto foreign = [&](const Json& /*job*/) {
+    return Refusal{kReasonJobNameTaken, "Job " + name +
+                                            " exists and is not controlled by this task; ctask never "
+                                            "touches it: delete or rename that Job (or this task) to run attempt " +
+                                            std::to_string(attempt)};
+  };
+  if (std::optional<Json> job = FindJob(task, attempt)) {
+    if (ControlledBy(*job, task.metadata.uid)) return {};  // adopted
+    return Refuse(task, attempt, foreign(*job));
+  }
+
+  render::JobOptions options;
+  options.attempt = attempt;
+  options.active_deadline_seconds = DeadlineLeft(task, now_());
+  Result<Json> rendered = render::RenderJob(task, options);
+  if (!rendered) {
+    return Refuse(task, attempt, Refusal{"CannotRender", rendered.error().message()});
+  }
+  if (task.spec.network.isolated) {
+    Result<Json> policy = client_.Create(resources::NetworkPolicies(), ns, render::RenderNetworkPolicy(task));
+    if (!policy && policy.error().code() != ErrorCode::kAlreadyExists) return std::unexpected(policy.error());
+  }
+  Result<Json> created = client_.Create(resources::Jobs(), ns, *rendered);
+  if (!created) {
+    if (created.error().code() != ErrorCode::kAlreadyExists) return std::unexpected(created.error());
+    // The cache is behind: the Job exists. Ours is adopted; another's refused.
+    Result<Json> existing = client_.Get(resources::Jobs(), ns, name);
+    if (!existing) return std::unexpected(existing.error());
+    if (!ControlledBy(*existing, task.metadata.uid)) return Refuse(task, attempt, foreign(*existing));
+    created = std::move(existing);
+  }
+  SlimJob(*created);
+  std::lock_guard lock(mu_);
+  created_[ns + "/" + name] = std::move(*created);
+  return {};
+}
+
+Result<Observation> JobRuntime::Observe(const api::ContainerTask& task, int attempt) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = refused_.find(AttemptIndexValue(task, attempt));
+    if (it != refused_.end()) {
+      Observation o;
+      o.attempt = attempt;
+      o.state = WorkloadState::kWaiting;
+      o.waiting_reason = it->second.reason;
+      o.waiting_message = it->second.message;
+      o.waiting_permanent = true;
+      return o;
+    }
+  }
+  std::optional<Json> job = FindJob(task, attempt);
+  if (job && !ControlledBy(*job, task.metadata.uid)) {
+    Observation o;
+    o.attempt = attempt;
+    o.state = WorkloadState::kWaiting;
+    o.waiting_reason = kReasonJobNameTaken;
+    o.waiting_message =
+        "Job " + api::DerivedJobName(task.metadata.name, attempt) + " exists and is not controlled by this task";
+    o.waiting_permanent = true;
+    return o;
+  }
+  return ObserveAttempt(attempt, job, job ? FindPod(task, attempt) : std::nullopt);
+}
+
+Status JobRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds /*grace*/) {
+  std::optional<Json> job = FindJob(task, attempt);
+  if (!job || !ControlledBy(*job, task.metadata.uid)) return {};
+  if (job->value("spec", Json::object()).value("suspend", false)) return {};
+  const Json patch = {{"spec", {{"suspend", true}}}};
+  Result<Json> patched =
+      client_.MergePatch(resources::Jobs(), Namespace(task), api::DerivedJobName(task.metadata.name, attempt), patch);
+  if (!patched && patched.error().code() != ErrorCode::kNotFound) return std::unexpected(patched.error());
+  if (patched) {
+    SlimJob(*patched);
+    std::lock_guard lock(mu_);
+    created_[JobKey(task, attempt)] = std::move(*patched);
+  }
+  return {};
+}
+
+Status JobRuntime::Delete(const api::ContainerTask& task, int attempt) {
+  {
+    std::lock_guard lock(mu_);
+    refused_.erase(AttemptIndexValue(task, attempt));
+    created_.erase(JobKey(task, attempt));
+  }
+  const std::string ns = Namespace(task);
+  const std::string name = api::DerivedJobName(task.metadata.name, attempt);
+  std::optional<Json> job = jobs_.Get(ns + "/" + name);
+  if (!job) {
+    // Not in the cache: absent, or created a moment ago. Ask.
+    Result<Json> got = client_.Get(resources::Jobs(), ns, name);
+    if (!got) return got.error().code() == ErrorCode::kNotFound ? Status() : Status(std::unexpected(got.error()));
+    job = std::move(*got);
+  }
+  const std::string uid = job->value("metadata", Json::object()).value("uid", "");
+  if (!ControlledBy(*job, task.metadata.uid)) return {};
+  DeleteOptions options;
+  options.propagation_policy = "Background";
+  options.precondition_uid = uid;
+  Status deleted = client_.Delete(resources::Jobs(), ns, name, options);
+  if (!deleted && deleted.error().code() != ErrorCode::kNotFound && deleted.error().code() != ErrorCode::kConflict) {
+    return deleted;
+  }
+  return {};
+}
+
+Status JobRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
+                              std::stop_token stop) {
+  std::optional<Json> pod = FindPod(task, attempt);
+  if (!pod) return MakeError(ErrorCode::kUnavailable, "attempt " + std::to_string(attempt) + " has no pod yet");
+  const std::string pod_name = pod->value("metadata", Json::object()).value("name", "");
+  const std::string ns = Namespace(task);
+  LogFollowOptions options;
+  options.container = render::kContainerName;
+  auto still_running = [&]() -> Result<bool> {
+    std::optional<Json> now = pods_.Get(ns + "/" + pod_name);
+    if (!now) return false;  // gone: its log is gone with it
+    const Observation o = ObserveAttempt(attempt, Json::object(), now);
+    return o.state == WorkloadState::kRunning || o.state == WorkloadState::kWaiting;
+  };
+  auto on_line = [&](std::string_view line) { return on_data(runtime::LogStream::kStdout, line); };
+  return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop);
+}
+
+}  // namespace ctask::kube

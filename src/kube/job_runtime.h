@@ -1,0 +1,94 @@
+// JobRuntime: the Kubernetes backend behind runtime::Runtime — one batch/v1
+// Job per attempt (render/job.h), observed through the operator's informers
+// — and behind runtime::LogSource, following the attempt's pod log.
+//
+// Contract (runtime.h's, made concrete):
+//  - Apply creates the attempt's Job (and, for spec.network.isolated, the
+//    task's deny-all NetworkPolicy) unless it exists. A Job of that name
+//    controlled by this task (ownerReference with the task's UID) is
+//    adopted: nothing is created twice, across restarts and stale caches.
+//    A Job of that name controlled by anything else is never touched: a
+//    Warning event (JobNameTaken) on the task, and Observe reports the
+//    attempt Waiting, permanently, naming the Job — the task fails saying so.
+//    A task that cannot be rendered for Kubernetes (a Docker-only
+//    workspace) is kFailedPrecondition, observed the same way.
+//  - Observe reads only the informers' caches (and Jobs this process created
+//    that the cache has not shown yet), never the API server.
+//  - Stop suspends the Job: the Job controller deletes its pod (gracefully)
+//    and the Job stays, with its history, until Delete.
+//  - Delete deletes the attempt's Job with background propagation (the
+//    garbage collector removes its pod). Absent or foreign is success.
+//  - FollowLogs follows the attempt's pod log (kube/log_follower.h: across
+//    stream breaks, each line once) until the container has terminated.
+//    Kubernetes interleaves stdout and stderr into one log; it is reported
+//    as stdout.
+//
+// Thread-safety: every method may be called from several workers at once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "kube/client.h"
+#include "kube/event_recorder.h"
+#include "kube/informer.h"
+#include "runtime/runtime.h"
+#include "util/time.h"
+
+namespace ctask::kube {
+
+inline constexpr const char* kReasonJobNameTaken = "JobNameTaken";
+
+// The index the Job and Pod informers keep: "<task uid>/<attempt>" from the
+// ctask labels (render/labels.h); none for an object without them.
+std::vector<std::string> AttemptIndex(const api::Json& object);
+std::string AttemptIndexValue(const api::ContainerTask& task, int attempt);
+
+// The task as an involved object for events and owner checks.
+api::Json TaskReference(const api::ContainerTask& task);
+
+// Whether `object`'s controller ownerReference is the task with `uid`.
+bool ControlledBy(const api::Json& object, const std::string& uid);
+
+class JobRuntime : public runtime::Runtime, public runtime::LogSource {
+ public:
+  // All references must outlive the runtime; `jobs` and `pods` are the
+  // informers of the operator's Jobs and Pods, indexed with AttemptIndex.
+  JobRuntime(KubeClient& client, const Informer& jobs, const Informer& pods, EventRecorder& events,
+             std::function<Timestamp()> now);
+
+  Status Apply(const api::ContainerTask& task, int attempt) override;
+  Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
+  Status Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) override;
+  Status Delete(const api::ContainerTask& task, int attempt) override;
+  Status FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
+                    std::stop_token stop) override;
+
+ private:
+  struct Refusal {
+    std::string reason;
+    std::string message;
+  };
+  // The attempt's Job: from the cache, else one this process just created.
+  std::optional<api::Json> FindJob(const api::ContainerTask& task, int attempt);
+  std::optional<api::Json> FindPod(const api::ContainerTask& task, int attempt) const;
+  Status Refuse(const api::ContainerTask& task, int attempt, Refusal refusal);
+
+  KubeClient& client_;
+  const Informer& jobs_;
+  const Informer& pods_;
+  EventRecorder& events_;
+  const std::function<Timestamp()> now_;
+
+  std::mutex mu_;
+  // Jobs created here that the informer had not delivered yet, by
+  // "namespace/name"; dropped once the cache holds them.
+  std::map<std::string, api::Json> created_;  // guarded by mu_
+  // Attempts that cannot run, by AttemptIndexValue.
+  std::map<std::string, Refusal> refused_;  // guarded by mu_
+};
+
+}  // namespace ctask::kube

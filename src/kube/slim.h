@@ -1,0 +1,30 @@
+// Slim copies: the informers' transforms (ReflectorOptions::transform). The
+// operator caches every ContainerTask, Job and Pod it owns; at 10,000 tasks
+// the fields it never reads (managedFields, pod specs, kubectl's
+// last-applied copy of the spec) would be most of its memory. Each function
+// keeps exactly what the operator reads and drops the rest, in place.
+//
+// What is kept is part of the contract: code reading a cached object may
+// rely on these fields and no others.
+//  - every object: apiVersion, kind, metadata.{name, namespace, uid,
+//    resourceVersion, generation, labels, ownerReferences,
+//    creationTimestamp, deletionTimestamp, finalizers}
+//  - ContainerTask: also the other annotations, spec and status whole
+//  - Job: spec.{suspend, activeDeadlineSeconds}, status.{conditions (type,
+//    status, reason, message), active, succeeded, failed, startTime,
+//    completionTime}
+//  - Pod: spec.nodeName, status.{phase, reason, message, startTime,
+//    conditions of type PodScheduled, containerStatuses (name, state)}
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include "api/json.h"
+
+namespace ctask::kube {
+
+void SlimTask(api::Json& task);
+void SlimJob(api::Json& job);
+void SlimPod(api::Json& pod);
+
+}  // namespace ctask::kube

@@ -1,0 +1,255 @@
+#include "kube/task_store.h"
+
+#include <algorithm>
+
+#include "api/codec.h"
+#include "kube/job_runtime.h"
+#include "kube/slim.h"
+#include "render/labels.h"
+#include "util/base64.h"
+#include "util/sha256.h"
+#include "util/utf8.h"
+
+namespace ctask::kube {
+namespace {
+
+using api::Json;
+
+std::string Ns(std::string_view ns) {
+  return ns.empty() ? std::string("default") : std::string(ns);
+}
+
+bool HasFinalizer(const api::ObjectMeta& meta) {
+  return std::find(meta.finalizers.begin(), meta.finalizers.end(), kFinalizer) != meta.finalizers.end();
+}
+
+// Buffers the log in memory; Close writes the ConfigMap.
+class ConfigMapLogWriter : public store::LogWriter {
+ public:
+  ConfigMapLogWriter(KubeClient& client, std::string ns, std::string task_name, std::string task_uid, int64_t limit)
+      : client_(client),
+        ns_(std::move(ns)),
+        task_name_(std::move(task_name)),
+        task_uid_(std::move(task_uid)),
+        limit_(std::clamp<int64_t>(limit, 0, kMaxConfigMapLogBytes)) {}
+
+  Status Append(std::string_view bytes) override {
+    if (closed_) return MakeError(ErrorCode::kFailedPrecondition, "log writer is closed");
+    const auto room = static_cast<size_t>(limit_) - std::min(buffer_.size(), static_cast<size_t>(limit_));
+    const size_t kept = std::min(room, bytes.size());
+    buffer_.append(bytes.substr(0, kept));
+    dropped_ += static_cast<int64_t>(bytes.size() - kept);
+    return {};
+  }
+
+  Result<store::LogSummary> Close() override {
+    if (closed_) return MakeError(ErrorCode::kFailedPrecondition, "log writer is closed");
+    closed_ = true;
+    if (dropped_ > 0) buffer_ += store::TruncationMarker(dropped_);
+    const std::string name = LogConfigMapName(task_name_);
+
+    Json cm = Json::object();
+    cm["apiVersion"] = "v1";
+    cm["kind"] = "ConfigMap";
+    Json meta = Json::object();
+    meta["name"] = name;
+    meta["namespace"] = ns_;
+    meta["labels"] = {{render::kLabelManagedBy, render::kManagedByValue}, {render::kLabelTask, task_name_}};
+    if (!task_uid_.empty()) {
+      meta["labels"][render::kLabelTaskUid] = task_uid_;
+      meta["ownerReferences"] = Json::array({{{"apiVersion", api::kApiVersion},
+                                              {"kind", api::kKind},
+                                              {"name", task_name_},
+                                              {"uid", task_uid_},
+                                              {"controller", true},
+                                              {"blockOwnerDeletion", true}}});
+    }
+    cm["metadata"] = std::move(meta);
+    if (IsValidUtf8(buffer_)) {
+      cm["data"] = {{"log", buffer_}};
+    } else {
+      cm["binaryData"] = {{"log", EncodeBase64(buffer_)}};
+    }
+
+    Result<Json> written = client_.Create(resources::ConfigMaps(), ns_, cm);
+    if (!written && written.error().code() == ErrorCode::kAlreadyExists) {
+      // A previous attempt's archive (or a previous run of this one): ours
+      // is replaced; anyone else's is left alone.
+      Result<Json> existing = client_.Get(resources::ConfigMaps(), ns_, name);
+      if (!existing) return std::unexpected(existing.error());
+      if (!ControlledBy(*existing, task_uid_)) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "ConfigMap " + ns_ + "/" + name +
+                             " exists and is not controlled by this task; the log cannot be archived there: "
+                             "delete or rename that ConfigMap");
+      }
+      cm["metadata"]["resourceVersion"] = (*existing)["metadata"].value("resourceVersion", "");
+      written = client_.Update(resources::ConfigMaps(), ns_, cm);
+    }
+    if (!written) return std::unexpected(written.error());
+
+    store::LogSummary summary;
+    summary.kind = "ConfigMap";
+    summary.location = name;
+    summary.size_bytes = static_cast<int64_t>(buffer_.size());
+    summary.sha256 = Sha256Hex(buffer_);
+    summary.truncated = dropped_ > 0;
+    summary.dropped_bytes = dropped_;
+    return summary;
+  }
+
+ private:
+  KubeClient& client_;
+  const std::string ns_;
+  const std::string task_name_;
+  const std::string task_uid_;
+  const int64_t limit_;
+  std::string buffer_;
+  int64_t dropped_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+std::string LogConfigMapName(std::string_view task_name) {
+  return std::string(task_name) + "-log";
+}
+
+KubeTaskStore::KubeTaskStore(KubeClient& client, const Informer& tasks) : client_(client), tasks_(tasks) {}
+
+std::optional<Json> KubeTaskStore::Current(const std::string& key) {
+  std::optional<Json> cached = tasks_.Get(key);
+  std::lock_guard lock(mu_);
+  auto it = written_.find(key);
+  if (it == written_.end()) return cached;
+  if (cached && ResourceVersionOf(*cached) == it->second.replaced_version) return it->second.object;
+  written_.erase(it);  // the cache has caught up (or the task is gone)
+  return cached;
+}
+
+Result<api::ContainerTask> KubeTaskStore::Get(std::string_view ns, std::string_view name) {
+  const std::string key = Ns(ns) + "/" + std::string(name);
+  std::optional<Json> object = Current(key);
+  if (!object) return MakeError(ErrorCode::kNotFound, "task " + key + " not found");
+  return api::DecodeContainerTask(*object).task;
+}
+
+Result<std::vector<store::ListEntry>> KubeTaskStore::List() {
+  std::vector<store::ListEntry> entries;
+  for (const Json& object : tasks_.List()) {
+    store::ListEntry entry;
+    entry.task = api::DecodeContainerTask(object).task;
+    entry.namespace_ = entry.task->metadata.namespace_;
+    entry.name = entry.task->metadata.name;
+    entry.location = "containertasks.ctask.io " + entry.namespace_ + "/" + entry.name;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Status KubeTaskStore::Put(const api::ContainerTask& task) {
+  const std::string ns = Ns(task.metadata.namespace_);
+  const std::string key = ns + "/" + task.metadata.name;
+  std::optional<Json> current = Current(key);
+  if (!current) return MakeError(ErrorCode::kNotFound, "task " + key + " not found");
+  const api::ContainerTask before = api::DecodeContainerTask(*current).task;
+  std::string version = task.metadata.resource_version;
+  Json latest;
+
+  // Metadata: ctask's annotations and the finalizer.
+  Json annotations = Json::object();
+  for (const auto& [k, v] : task.metadata.annotations) {
+    if (k.starts_with("ctask.io/")) {
+      auto it = before.metadata.annotations.find(k);
+      if (it == before.metadata.annotations.end() || it->second != v) annotations[k] = v;
+    }
+  }
+  const bool add_finalizer = !HasFinalizer(before.metadata) && !before.metadata.deletion_timestamp;
+  if (!annotations.empty() || add_finalizer) {
+    Json meta = {{"resourceVersion", version}};
+    if (!annotations.empty()) meta["annotations"] = annotations;
+    if (add_finalizer) {
+      std::vector<std::string> finalizers = before.metadata.finalizers;
+      finalizers.push_back(kFinalizer);
+      meta["finalizers"] = finalizers;
+    }
+    Result<Json> patched =
+        client_.MergePatch(resources::ContainerTasks(), ns, task.metadata.name, {{"metadata", meta}});
+    if (!patched) return std::unexpected(patched.error());
+    version = ResourceVersionOf(*patched);
+    latest = std::move(*patched);
+  }
+
+  // Status.
+  const Json status = api::EncodeStatus(task.status);
+  if (status != api::EncodeStatus(before.status)) {
+    Json body = Json::object();
+    body["apiVersion"] = api::kApiVersion;
+    body["kind"] = api::kKind;
+    body["metadata"] = {{"name", task.metadata.name}, {"namespace", ns}, {"resourceVersion", version}};
+    body["status"] = status;
+    Result<Json> updated = client_.UpdateStatus(resources::ContainerTasks(), ns, body);
+    if (!updated) return std::unexpected(updated.error());
+    latest = std::move(*updated);
+  }
+  if (latest.is_null()) return {};
+  SlimTask(latest);
+  std::lock_guard lock(mu_);
+  written_[key] = Written{ResourceVersionOf(*current), std::move(latest)};
+  return {};
+}
+
+Status KubeTaskStore::Delete(std::string_view ns_in, std::string_view name_in) {
+  const std::string ns = Ns(ns_in);
+  const std::string name(name_in);
+  Result<Json> got = client_.Get(resources::ContainerTasks(), ns, name);
+  if (!got) return got.error().code() == ErrorCode::kNotFound ? Status() : Status(std::unexpected(got.error()));
+  const api::ObjectMeta meta = api::DecodeObjectMeta((*got)["metadata"]);
+  if (HasFinalizer(meta)) {
+    std::vector<std::string> finalizers;
+    for (const std::string& f : meta.finalizers) {
+      if (f != kFinalizer) finalizers.push_back(f);
+    }
+    const Json patch = {{"metadata", {{"resourceVersion", meta.resource_version}, {"finalizers", finalizers}}}};
+    Result<Json> patched = client_.MergePatch(resources::ContainerTasks(), ns, name, patch);
+    if (!patched) {
+      return patched.error().code() == ErrorCode::kNotFound ? Status() : Status(std::unexpected(patched.error()));
+    }
+  }
+  if (!meta.deletion_timestamp) {
+    DeleteOptions options;
+    options.precondition_uid = meta.uid;
+    options.propagation_policy = "Background";
+    Status deleted = client_.Delete(resources::ContainerTasks(), ns, name, options);
+    if (!deleted && deleted.error().code() != ErrorCode::kNotFound) return deleted;
+  }
+  std::lock_guard lock(mu_);
+  written_.erase(ns + "/" + name);
+  return {};
+}
+
+Result<store::LogWriterPtr> KubeTaskStore::OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) {
+  std::optional<Json> task = Current(Ns(ns) + "/" + std::string(name));
+  const std::string uid = task ? (*task)["metadata"].value("uid", "") : std::string();
+  return std::make_unique<ConfigMapLogWriter>(client_, Ns(ns), std::string(name), uid, limit_bytes);
+}
+
+Result<std::string> KubeTaskStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
+  const std::string cm_name = LogConfigMapName(name);
+  Result<Json> cm = client_.Get(resources::ConfigMaps(), Ns(ns), cm_name);
+  if (!cm) return std::unexpected(cm.error());
+  std::string log;
+  if (cm->contains("data") && (*cm)["data"].contains("log")) {
+    log = (*cm)["data"]["log"].get<std::string>();
+  } else if (cm->contains("binaryData") && (*cm)["binaryData"].contains("log")) {
+    std::optional<std::string> decoded = DecodeBase64((*cm)["binaryData"]["log"].get<std::string>());
+    if (!decoded) return MakeError(ErrorCode::kInternal, "ConfigMap " + cm_name + ": binaryData.log is not base64");
+    log = std::move(*decoded);
+  } else {
+    return MakeError(ErrorCode::kNotFound, "ConfigMap " + cm_name + " holds no log");
+  }
+  if (offset >= log.size()) return std::string();
+  return log.substr(offset);
+}
+
+}  // namespace ctask::kube

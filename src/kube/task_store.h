@@ -1,0 +1,80 @@
+// KubeTaskStore: store::Store (the reconciler's record of tasks) over the
+// Kubernetes API, so the one TaskReconciler serves both backends. The record
+// is the ContainerTask object itself; its full log is a ConfigMap owned by
+// the task.
+//
+// Contract, as store.h's, in API terms:
+//  - Get and List read the task informer's cache (slim.h keeps spec, status,
+//    annotations, finalizers), never the API server. Right after a Put the
+//    cache may not show it yet; Get then returns what Put wrote, so the next
+//    reconcile does not decide again from the older status.
+//  - Put writes what changed, conditioned on the record's resourceVersion
+//    (a stale one is kConflict: the reconcile is retried from the cache):
+//    metadata (ctask's annotations, and the finalizer kFinalizer, added on
+//    the first Put so the record stays until Delete) by a JSON merge patch,
+//    then the status through the status subresource. Spec and labels are
+//    the user's: never written.
+//  - Delete removes the finalizer, then deletes the task (if it is not being
+//    deleted already); the garbage collector removes what it owns (Jobs,
+//    the log ConfigMap, the NetworkPolicy). Gone is success.
+//  - OpenLog buffers an attempt's output (at most limit_bytes, then the
+//    truncation marker) and writes it at Close into the ConfigMap
+//    LogConfigMapName(task), controlled by the task: key "log" in data when
+//    the bytes are UTF-8, in binaryData otherwise. Close is where the
+//    archive becomes durable; the reconciler marks the task finished only
+//    after it. A ConfigMap of that name not controlled by the task is never
+//    overwritten: Close fails naming it.
+//  - ReadLog reads the ConfigMap from the API server (`ctask logs`).
+//
+// Thread-safety: as store.h.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "store/store.h"
+
+namespace ctask::kube {
+
+// Keeps a deleted task until its log is archived and its Jobs are gone.
+inline constexpr const char* kFinalizer = "ctask.io/archive-log";
+
+// "<task>-log", the task's log ConfigMap.
+std::string LogConfigMapName(std::string_view task_name);
+
+// The largest archive a ConfigMap carries (the API server's object limit is
+// 1 MiB with metadata); spec.logs.archiveLimitBytes is capped at 1,000,000.
+inline constexpr int64_t kMaxConfigMapLogBytes = 1'000'000;
+
+class KubeTaskStore : public store::Store {
+ public:
+  // `client` and `tasks` (the ContainerTask informer) must outlive the store.
+  KubeTaskStore(KubeClient& client, const Informer& tasks);
+
+  Status Put(const api::ContainerTask& task) override;
+  Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override;
+  Result<std::vector<store::ListEntry>> List() override;
+  Status Delete(std::string_view ns, std::string_view name) override;
+  Result<store::LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) override;
+  Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
+
+ private:
+  // The task as Get sees it: the cache's object, unless the cache still
+  // shows the version a Put of ours replaced.
+  std::optional<api::Json> Current(const std::string& key);
+
+  KubeClient& client_;
+  const Informer& tasks_;
+
+  struct Written {
+    std::string replaced_version;  // the resourceVersion our write replaced
+    api::Json object;              // what the API server returned
+  };
+  std::mutex mu_;
+  std::map<std::string, Written> written_;  // guarded by mu_, by "namespace/name"
+};
+
+}  // namespace ctask::kube
