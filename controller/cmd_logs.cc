@@ -9,6 +9,11 @@
 // read and starts again from the beginning, saying so on stderr.
 //
 // Read-only, like `ctask get`: no lock is taken.
+//
+// With --backend kubernetes (or --kubeconfig/--context), the task and its
+// log ConfigMap are read from the cluster instead. The archive there is
+// written when the attempt has ended, so -f waits for the end and prints
+// the archive then (live output: kubectl logs -f job/JOB).
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -18,6 +23,9 @@
 #include "api/names.h"
 #include "cli.h"
 #include "flags.h"
+#include "kube/connect.h"
+#include "kube/task_store.h"
+#include "kube_flags.h"
 #include "render/labels.h"
 #include "store/file_store.h"
 #include "util/field_error.h"
@@ -43,8 +51,8 @@ bool LogIsFinal(const api::ContainerTask& task) {
 }
 
 std::string NotFound(const std::string& name, const std::string& ns, const std::string& root) {
-  return "ctask: containertask " + QuoteValue(name) + " not found in namespace " + QuoteValue(ns) + " (state dir " +
-         root + ")\n";
+  return "ctask: containertask " + QuoteValue(name) + " not found in namespace " + QuoteValue(ns) + " (" +
+         (root.starts_with("cluster ") ? root : "state dir " + root) + ")\n";
 }
 
 // Copies the artifact from `offset` on to `out`, advancing offset.
@@ -127,9 +135,12 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       {"namespace", 'n', true, "NAMESPACE", "The task's namespace (default \"default\")"},
       {"follow", 'f', false, "", "Keep printing the log as it is written, until the task has ended"},
       {"state-dir", '\0', true, "DIR", "The local state directory (default $XDG_STATE_HOME/ctask)"},
+      {"backend", '\0', true, "docker|kubernetes",
+       "Where the task lives (default docker, or kubernetes when --kubeconfig or --context is given)"},
       {"help", 'h', false, "", "Show this help"},
   };
   std::vector<FlagSpec> all_specs = specs;
+  for (FlagSpec& spec : KubeFlagSpecs()) all_specs.push_back(std::move(spec));
   // Hidden, for tests: give up following after SECONDS, with exit status 1.
   all_specs.push_back({"follow-timeout", '\0', true, "SECONDS", ""});
   Result<ParsedFlags> flags = ParseFlags(args, all_specs, "ctask logs");
@@ -138,13 +149,16 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return kExitUsage;
   }
   if (flags->Has("help")) {
-    out << "Print a task's log from the local state directory: the output of its latest attempt,\n"
-           "byte for byte. With -f, keep printing it as it is written until the task has ended.\n\n"
-           "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f] [--state-dir DIR]\n\n"
-           "Examples:\n  ctask logs hello\n  ctask logs -f hello\n\n"
+    out << "Print a task's log: the output of its latest attempt, byte for byte, from the local\n"
+           "state directory (Docker backend) or from the task's log ConfigMap in the cluster\n"
+           "(--backend kubernetes). With -f, keep printing it as it is written until the task has\n"
+           "ended (in a cluster the archive is written when the attempt ends: -f waits for it).\n\n"
+           "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f] [--state-dir DIR]\n"
+           "  ctask logs NAME --backend kubernetes [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]\n\n"
+           "Examples:\n  ctask logs hello\n  ctask logs -f hello\n  ctask logs --backend kubernetes -n dev hello\n\n"
            "Exit status: 0 on success, 1 when the task is not found or its log cannot be read,\n"
            "2 on bad usage.\n\n"
-        << FlagsHelp(specs);
+        << FlagsHelp(specs) << FlagsHelp(KubeFlagSpecs());
     return kExitOk;
   }
   if (flags->positional.size() != 1) {
@@ -171,8 +185,32 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     follow_timeout = std::chrono::seconds(std::stoi(text));
   }
+  const std::string backend =
+      flags->Get("backend", flags->Has("kubeconfig") || flags->Has("context") ? "kubernetes" : "docker");
+  if (backend != "docker" && backend != "kubernetes") {
+    err << "ctask logs: --backend " << QuoteValue(backend) << ": must be docker or kubernetes\n";
+    return kExitUsage;
+  }
+  std::unique_ptr<store::Store> opened_store;
+  kube::KubeClientPtr client;
   std::string root;
-  if (flags->Has("state-dir")) {
+  if (backend == "kubernetes") {
+    Result<kube::ClientOptions> options = KubeClientOptionsFromFlags(*flags);
+    if (!options) {
+      err << "ctask logs: " << options.error().message() << "\n";
+      return kExitUsage;
+    }
+    Result<kube::ClusterConfig> config = KubeConfigFromFlags(*flags);
+    Result<kube::KubeClientPtr> connected =
+        config ? kube::Connect(*config, *options) : Result<kube::KubeClientPtr>(std::unexpected(config.error()));
+    if (!connected) {
+      err << "ctask logs: " << connected.error().message() << "\n";
+      return kExitInvalid;
+    }
+    client = std::move(*connected);
+    root = "cluster " + config->server;
+    opened_store = std::make_unique<kube::ApiTaskReader>(*client, ns);
+  } else if (flags->Has("state-dir")) {
     root = flags->Get("state-dir");
     if (root.empty()) {
       err << "ctask logs: --state-dir must name a directory\n";
@@ -187,18 +225,21 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     root = *default_root;
   }
 
-  // A directory that does not exist holds no tasks; opening it would create it.
-  std::error_code ec;
-  if (!std::filesystem::exists(root, ec)) {
-    err << NotFound(name, ns, root);
-    return kExitInvalid;
+  if (!opened_store) {
+    // A directory that does not exist holds no tasks; opening it would create it.
+    std::error_code ec;
+    if (!std::filesystem::exists(root, ec)) {
+      err << NotFound(name, ns, root);
+      return kExitInvalid;
+    }
+    auto opened = store::FileStore::Open(root);
+    if (!opened) {
+      err << "ctask logs: " << opened.error().message() << "\n";
+      return kExitInvalid;
+    }
+    opened_store = std::move(*opened);
   }
-  auto opened = store::FileStore::Open(root);
-  if (!opened) {
-    err << "ctask logs: " << opened.error().message() << "\n";
-    return kExitInvalid;
-  }
-  store::Store& store = **opened;
+  store::Store& store = *opened_store;
   Result<api::ContainerTask> task = store.Get(ns, name);
   if (!task) {
     if (task.error().code() == ErrorCode::kNotFound) {

@@ -109,6 +109,15 @@ class ConfigMapLogWriter : public store::LogWriter {
   bool closed_ = false;
 };
 
+store::ListEntry EntryFor(const Json& object) {
+  store::ListEntry entry;
+  entry.task = api::DecodeContainerTask(object).task;
+  entry.namespace_ = entry.task->metadata.namespace_;
+  entry.name = entry.task->metadata.name;
+  entry.location = "containertasks.ctask.io " + entry.namespace_ + "/" + entry.name;
+  return entry;
+}
+
 }  // namespace
 
 std::string LogConfigMapName(std::string_view task_name) {
@@ -137,12 +146,7 @@ Result<api::ContainerTask> KubeTaskStore::Get(std::string_view ns, std::string_v
 Result<std::vector<store::ListEntry>> KubeTaskStore::List() {
   std::vector<store::ListEntry> entries;
   for (const Json& object : tasks_.List()) {
-    store::ListEntry entry;
-    entry.task = api::DecodeContainerTask(object).task;
-    entry.namespace_ = entry.task->metadata.namespace_;
-    entry.name = entry.task->metadata.name;
-    entry.location = "containertasks.ctask.io " + entry.namespace_ + "/" + entry.name;
-    entries.push_back(std::move(entry));
+    entries.push_back(EntryFor(object));
   }
   return entries;
 }
@@ -235,8 +239,12 @@ Result<store::LogWriterPtr> KubeTaskStore::OpenLog(std::string_view ns, std::str
 }
 
 Result<std::string> KubeTaskStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
+  return ReadLogConfigMap(client_, ns, name, offset);
+}
+
+Result<std::string> ReadLogConfigMap(KubeClient& client, std::string_view ns, std::string_view name, uint64_t offset) {
   const std::string cm_name = LogConfigMapName(name);
-  Result<Json> cm = client_.Get(resources::ConfigMaps(), Ns(ns), cm_name);
+  Result<Json> cm = client.Get(resources::ConfigMaps(), Ns(ns), cm_name);
   if (!cm) return std::unexpected(cm.error());
   std::string log;
   if (cm->contains("data") && (*cm)["data"].contains("log")) {
@@ -250,6 +258,36 @@ Result<std::string> KubeTaskStore::ReadLog(std::string_view ns, std::string_view
   }
   if (offset >= log.size()) return std::string();
   return log.substr(offset);
+}
+
+namespace {
+std::unexpected<Error> ReadOnly() {
+  return MakeError(ErrorCode::kFailedPrecondition, "this view of the cluster's tasks is read-only");
+}
+}  // namespace
+
+Status ApiTaskReader::Put(const api::ContainerTask&) { return ReadOnly(); }
+Status ApiTaskReader::Delete(std::string_view, std::string_view) { return ReadOnly(); }
+Result<store::LogWriterPtr> ApiTaskReader::OpenLog(std::string_view, std::string_view, int64_t) { return ReadOnly(); }
+
+Result<api::ContainerTask> ApiTaskReader::Get(std::string_view ns, std::string_view name) {
+  Result<Json> got = client_.Get(resources::ContainerTasks(), Ns(ns), name);
+  if (!got) return std::unexpected(got.error());
+  return api::DecodeContainerTask(*got).task;
+}
+
+Result<std::vector<store::ListEntry>> ApiTaskReader::List() {
+  Result<ObjectList> listed = client_.ListAll(resources::ContainerTasks(), ns_);
+  if (!listed) return std::unexpected(listed.error());
+  std::vector<store::ListEntry> entries;
+  for (const Json& object : listed->items) {
+    entries.push_back(EntryFor(object));
+  }
+  return entries;
+}
+
+Result<std::string> ApiTaskReader::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
+  return ReadLogConfigMap(client_, ns, name, offset);
 }
 
 }  // namespace ctask::kube

@@ -77,4 +77,28 @@ class KubeTaskStore : public store::Store {
   std::map<std::string, Written> written_;  // guarded by mu_, by "namespace/name"
 };
 
+// A read-only store::Store straight over the API server, for commands that
+// look once (`ctask logs`): Get reads the task, ReadLog its log ConfigMap,
+// List lists the namespace's tasks. Writes are kFailedPrecondition.
+class ApiTaskReader : public store::Store {
+ public:
+  explicit ApiTaskReader(KubeClient& client, std::string ns) : client_(client), ns_(std::move(ns)) {}
+
+  Status Put(const api::ContainerTask& task) override;
+  Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override;
+  Result<std::vector<store::ListEntry>> List() override;
+  Status Delete(std::string_view ns, std::string_view name) override;
+  Result<store::LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) override;
+  Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
+
+ private:
+  KubeClient& client_;
+  const std::string ns_;
+};
+
+// The task's archived log from its ConfigMap, from byte `offset` on;
+// kNotFound while there is none.
+Result<std::string> ReadLogConfigMap(KubeClient& client, std::string_view ns, std::string_view task_name,
+                                     uint64_t offset);
+
 }  // namespace ctask::kube

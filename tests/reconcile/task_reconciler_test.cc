@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "fakes/fake_runtime.h"
 #include "render/labels.h"
@@ -81,6 +83,10 @@ class TaskReconcilerTest : public ::testing::Test {
         [this](const api::ContainerTask& task) {
           std::lock_guard lock(mu_);
           written_.push_back(task);
+        },
+        [this](const api::ContainerTask& /*task*/, const status::TaskEvent& event) {
+          std::lock_guard lock(mu_);
+          events_.push_back(event.type + " " + event.reason);
         });
   }
   void TearDown() override {
@@ -144,6 +150,11 @@ class TaskReconcilerTest : public ::testing::Test {
   std::condition_variable cv_;
   std::map<std::string, int> finished_;      // guarded by mu_
   std::vector<api::ContainerTask> written_;  // guarded by mu_
+  std::vector<std::string> events_;          // guarded by mu_: "Normal Running", ...
+  std::vector<std::string> Events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
 };
 
 TEST_F(TaskReconcilerTest, AGoneTaskIsSettled) {
@@ -349,10 +360,26 @@ TEST_F(TaskReconcilerTest, ADeletedTaskLosesEveryAttemptAndItsRecord) {
   api::ContainerTask deleting = Stored();
   deleting.metadata.deletion_timestamp = now_;
   ASSERT_TRUE(file_store_->Put(deleting).has_value());
+  runtime_.AppendOutput(key, 2, "last words\n");
+  // a. The running attempt is stopped and its log archived before anything
+  //    is removed (the finalizer's promise in Kubernetes).
   ReconcileResult r = Reconcile();
+  EXPECT_FALSE(r.settled);
+  EXPECT_EQ(runtime_.stops(key, 2), 1);
+  EXPECT_EQ(runtime_.deletes(key, 2), 0);
+  WaitLogFinished("default/hello", 2);
+  r = Reconcile();
+  EXPECT_FALSE(r.settled);
+  EXPECT_EQ(LogAttempt(Stored()), "2") << "the archive is in the record";
+  EXPECT_EQ(Stored().status.log_tail, "last words\n");
+  EXPECT_EQ(runtime_.deletes(key, 2), 0) << "nothing removed before the archive is recorded";
+  const std::vector<std::string> events = Events();
+  EXPECT_NE(std::find(events.begin(), events.end(), "Normal LogArchived"), events.end());
+  // b. Then the workloads and the record.
+  r = Reconcile();
   EXPECT_TRUE(r.settled);
   EXPECT_EQ(runtime_.stops(key, 1), 1);
-  EXPECT_EQ(runtime_.stops(key, 2), 1);
+  EXPECT_EQ(runtime_.stops(key, 2), 2);
   EXPECT_EQ(runtime_.deletes(key, 1), 1);
   EXPECT_EQ(runtime_.deletes(key, 2), 1);
   EXPECT_FALSE(runtime_.exists(key, 1));
@@ -445,6 +472,48 @@ TEST_F(TaskReconcilerTest, ATransientObserveErrorIsReturned) {
   Reconcile();
   EXPECT_EQ(Stored().status.phase, api::phase::kRunning);
   EXPECT_EQ(runtime_.total_applies(), 1);
+}
+
+}  // namespace
+}  // namespace ctask::reconcile
+
+namespace ctask::reconcile {
+namespace {
+
+TEST_F(TaskReconcilerTest, EveryTransitionIsOneEvent) {
+  Create(NewTask());
+  const std::string key = "uid-hello";
+  Reconcile();  // Pending
+  Reconcile();  // Running
+  Reconcile();  // Running again: no new event
+  ExitAndMerge(key, 1, 0, "done\n", 1);
+  Reconcile();  // Succeeded
+  Reconcile();
+  EXPECT_EQ(Events(), (std::vector<std::string>{"Normal Starting", "Normal Running", "Normal Completed"}));
+}
+
+TEST_F(TaskReconcilerTest, ARunningTasksLogTailIsWrittenAtMostOncePerInterval) {
+  Create(NewTask());
+  const std::string key = "uid-hello";
+  Reconcile();
+  Reconcile();  // running, followed
+  ASSERT_TRUE(runtime_.WaitForActiveFollows(1, kHangGuard));
+  runtime_.AppendOutput(key, 1, "one\n");
+  // The follower copies output on its own thread: look until it shows.
+  for (int i = 0; i < 200 && Stored().status.log_tail.empty(); ++i) {
+    Reconcile();
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(Stored().status.log_tail, "one\n");
+  runtime_.AppendOutput(key, 1, "two\n");
+  std::this_thread::sleep_for(milliseconds(100));
+  ReconcileResult r = Reconcile();
+  EXPECT_EQ(Stored().status.log_tail, "one\n") << "not again within log_tail_interval";
+  ASSERT_TRUE(r.requeue_after);
+  EXPECT_LE(*r.requeue_after, milliseconds(ReconcilerOptions{}.log_tail_interval));
+  now_ += ReconcilerOptions{}.log_tail_interval;
+  Reconcile();
+  EXPECT_EQ(Stored().status.log_tail, "one\ntwo\n");
 }
 
 }  // namespace
