@@ -24,37 +24,51 @@ std::vector<FlagSpec> KubeFlagSpecs() {
   };
 }
 
-Result<std::chrono::milliseconds> ParseRequestTimeout(std::string_view text) {
+namespace {
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  if (d.count() % 3'600'000 == 0) return std::to_string(d.count() / 3'600'000) + "h";
+  if (d.count() % 60'000 == 0) return std::to_string(d.count() / 60'000) + "m";
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDurationFlag(std::string_view flag, std::string_view text,
+                                                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
   const auto bad = [&] {
-    return InvalidArgument("--request-timeout: want a duration such as 30s, 2m or 1h (from 1s to 1h), got \"" +
-                           std::string(text) + "\"");
+    return InvalidArgument("--" + std::string(flag) + ": want a duration such as 500ms, 30s, 2m or 1h (from " +
+                           FormatDuration(min) + " to " + FormatDuration(max) + "), got \"" + std::string(text) +
+                           "\"");
   };
-  if (text.empty()) return bad();
-  long seconds_per_unit = 1;
+  long ms_per_unit = 1000;  // a plain number is seconds
   std::string_view digits = text;
-  switch (text.back()) {
-    case 's':
-      digits.remove_suffix(1);
-      break;
-    case 'm':
-      seconds_per_unit = 60;
-      digits.remove_suffix(1);
-      break;
-    case 'h':
-      seconds_per_unit = 3600;
-      digits.remove_suffix(1);
-      break;
-    default:
-      break;
+  if (digits.ends_with("ms")) {
+    ms_per_unit = 1;
+    digits.remove_suffix(2);
+  } else if (digits.ends_with("s")) {
+    digits.remove_suffix(1);
+  } else if (digits.ends_with("m")) {
+    ms_per_unit = 60'000;
+    digits.remove_suffix(1);
+  } else if (digits.ends_with("h")) {
+    ms_per_unit = 3'600'000;
+    digits.remove_suffix(1);
   }
   long value = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || value < 0 || value > 3600) {
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || value < 0 ||
+      value > 1'000'000'000L / ms_per_unit) {
     return bad();
   }
-  const std::chrono::seconds timeout(value * seconds_per_unit);
-  if (timeout < kMinTimeout || timeout > kMaxTimeout) return bad();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  const std::chrono::milliseconds d(value * ms_per_unit);
+  if (d < min || d > max) return bad();
+  return d;
+}
+
+Result<std::chrono::milliseconds> ParseRequestTimeout(std::string_view text) {
+  return ParseDurationFlag("request-timeout", text, kMinTimeout, kMaxTimeout);
 }
 
 Result<kube::ClientOptions> KubeClientOptionsFromFlags(const ParsedFlags& flags) {

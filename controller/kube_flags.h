@@ -35,4 +35,9 @@ Result<kube::ClusterConfig> KubeConfigFromFlags(const ParsedFlags& flags,
 // "30s", "2m", "1h" or plain seconds "45"; in [1 s, 1 h].
 Result<std::chrono::milliseconds> ParseRequestTimeout(std::string_view text);
 
+// A duration flag's value: "500ms", "30s", "2m", "1h" or plain seconds, in
+// [min, max]; the error names --flag, the range and what was given.
+Result<std::chrono::milliseconds> ParseDurationFlag(std::string_view flag, std::string_view text,
+                                                    std::chrono::milliseconds min, std::chrono::milliseconds max);
+
 }  // namespace ctask::cli

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "kube/connect.h"
+#include "kube/leader_election.h"
 #include "kube_backend.h"
 #include "kube_flags.h"
 #include "local_backend.h"
@@ -40,6 +41,16 @@ std::vector<FlagSpec> KubeOperatorFlagSpecs() {
       {"namespace", 'n', true, "NS", "Watch ContainerTasks in NS only (default: every namespace)"},
       {"log-tail-interval", '\0', true, "SECONDS",
        "Least time between two status.logTail writes of a running task (default 10)"},
+      {"leader-elect", '\0', false, "",
+       "Act only while holding a Lease, so replicas never both act (off by default; on in manifests/)"},
+      {"leader-election-namespace", '\0', true, "NS",
+       "Namespace of the Lease (default: $POD_NAMESPACE, else ctask-system)"},
+      {"leader-election-id", '\0', true, "NAME", "Name of the Lease (default ctask-operator)"},
+      {"leader-election-lease-duration", '\0', true, "DURATION",
+       "How long a leader's Lease holds without renewal (default 15s)"},
+      {"leader-election-renew-deadline", '\0', true, "DURATION",
+       "A leader that has not renewed for this long stops acting (default 10s)"},
+      {"leader-election-retry-period", '\0', true, "DURATION", "Between tries to acquire or renew (default 2s)"},
   };
 }
 
@@ -58,6 +69,40 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
     err << "ctask operator: " << client_options.error().message() << "\n";
     return kExitUsage;
   }
+  // Leader election, checked before anything is started.
+  kube::LeaderElectionConfig election;
+  const bool leader_elect = flags.Has("leader-elect");
+  if (leader_elect) {
+    const char* pod_ns = std::getenv("POD_NAMESPACE");
+    election.lease_namespace = flags.Get("leader-election-namespace",
+                                         pod_ns != nullptr && *pod_ns != '\0' ? pod_ns : "ctask-system");
+    election.lease_name = flags.Get("leader-election-id", "ctask-operator");
+    election.identity = Identity();
+    struct DurationFlag {
+      const char* name;
+      std::chrono::milliseconds* target;
+    };
+    for (const DurationFlag& f : {DurationFlag{"leader-election-lease-duration", &election.lease_duration},
+                                  DurationFlag{"leader-election-renew-deadline", &election.renew_deadline},
+                                  DurationFlag{"leader-election-retry-period", &election.retry_period}}) {
+      if (!flags.Has(f.name)) continue;
+      Result<std::chrono::milliseconds> d =
+          ParseDurationFlag(f.name, flags.Get(f.name), std::chrono::milliseconds(100), std::chrono::hours(1));
+      if (!d) {
+        err << "ctask operator: " << d.error().message() << "\n";
+        return kExitUsage;
+      }
+      *f.target = *d;
+    }
+    election.on_started_leading = [](std::stop_token) {};  // replaced below; validation needs one
+    if (Status valid = kube::ValidateLeaderElectionConfig(election); !valid) {
+      err << "ctask operator: " << valid.error().message()
+          << " (--leader-election-lease-duration, --leader-election-renew-deadline, "
+             "--leader-election-retry-period)\n";
+      return kExitUsage;
+    }
+  }
+
   Result<kube::ClusterConfig> config = KubeConfigFromFlags(flags);
   if (!config) {
     err << "ctask operator: " << config.error().message() << "\n";

@@ -46,8 +46,11 @@ class OperatorE2eTest : public KubeClientTest {
     kubelet_ = std::make_unique<FakeKubelet>(client(), options);
     Status started = kubelet_->Start();
     ASSERT_TRUE(started.has_value()) << started.error().message();
-    StartOperator("operator");
+    if (StartsOperator()) StartOperator("operator");
   }
+
+  // Whether SetUp starts the default operator (no leader election).
+  virtual bool StartsOperator() const { return true; }
 
   void TearDown() override {
     if (HasFailure()) {

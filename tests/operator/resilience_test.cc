@@ -44,5 +44,67 @@ TEST_F(OperatorE2eTest, AKilledOperatorsSuccessorFinishesEveryTaskExactlyOnce) {
   EXPECT_EQ(jobs, want) << "one Job per task: nothing created twice";
 }
 
+class LeaderE2eTest : public OperatorE2eTest {
+ protected:
+  bool StartsOperator() const override { return false; }
+
+  Background& StartReplica(const std::string& name) {
+    return StartOperator(name, {"--leader-elect", "--leader-election-namespace", ns(), "--leader-election-id",
+                                "ctask-e2e", "--leader-election-lease-duration", "3s",
+                                "--leader-election-renew-deadline", "2s", "--leader-election-retry-period",
+                                "300ms"});
+  }
+
+  // The Lease's holder, "" when none.
+  std::string Holder() {
+    Result<api::Json> lease = client().Get(kube::resources::Leases(), ns(), "ctask-e2e");
+    if (!lease) return "";
+    return (*lease)["spec"].value("holderIdentity", "");
+  }
+
+  // Which of the replicas holds the Lease (identity ends in "-<pid>").
+  std::string Leader(const std::vector<std::string>& replicas) {
+    const std::string holder = Holder();
+    for (const std::string& name : replicas) {
+      if (!holder.empty() && holder.ends_with("-" + std::to_string(Operator(name).pid()))) return name;
+    }
+    return "";
+  }
+
+  void RunToSuccess(const std::string& task) {
+    ApplyTask(task);
+    const std::string pod = PodOf(task + "-1");
+    Run(pod);
+    Exit(pod, 0);
+    WaitPhase(task, "Succeeded");
+  }
+};
+
+TEST_F(LeaderE2eTest, OneReplicaActsAndAStandbyTakesOverOnSigtermAndOnSigkill) {
+  StartReplica("a");
+  StartReplica("b");
+  std::string leader;
+  ASSERT_TRUE(WaitFor([&] { return !(leader = Leader({"a", "b"})).empty(); })) << "holder " << Holder();
+  const std::string standby = leader == "a" ? "b" : "a";
+  RunToSuccess("one");
+  EXPECT_NE(Operator(leader).err().find("leading:"), std::string::npos);
+  EXPECT_EQ(Operator(standby).err().find("leading:"), std::string::npos) << "the standby never acted";
+
+  // SIGTERM: the leader drains and releases; the standby takes over at once.
+  const auto terminated = std::chrono::steady_clock::now();
+  Operator(leader).Signal(SIGTERM);
+  EXPECT_EQ(Operator(leader).Wait(), 0) << Operator(leader).err();
+  ASSERT_TRUE(WaitFor([&] { return Leader({standby}) == standby; })) << "holder " << Holder();
+  EXPECT_LT(std::chrono::steady_clock::now() - terminated, std::chrono::seconds(30));
+  RunToSuccess("two");
+
+  // SIGKILL: no release; a third replica takes over once the Lease expires.
+  StartReplica("c");
+  Operator(standby).Signal(SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return Leader({"c"}) == "c"; })) << "holder " << Holder();
+  RunToSuccess("three");
+  EXPECT_EQ(JobNames().size(), 3u) << "one Job per task across three leaders";
+}
+
 }  // namespace
 }  // namespace ctask::testing
