@@ -1,10 +1,35 @@
 -- docs/argocd-health.lua (the Argo CD health check of ContainerTask) run on
 -- sample tasks, each with the verdict Argo CD must show. Lua 5.1, the
 -- language of Argo CD's interpreter (gopher-lua), so a script using anything
--- newer fails here. Usage: lua5.1 argocd_health_test.lua <path to the script>.
--- Prints "N passed, M failed" and exits non-zero when any case fails.
-local script = arg[1]
-assert(script ~= nil, "usage: lua5.1 argocd_health_test.lua docs/argocd-health.lua")
+-- newer fails here. Also checks that the copy in docs/argocd.md (the argocd-cm
+-- example) is the script's text. Usage:
+--   lua5.1 argocd_health_test.lua docs/argocd-health.lua docs/argocd.md
+-- Prints "N passed, M failed" and exits non-zero when any check fails.
+local script, doc = arg[1], arg[2]
+assert(script ~= nil and doc ~= nil, "usage: lua5.1 argocd_health_test.lua docs/argocd-health.lua docs/argocd.md")
+
+local function read(path)
+  local f = assert(io.open(path, "r"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+-- The block under the argocd-cm key in docs/argocd.md, indentation removed.
+local function documented_copy()
+  local lines, inside = {}, false
+  for line in (read(doc) .. "\n"):gmatch("(.-)\n") do
+    if inside then
+      if line:match("^```") then
+        break
+      end
+      table.insert(lines, (line:gsub("^    ", "")))
+    elseif line:match("resource%.customizations%.health%.ctask%.io_ContainerTask: |$") then
+      inside = true
+    end
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
 
 -- The script as Argo CD runs it: a chunk whose global `obj` is the task,
 -- nothing else from this file visible to it.
@@ -131,6 +156,14 @@ for _, c in ipairs(cases) do
     print("FAILED  " .. c.name .. ": " .. problem)
   end
 end
+if documented_copy() == read(script) then
+  passed = passed + 1
+  print("ok      docs/argocd.md holds the script as it is")
+else
+  failed = failed + 1
+  print("FAILED  the copy in docs/argocd.md differs from " .. script .. ": paste it again")
+end
+
 print(passed .. " passed, " .. failed .. " failed")
 if failed > 0 or passed == 0 then
   os.exit(1)
