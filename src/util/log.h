@@ -53,7 +53,8 @@ struct Field {
 using Fields = std::vector<Field>;
 
 // Process-wide: the format, the lowest level written, and where lines go
-// (nullptr: stderr). `sink` must stay alive until the next Configure. Until the first call: text, info, stderr.
+// (nullptr: stderr). `sink` must stay alive until the next Configure.
+// Until the first call: text, info, stderr.
 void Configure(Format format, Level level, std::ostream* sink = nullptr);
 
 // The time stamped on each line; nullptr restores the system clock. For tests.
