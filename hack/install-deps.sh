@@ -17,6 +17,9 @@ packages=(
   docker.io busybox-static
   # Kubernetes tier: certificates for the test control plane
   openssl
+  # the Argo CD health check's test (docs/argocd-health.lua): Lua 5.1, the
+  # language of Argo CD's interpreter
+  lua5.1
 )
 
 sudo_cmd=()

@@ -46,7 +46,8 @@ class RbacTest : public ClusterTest {
     // ("already exists") is tried again, then it is an update.
     BinaryResult applied;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      applied = Kubectl({"apply", "-f", SourceDir() + "/manifests/rbac.yaml"});
+      applied = Kubectl(
+          {"apply", "-f", SourceDir() + "/manifests/namespace.yaml", "-f", SourceDir() + "/manifests/rbac.yaml"});
       if (applied.exit_code == 0 || applied.err.find("already exists") == std::string::npos) break;
     }
     ASSERT_EQ(applied.exit_code, 0) << Said(applied);
