@@ -204,8 +204,8 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     err << "ctask operator: " << backend_name.error().message() << "\n";
     return kExitUsage;
   }
-  Log(err, "backend: " + *backend_name + " (" + why + ")");
-  if (*backend_name == "kubernetes") return RunKubeOperator(*flags, out, err);
+  if (*backend_name == "kubernetes") return RunKubeOperator(*flags, out, err, why);
+  Log(err, "backend: docker (" + why + ")");
   if (!flags->Has("tasks-dir")) {
     err << "ctask operator: --tasks-dir DIR is required by the Docker backend: the directory of ContainerTask "
            "manifests to run\n";

@@ -13,17 +13,20 @@
 #include "local_backend.h"
 #include "run_outcome.h"
 #include "signals.h"
+#include "util/log.h"
 
 namespace ctask::cli {
 namespace {
 
 constexpr const char* kCrdName = "containertasks.ctask.io";
 
-void Log(std::ostream& err, const std::string& line) {
-  static std::mutex mu;
-  std::lock_guard lock(mu);
-  err << FormatRfc3339(WallClock()) << " " << line << "\n";
-  err.flush();
+// Every line of the operator goes through util/log.h: text for people,
+// --log-format=json for log pipelines; a task's lines carry its namespace,
+// name and attempt as fields.
+log::Logger TaskLogger(const std::string& key, int32_t attempt) {
+  const auto [ns, name] = reconcile::SplitKey(key);
+  log::Logger logger = log::Root().With("namespace", ns).With("name", name);
+  return attempt > 0 ? logger.With("attempt", int64_t{attempt}) : logger;
 }
 
 // This replica's name: the pod's (downward API), else host and pid.
@@ -41,6 +44,8 @@ std::vector<FlagSpec> KubeOperatorFlagSpecs() {
       {"namespace", 'n', true, "NS", "Watch ContainerTasks in NS only (default: every namespace)"},
       {"log-tail-interval", '\0', true, "SECONDS",
        "Least time between two status.logTail writes of a running task (default 10)"},
+      {"log-format", '\0', true, "text|json", "How log lines are written (default text)"},
+      {"log-level", '\0', true, "LEVEL", "debug, info, warn or error (default info)"},
       {"leader-elect", '\0', false, "",
        "Act only while holding a Lease, so replicas never both act (off by default; on in manifests/)"},
       {"leader-election-namespace", '\0', true, "NS",
@@ -54,7 +59,16 @@ std::vector<FlagSpec> KubeOperatorFlagSpecs() {
   };
 }
 
-int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostream& err) {
+int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostream& err,
+                    const std::string& why_kubernetes) {
+  Result<log::Format> format = log::ParseFormat(flags.Get("log-format", "text"));
+  Result<log::Level> level = log::ParseLevel(flags.Get("log-level", "info"));
+  if (!format || !level) {
+    err << "ctask operator: " << (!format ? format.error() : level.error()).message() << "\n";
+    return kExitUsage;
+  }
+  log::Configure(*format, *level, &err);
+  const log::Logger logger = log::Root();
   Result<long> workers = flags.Number("workers", 4, 1, 64);
   Result<long> grace = flags.Number("stop-grace", 10, 0, 3600);
   Result<long> tail_interval = flags.Number("log-tail-interval", 10, 1, 3600);
@@ -138,10 +152,11 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   options.identity = Identity();
   options.reconciler.stop_grace = std::chrono::seconds(*grace);
   options.reconciler.log_tail_interval = std::chrono::seconds(*tail_interval);
-  options.log = [&](const std::string& line) { Log(err, line); };
+  options.log = [&](const std::string& line) { logger.Warn(line); };
   options.on_status = [&](const api::ContainerTask& task) {
-    Log(err, "task " + reconcile::TaskKey(task) + ": " + task.status.phase + " (" + task.status.reason +
-                 "): " + task.status.message);
+    TaskLogger(reconcile::TaskKey(task), task.status.attempts)
+        .Info("status", {{"phase", task.status.phase}, {"reason", task.status.reason},
+                         {"message", task.status.message}});
   };
   std::map<std::string, std::string> last_error;
   std::mutex error_mu;
@@ -151,30 +166,81 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
       last_error.erase(key);
     } else if (result.error().code() != ErrorCode::kConflict && last_error[key] != result.error().message()) {
       last_error[key] = result.error().message();
-      Log(err, "task " + key + ": " + result.error().message() + " (retrying with backoff)");
+      TaskLogger(key, 0).Warn("reconcile failed; retrying with backoff", {{"error", result.error().message()}});
     }
   };
   KubeBackend backend(**client, std::move(options));
-  Log(err,
-      "operator starting: Kubernetes backend, API server " + config->server + ", watching " +
-          (flags.Get("namespace").empty() ? std::string("every namespace") : "namespace " + flags.Get("namespace")) +
-          ", " + std::to_string(*workers) + " workers, identity " + Identity());
+  logger.Info("operator starting", {{"backend", "kubernetes"},
+                                    {"because", why_kubernetes},
+                                    {"server", config->server},
+                                    {"watch", flags.Get("namespace").empty() ? std::string("every namespace")
+                                                                             : "namespace " + flags.Get("namespace")},
+                                    {"workers", int64_t{*workers}},
+                                    {"identity", Identity()}});
   backend.Start();
   if (!backend.WaitForSync(stop.get_token())) {
-    Log(err, "operator stopped before its caches synced");
+    logger.Info("operator stopped before its caches synced");
     backend.Stop();
     return kExitOk;
   }
-  Log(err, "caches synced: " + std::to_string(backend.tasks().Size()) + " tasks");
-  backend.Run();
+  logger.Info("caches synced", {{"tasks", static_cast<int64_t>(backend.tasks().Size())}});
 
-  std::unique_lock lock(mu);
-  wake.wait(lock, [&] { return stopping; });
-  lock.unlock();
-  Log(err,
-      "operator stopping: finishing the reconciles in flight; pods keep running and are adopted at the next start");
+  if (!leader_elect) {
+    backend.Run();
+    std::unique_lock lock(mu);
+    wake.wait(lock, [&] { return stopping; });
+    lock.unlock();
+    logger.Info("operator stopping: finishing the reconciles in flight; pods keep running and are adopted at the "
+                "next start");
+    backend.Stop();
+    logger.Info("operator stopped");
+    return kExitOk;
+  }
+
+  // With leader election the caches run on every replica (a standby takes
+  // over warm); the workers only while this one holds the Lease. The
+  // elector gets its own client whose requests end within the renew
+  // deadline, so a hung request cannot outlast leadership.
+  kube::ClientOptions election_options = *client_options;
+  election_options.request_timeout = std::min(election_options.request_timeout, election.renew_deadline);
+  Result<kube::KubeClientPtr> election_client = kube::Connect(*config, election_options);
+  if (!election_client) {
+    err << "ctask operator: " << election_client.error().message() << "\n";
+    backend.Stop();
+    return kExitRunInfrastructure;
+  }
+  election.on_started_leading = [&](std::stop_token leading) {
+    logger.Info("leading: Lease acquired; reconciling",
+                {{"lease", election.lease_namespace + "/" + election.lease_name}, {"identity", election.identity}});
+    backend.Run();
+    std::mutex leading_mu;
+    std::condition_variable_any leading_cv;
+    std::unique_lock leading_lock(leading_mu);
+    leading_cv.wait(leading_lock, leading, [] { return false; });
+    logger.Info("leadership ends: finishing the reconciles in flight before the Lease is released");
+    backend.Stop();
+  };
+  election.on_new_leader = [&](const std::string& leader) {
+    if (!leader.empty() && leader != election.identity) logger.Info("standing by", {{"leader", leader}});
+  };
+  election.log = [&](const std::string& line) { logger.Info("leader election: " + line); };
+  Result<kube::LeaderElectorPtr> elector = kube::LeaderElector::Create(**election_client, election);
+  if (!elector) {
+    err << "ctask operator: " << elector.error().message() << "\n";
+    backend.Stop();
+    return kExitUsage;
+  }
+  logger.Info("waiting for the Lease",
+              {{"lease", election.lease_namespace + "/" + election.lease_name}, {"identity", election.identity}});
+  Status elected = (*elector)->Run(stop.get_token());
   backend.Stop();
-  Log(err, "operator stopped");
+  if (!elected) {
+    // client-go's controllers exit when they lose the Lease: the restart
+    // starts clean, as a standby.
+    logger.Error("operator stopped: leadership lost", {{"error", elected.error().message()}});
+    return kExitRunInfrastructure;
+  }
+  logger.Info("operator stopped");
   return kExitOk;
 }
 

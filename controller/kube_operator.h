@@ -5,6 +5,7 @@
 #pragma once
 
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "flags.h"
@@ -15,6 +16,7 @@ namespace ctask::cli {
 // kube_flags.h come on top).
 std::vector<FlagSpec> KubeOperatorFlagSpecs();
 
-int RunKubeOperator(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+// `why_kubernetes` says why this backend was chosen, for the first log line.
+int RunKubeOperator(const ParsedFlags& flags, std::ostream& out, std::ostream& err, const std::string& why_kubernetes);
 
 }  // namespace ctask::cli
