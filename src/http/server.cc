@@ -37,8 +37,9 @@ constexpr size_t kLingerBytes = size_t{64} * 1024;
 // accept fails for lack of descriptors: the listening socket stays readable,
 // so the acceptor pauses instead of spinning.
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
-// How long a 503 answer waits for the client's request before closing.
-constexpr std::chrono::milliseconds kRejectLinger{100};
+// Connections answered 503 that may be closing gracefully at once (see
+// AcceptLoop); beyond that they are closed at once.
+constexpr size_t kMaxClosing = 64;
 
 std::string ErrnoText(int error_number) {
   return std::strerror(error_number);
@@ -329,54 +330,95 @@ class HttpServer::Impl {
     }
   }
 
+  // A rejected connection being closed gracefully: answered 503 and
+  // half-closed, its request read and dropped until the client hangs up or
+  // the deadline, so that the close does not reset the connection under the
+  // answer. The acceptor does this alongside accepting, never blocking on one.
+  struct Closing {
+    int fd;
+    SteadyTime deadline;
+  };
+
   void AcceptLoop() {
+    std::vector<Closing> closing;
+    std::vector<pollfd> fds;
     while (true) {
-      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-      int n = poll(fds, 2, -1);
-      if (n < 0 && errno != EINTR) return;
-      if (fds[1].revents != 0) return;
+      fds.assign({{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}});
+      SteadyTime next_deadline = SteadyTime::max();
+      for (const Closing& c : closing) {
+        fds.push_back({c.fd, POLLIN, 0});
+        next_deadline = std::min(next_deadline, c.deadline);
+      }
+      int timeout = -1;
+      if (!closing.empty()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(next_deadline - std::chrono::steady_clock::now());
+        timeout = static_cast<int>(std::max<int64_t>(left.count(), 0));
+      }
+      int n = poll(fds.data(), fds.size(), timeout);
+      if (n < 0 && errno != EINTR) break;
+      if (fds[1].revents != 0) break;
+      ReapClosing(closing, fds);
       if (n <= 0 || fds[0].revents == 0) continue;
+
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           pollfd wake = {wake_fd_, POLLIN, 0};
-          if (poll(&wake, 1, static_cast<int>(kAcceptBackoff.count())) > 0) return;
+          if (poll(&wake, 1, static_cast<int>(kAcceptBackoff.count())) > 0) break;
         }
         continue;  // EAGAIN, ECONNABORTED, EINTR: nothing to serve
       }
       std::unique_lock lock(mu_);
       if (stopping_) {
         close(fd);
-        return;
+        break;
       }
       // Busy means every worker serving and max_queued waiting already.
       if (static_cast<int>(pending_.size()) + serving_ >= options_.max_connections + options_.max_queued) {
         lock.unlock();
-        RejectBusy(fd);
+        RejectBusy(fd, closing);
         continue;
       }
       pending_.push_back(fd);
       lock.unlock();
       cv_.notify_one();
     }
+    for (const Closing& c : closing) close(c.fd);
   }
 
   // Every worker busy and the queue full: say so now rather than leave the
   // client waiting. The socket buffer takes a response this small without
-  // blocking; then a short linger reads the client's request, so the close
-  // does not reset the connection under the 503. Bounded by kRejectLinger,
-  // so a flood slows the acceptor but cannot stop it.
-  void RejectBusy(int fd) const {
+  // blocking. Past kMaxClosing graceful closes at once, the close is abrupt.
+  static void RejectBusy(int fd, std::vector<Closing>& closing) {
     std::string response = RenderResponse(Plain(503, "server busy\n"), false, false);
     [[maybe_unused]] ssize_t sent = send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     shutdown(fd, SHUT_WR);
-    const SteadyTime deadline = std::chrono::steady_clock::now() + kRejectLinger;
-    char buffer[4096];
-    while (WaitFor(fd, POLLIN, deadline) == Wait::kReady) {
-      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+    if (closing.size() >= kMaxClosing) {
+      close(fd);
+      return;
     }
-    close(fd);
+    closing.push_back(Closing{fd, std::chrono::steady_clock::now() + kLingerTime});
+  }
+
+  // Drains the closing connections poll found readable; closes those that
+  // hung up, failed or ran out of time. fds[2 + i] is closing[i]'s.
+  static void ReapClosing(std::vector<Closing>& closing, const std::vector<pollfd>& fds) {
+    const SteadyTime now = std::chrono::steady_clock::now();
+    std::vector<Closing> open;
+    char buffer[4096];
+    for (size_t i = 0; i < closing.size(); ++i) {
+      bool done = now >= closing[i].deadline;
+      if (!done && fds[2 + i].revents != 0) {
+        ssize_t n = recv(closing[i].fd, buffer, sizeof(buffer), 0);
+        done = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+      }
+      if (done) {
+        close(closing[i].fd);
+      } else {
+        open.push_back(closing[i]);
+      }
+    }
+    closing = std::move(open);
   }
 
   void WorkerLoop() {

@@ -98,9 +98,8 @@ class HttpServer {
   // Idempotent.
   void Stop();
 
-  class Impl;  // server.cc
-
  private:
+  class Impl;  // server.cc
   explicit HttpServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

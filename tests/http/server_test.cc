@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -314,6 +315,28 @@ TEST(HttpServer, BeyondWorkersAndQueueNewConnectionsGet503) {
   Result<Response> response = Fetch(Url(*server, "/hello"));
   ASSERT_TRUE(response.has_value()) << response.error().message();
   EXPECT_EQ(response->status, 503);
+}
+
+TEST(HttpServer, RecoversOnceAFloodOfSilentClientsGoes) {
+  ServerOptions options;
+  options.read_timeout = 60s;
+  options.max_connections = 2;
+  options.max_queued = 2;
+  HttpServerPtr server = StartOrDie("127.0.0.1:0", options);
+  ASSERT_NE(server, nullptr);
+  {
+    std::vector<std::unique_ptr<RawClient>> flood;
+    for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<RawClient>(server->Port()));
+    Result<Response> during = Fetch(Url(*server, "/hello"));
+    ASSERT_TRUE(during.has_value()) << during.error().message();
+    EXPECT_EQ(during->status, 503);
+  }  // the flood hangs up
+  int status = 0;
+  for (auto deadline = SteadyClock::now() + kHangGuard; status != 200 && SteadyClock::now() < deadline;) {
+    Result<Response> after = Fetch(Url(*server, "/hello"));
+    status = after ? after->status : 0;
+  }
+  EXPECT_EQ(status, 200);
 }
 
 // ---- stopping ----
