@@ -1,5 +1,6 @@
 #include "kube/client.h"
 
+#include <cctype>
 #include <utility>
 
 #include "kube/api_error.h"
@@ -83,8 +84,13 @@ Result<http::Request> KubeClient::NewRequest(std::string_view method, std::strin
   return request;
 }
 
-Result<api::Json> KubeClient::Send(http::Request request, std::string_view what) {
+void KubeClient::Report(std::string_view verb, int http_status) const {
+  if (options_.on_request) options_.on_request(verb, http_status);
+}
+
+Result<api::Json> KubeClient::Send(http::Request request, std::string_view what, std::string_view verb) {
   Result<http::Response> response = transport_->Do(request);
+  Report(verb, response ? response->status : 0);
   if (!response) return std::unexpected(response.error().WithContext(what));
   if (!IsSuccess(response->status)) return std::unexpected(ErrorFromResponse(what, *response));
   if (response->body.empty()) return api::Json();
@@ -98,18 +104,25 @@ Result<api::Json> KubeClient::Send(http::Request request, std::string_view what)
 
 Result<api::Json> KubeClient::Call(std::string_view method, std::string_view path_and_query, std::string_view what,
                                    const api::Json* body, std::string_view content_type) {
+  std::string verb(method);
+  for (char& c : verb) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return CallVerb(verb, method, path_and_query, what, body, content_type);
+}
+
+Result<api::Json> KubeClient::CallVerb(std::string_view verb, std::string_view method, std::string_view path_and_query,
+                                       std::string_view what, const api::Json* body, std::string_view content_type) {
   Result<http::Request> request = NewRequest(method, path_and_query, {});
   if (!request) return std::unexpected(request.error().WithContext(what));
   if (body != nullptr) {
     request->headers.emplace_back("Content-Type", std::string(content_type.empty() ? kJson : content_type));
     request->body = body->dump();
   }
-  return Send(std::move(*request), what);
+  return Send(std::move(*request), what, verb);
 }
 
 Result<api::Json> KubeClient::Get(const Resource& resource, std::string_view ns, std::string_view name,
                                   std::string_view subresource) {
-  return Call("GET", ResourcePath(resource, ns, name, subresource), Describe("get", resource, ns, name));
+  return CallVerb("get", "GET", ResourcePath(resource, ns, name, subresource), Describe("get", resource, ns, name));
 }
 
 Result<ObjectList> KubeClient::List(const Resource& resource, std::string_view ns, const ListOptions& options) {
@@ -122,7 +135,7 @@ Result<ObjectList> KubeClient::List(const Resource& resource, std::string_view n
       {"resourceVersionMatch", options.resource_version_match},
   });
   const std::string what = Describe("list", resource, ns);
-  Result<api::Json> body = Call("GET", ResourcePath(resource, ns) + query, what);
+  Result<api::Json> body = CallVerb("list", "GET", ResourcePath(resource, ns) + query, what);
   if (!body) return std::unexpected(body.error());
   if (!body->is_object() || !body->contains("items") || !((*body)["items"].is_array() || (*body)["items"].is_null())) {
     return MakeError(ErrorCode::kUnavailable, what + ": the API server's answer is not a list");
@@ -173,32 +186,33 @@ Result<api::Json> KubeClient::Create(const Resource& resource, std::string_view 
                                      const WriteOptions& options) {
   std::string name;
   if (object.is_object() && object.contains("metadata")) name = StringField(object["metadata"], "name");
-  return Call("POST", ResourcePath(resource, ns) + WriteQuery(options), Describe("create", resource, ns, name), &object,
-              kJson);
+  return CallVerb("create", "POST", ResourcePath(resource, ns) + WriteQuery(options),
+                  Describe("create", resource, ns, name), &object, kJson);
 }
 
 Result<api::Json> KubeClient::Update(const Resource& resource, std::string_view ns, const api::Json& object,
                                      const WriteOptions& options) {
   Result<std::string> name = NameOf(object, "update", resource);
   if (!name) return std::unexpected(name.error());
-  return Call("PUT", ResourcePath(resource, ns, *name) + WriteQuery(options), Describe("update", resource, ns, *name),
-              &object, kJson);
+  return CallVerb("update", "PUT", ResourcePath(resource, ns, *name) + WriteQuery(options),
+                  Describe("update", resource, ns, *name), &object, kJson);
 }
 
 Result<api::Json> KubeClient::UpdateStatus(const Resource& resource, std::string_view ns, const api::Json& object,
                                            const WriteOptions& options) {
   Result<std::string> name = NameOf(object, "update status of", resource);
   if (!name) return std::unexpected(name.error());
-  return Call("PUT", ResourcePath(resource, ns, *name, "status") + WriteQuery(options),
-              Describe("update status of", resource, ns, *name), &object, kJson);
+  return CallVerb("update", "PUT", ResourcePath(resource, ns, *name, "status") + WriteQuery(options),
+                  Describe("update status of", resource, ns, *name), &object, kJson);
 }
 
 Result<api::Json> KubeClient::MergePatch(const Resource& resource, std::string_view ns, std::string_view name,
                                          const api::Json& patch, std::string_view subresource,
                                          const WriteOptions& options) {
-  return Call("PATCH", ResourcePath(resource, ns, name, subresource) + WriteQuery(options),
-              Describe(subresource.empty() ? "patch" : "patch " + std::string(subresource) + " of", resource, ns, name),
-              &patch, kMergePatch);
+  return CallVerb(
+      "patch", "PATCH", ResourcePath(resource, ns, name, subresource) + WriteQuery(options),
+      Describe(subresource.empty() ? "patch" : "patch " + std::string(subresource) + " of", resource, ns, name), &patch,
+      kMergePatch);
 }
 
 Result<api::Json> KubeClient::Apply(const Resource& resource, std::string_view ns, const api::Json& object,
@@ -209,8 +223,8 @@ Result<api::Json> KubeClient::Apply(const Resource& resource, std::string_view n
                                          {"force", options.force ? "true" : ""},
                                          {"dryRun", options.dry_run ? "All" : ""},
                                          {"fieldValidation", options.field_validation}});
-  return Call(
-      "PATCH", ResourcePath(resource, ns, *name, subresource) + query,
+  return CallVerb(
+      "apply", "PATCH", ResourcePath(resource, ns, *name, subresource) + query,
       Describe(subresource.empty() ? "apply" : "apply " + std::string(subresource) + " of", resource, ns, *name),
       &object, kApplyPatch);
 }
@@ -225,8 +239,8 @@ Status KubeClient::Delete(const Resource& resource, std::string_view ns, std::st
   }
   if (options.grace_period_seconds) body["gracePeriodSeconds"] = *options.grace_period_seconds;
   if (options.dry_run) body["dryRun"] = api::Json::array({"All"});
-  Result<api::Json> deleted =
-      Call("DELETE", ResourcePath(resource, ns, name), Describe("delete", resource, ns, name), &body, kJson);
+  Result<api::Json> deleted = CallVerb("delete", "DELETE", ResourcePath(resource, ns, name),
+                                       Describe("delete", resource, ns, name), &body, kJson);
   if (!deleted) return std::unexpected(deleted.error());
   return {};
 }
@@ -249,7 +263,9 @@ Status KubeClient::Watch(const Resource& resource, std::string_view ns, const Wa
   WatchDecoder decoder;
   std::optional<Error> failure;  // why on_data stopped the stream, when it did
   bool caller_stopped = false;
+  bool got_data = false;  // only a 2xx body is streamed
   Result<http::Response> response = transport_->Stream(*request, [&](std::string_view chunk) {
+    got_data = true;
     Result<std::vector<WatchEvent>> events = decoder.Feed(chunk);
     if (!events) {
       failure = events.error().WithContext(what);
@@ -267,6 +283,7 @@ Status KubeClient::Watch(const Resource& resource, std::string_view ns, const Wa
     }
     return true;
   });
+  Report("watch", response ? response->status : (got_data ? 200 : 0));
   if (failure) return std::unexpected(*failure);
   if (caller_stopped) return MakeError(ErrorCode::kCancelled, what + ": stopped");
   if (!response) return std::unexpected(response.error().WithContext(what));
@@ -294,7 +311,12 @@ Status KubeClient::StreamLogs(std::string_view ns, std::string_view pod, const L
       NewRequest("GET", ResourcePath(resources::Pods(), ns, pod, "log") + LogQuery(options), stop);
   if (!request) return std::unexpected(request.error().WithContext(what));
   if (options.follow) request->timeout = std::chrono::milliseconds(0);
-  Result<http::Response> response = transport_->Stream(*request, on_data);
+  bool got_data = false;  // only a 2xx body is streamed
+  Result<http::Response> response = transport_->Stream(*request, [&](std::string_view chunk) {
+    got_data = true;
+    return on_data(chunk);
+  });
+  Report("logs", response ? response->status : (got_data ? 200 : 0));
   if (!response) return std::unexpected(response.error().WithContext(what));
   if (!IsSuccess(response->status)) return std::unexpected(ErrorFromResponse(what, *response));
   return {};

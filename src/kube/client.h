@@ -49,6 +49,16 @@ struct ClientOptions {
   // Bounds every request that is not a stream.
   std::chrono::milliseconds request_timeout{30'000};
   std::string user_agent = "ctask";
+  // Optional: called after every request the transport made, with its verb
+  // and HTTP status (0 when no response arrived: connection failure,
+  // timeout), e.g. to count requests by code. The verb is the API verb:
+  // "get", "list", "watch", "create", "update" (status updates included),
+  // "patch", "apply", "delete", "logs", or the lower-case method for Call.
+  // A stream (watch, logs) is reported when it ends; one that delivered data
+  // and was then cut counts as 200. Runs on the calling thread: keep it quick
+  // and thread-safe. Requests never sent (stopped while rate-limited, no
+  // token) are not reported.
+  std::function<void(std::string_view verb, int http_status)> on_request;
 };
 
 // The bearer token to send now, or "" for none (client certificates).
@@ -186,7 +196,13 @@ class KubeClient {
  private:
   Result<http::Request> NewRequest(std::string_view method, std::string_view path_and_query,
                                    const std::stop_token& stop);
-  Result<api::Json> Send(http::Request request, std::string_view what);
+  // Call with the verb on_request reports.
+  Result<api::Json> CallVerb(std::string_view verb, std::string_view method, std::string_view path_and_query,
+                             std::string_view what, const api::Json* body = nullptr,
+                             std::string_view content_type = {});
+  Result<api::Json> Send(http::Request request, std::string_view what, std::string_view verb);
+  // Tells options_.on_request, when set.
+  void Report(std::string_view verb, int http_status) const;
 
   const http::ClientPtr transport_;
   const std::string server_;

@@ -70,6 +70,7 @@ void WorkQueue::AddAfter(const std::string& key, nanoseconds delay) {
 void WorkQueue::AddRateLimited(const std::string& key) {
   std::lock_guard lock(mu_);
   if (shutting_down_) return;
+  if (observer_.retried) observer_.retried();
   AddAfterLocked(key, limiter_.When(key, clock_()));
 }
 
@@ -94,6 +95,11 @@ std::optional<std::string> WorkQueue::Get() {
       queue_.pop_front();
       dirty_.erase(key);
       processing_.insert(key);
+      ReportDepthLocked();
+      if (auto added = added_at_.find(key); added != added_at_.end()) {
+        if (observer_.waited) observer_.waited(now - added->second);
+        added_at_.erase(added);
+      }
       // A promotion may have readied several keys while other callers sleep
       // on a later deadline: pass the wake-up on.
       if (!queue_.empty()) cv_.notify_one();
@@ -115,6 +121,7 @@ void WorkQueue::Done(const std::string& key) {
   if (processing_.erase(key) == 0) return;
   if (dirty_.contains(key)) {
     queue_.push_back(key);
+    ReportDepthLocked();
     cv_.notify_one();
   }
 }
@@ -145,13 +152,27 @@ void WorkQueue::Poke() {
   cv_.notify_all();
 }
 
+void WorkQueue::SetObserver(QueueObserver observer) {
+  std::lock_guard lock(mu_);
+  observer_ = std::move(observer);
+  if (!observer_.waited) added_at_.clear();
+  ReportDepthLocked();
+}
+
+void WorkQueue::ReportDepthLocked() {
+  if (observer_.depth) observer_.depth(static_cast<int>(queue_.size()));
+}
+
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutting_down_) return;
   // Now is earlier than any pending due time: the delayed entry is moot.
   waiting_due_.erase(key);
   if (!dirty_.insert(key).second) return;
+  if (observer_.added) observer_.added();
+  if (observer_.waited) added_at_.emplace(key, clock_());
   if (processing_.contains(key)) return;  // Done re-queues it
   queue_.push_back(key);
+  ReportDepthLocked();
   cv_.notify_one();
 }
 
@@ -182,6 +203,9 @@ void WorkQueue::PromoteDueLocked(TimePoint now) {
     if (it == waiting_due_.end() || it->second != entry.due) continue;  // stale
     waiting_due_.erase(it);
     AddLocked(entry.key);
+    // Waiting for a worker began when the key came due, not when a Get
+    // noticed.
+    if (auto added = added_at_.find(entry.key); added != added_at_.end()) added->second = entry.due;
   }
 }
 

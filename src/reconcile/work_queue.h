@@ -30,10 +30,17 @@
 // steady clock; a Clock that jumps (a test's fake clock) must be followed by
 // Poke() so blocked Get callers look again.
 //
+// Observer: optional callbacks (QueueObserver below) that make the queue
+// measurable — adds, retries, depth, time spent queued — without the queue
+// knowing about metrics. Unset, nothing changes.
+//
 // Thread-safety: every method may be called from any thread. One mutex
 // guards all queue state; it is held only for bookkeeping and while calling
-// the Clock, never while a caller's key is being reconciled. The Clock must
-// therefore not call back into the queue.
+// the Clock or the observer, never while a caller's key is being reconciled.
+// The Clock and the observer must therefore not call back into the queue
+// (that would deadlock) and must not block: the observer is called under the
+// lock, as client-go calls its queue metrics, so that depth updates reach it
+// in the order they happened.
 #pragma once
 
 #include <chrono>
@@ -106,6 +113,23 @@ class RateLimiter {
   std::chrono::steady_clock::time_point last_refill_;
 };
 
+// What a WorkQueue reports as it works; each callback may be left empty.
+// Called with the queue's lock held: keep them to a counter or gauge update,
+// and never call into the queue from one.
+struct QueueObserver {
+  // A key became queued: an Add (or a delayed key coming due) of a key not
+  // already waiting. An add that the dedup absorbs is not reported.
+  std::function<void()> added;
+  // AddRateLimited was called: a failed key sent back with backoff.
+  std::function<void()> retried;
+  // The number of keys queued and waiting for a worker (Len without the
+  // delayed keys that came due but were not yet looked at), after a change.
+  std::function<void(int depth)> depth;
+  // A key handed out by Get, with the time it waited since it was added (a
+  // delayed key: since it came due), by the queue's Clock.
+  std::function<void(std::chrono::nanoseconds waited)> waited;
+};
+
 class WorkQueue {
  public:
   explicit WorkQueue(Clock clock = SteadyClock(), RateLimitOptions limits = {});
@@ -141,6 +165,10 @@ class WorkQueue {
   // fake clock jumps.
   void Poke();
 
+  // Replaces the observer (QueueObserver{} removes it). Reports start from
+  // the next change; the current depth is reported at once.
+  void SetObserver(QueueObserver observer);
+
  private:
   struct Delayed {
     std::chrono::steady_clock::time_point due;
@@ -156,6 +184,8 @@ class WorkQueue {
   void PromoteDueLocked(std::chrono::steady_clock::time_point now);
   // Pops heap entries superseded by an earlier due time or by an Add.
   void DropStaleLocked();
+  // Tells the observer the queue's length after a change to queue_.
+  void ReportDepthLocked();
 
   const Clock clock_;
 
@@ -176,6 +206,10 @@ class WorkQueue {
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> waiting_;          // guarded by mu_
   uint64_t next_seq_ = 0;                                                               // guarded by mu_
   RateLimiter limiter_;                                                                 // guarded by mu_
+  QueueObserver observer_;                                                              // guarded by mu_
+  // When each dirty key was added, for observer_.waited; kept only while an
+  // observer wants it.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> added_at_;  // guarded by mu_
 };
 
 }  // namespace ctask::reconcile

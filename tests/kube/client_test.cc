@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kube/fake_transport.h"
@@ -31,6 +33,7 @@ class KubeClientTest : public ::testing::Test {
       pending_.clear();
       ClientOptions options;
       options.qps = 0;  // no waiting in tests
+      options.on_request = on_request_;
       client_ = std::make_unique<KubeClient>(std::move(transport), std::string(kServer) + "/", token_, options);
     }
     return *client_;
@@ -50,6 +53,7 @@ class KubeClientTest : public ::testing::Test {
   }
 
   TokenProvider token_ = [] { return Result<std::string>("tok-123"); };
+  std::function<void(std::string_view, int)> on_request_;  // ClientOptions::on_request; unset by default
   std::vector<FakeReply> pending_;
   FakeTransport* fake_ = nullptr;
   std::unique_ptr<KubeClient> client_;
@@ -393,6 +397,72 @@ TEST_F(KubeClientTest, CallSendsRawPath) {
   ASSERT_TRUE(version.has_value());
   EXPECT_EQ((*version)["gitVersion"], "v1.31.0");
   EXPECT_EQ(only_request().url, std::string(kServer) + "/version");
+}
+
+// ---- ClientOptions::on_request ----
+
+TEST_F(KubeClientTest, OnRequestReportsEveryRequestsVerbAndStatus) {
+  std::vector<std::string> seen;
+  on_request_ = [&](std::string_view verb, int status) {
+    seen.push_back(std::string(verb) + " " + std::to_string(status));
+  };
+  Push(Reply(200, Task("x").dump()));
+  Push(Reply(404, StatusBody(404, "NotFound", "nope")));
+  Push(Failure(ErrorCode::kUnavailable, "connection refused"));
+  Push(Reply(200, R"({"metadata":{"resourceVersion":"5"},"items":[]})"));
+  Push(Reply(201, Task("x").dump()));
+  Push(Reply(409, StatusBody(409, "Conflict", "stale")));
+  Push(Reply(200, Task("x").dump()));
+  Push(Reply(200, Task("x").dump()));
+  Push(Reply(200, Task("x").dump()));
+  Push(Reply(200, "{}"));
+  Push(Reply(200, R"({"gitVersion":"v1"})"));
+
+  const Resource tasks = resources::ContainerTasks();
+  EXPECT_TRUE(client().Get(tasks, "y", "x").has_value());
+  EXPECT_FALSE(client().Get(tasks, "y", "gone").has_value());
+  EXPECT_FALSE(client().Get(tasks, "y", "x").has_value());
+  EXPECT_TRUE(client().List(tasks, "y").has_value());
+  EXPECT_TRUE(client().Create(tasks, "y", Task("x")).has_value());
+  EXPECT_FALSE(client().Update(tasks, "y", Task("x")).has_value());
+  EXPECT_TRUE(client().UpdateStatus(tasks, "y", Task("x")).has_value());
+  EXPECT_TRUE(client().MergePatch(tasks, "y", "x", api::Json{{"a", 1}}).has_value());
+  EXPECT_TRUE(client().Apply(tasks, "y", Task("x")).has_value());
+  EXPECT_TRUE(client().Delete(tasks, "y", "x").has_value());
+  EXPECT_TRUE(client().Call("GET", "/version", "read the server version").has_value());
+  EXPECT_EQ(seen, (std::vector<std::string>{"get 200", "get 404", "get 0", "list 200", "create 201", "update 409",
+                                            "update 200", "patch 200", "apply 200", "delete 200", "get 200"}));
+}
+
+TEST_F(KubeClientTest, OnRequestReportsStreamsWhenTheyEnd) {
+  std::vector<std::string> seen;
+  on_request_ = [&](std::string_view verb, int status) {
+    seen.push_back(std::string(verb) + " " + std::to_string(status));
+  };
+  Push(StreamReply({kWatchEvents}));                        // ends cleanly
+  Push(Reply(410, StatusBody(410, "Expired", "too old")));  // refused
+  FakeReply cut = StreamReply({kWatchEvents.substr(0, 50)});
+  cut.end_error = Error(ErrorCode::kUnavailable, "connection reset");
+  Push(std::move(cut));                                          // answered 200, then cut
+  Push(Failure(ErrorCode::kUnavailable, "connection refused"));  // never answered
+  Push(StreamReply({kWatchEvents}));                             // the caller stops it
+  Push(StreamReply({"line 1\n"}));
+
+  const Resource pods = resources::Pods();
+  auto all = [](WatchEvent&) { return true; };
+  EXPECT_TRUE(client().Watch(pods, "y", {}, all).has_value());
+  EXPECT_FALSE(client().Watch(pods, "y", {}, all).has_value());
+  EXPECT_FALSE(client().Watch(pods, "y", {}, all).has_value());
+  EXPECT_FALSE(client().Watch(pods, "y", {}, all).has_value());
+  EXPECT_FALSE(client().Watch(pods, "y", {}, [](WatchEvent&) { return false; }).has_value());
+  EXPECT_TRUE(client().Logs("y", "p", {}).has_value());
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"watch 200", "watch 410", "watch 200", "watch 0", "watch 200", "logs 200"}));
+}
+
+TEST_F(KubeClientTest, OnRequestUnsetChangesNothing) {
+  Push(Reply(200, Task("x").dump()));
+  EXPECT_TRUE(client().Get(resources::ContainerTasks(), "y", "x").has_value());
 }
 
 TEST(DescribeTest, NamesVerbAndObject) {

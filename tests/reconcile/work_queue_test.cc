@@ -460,5 +460,109 @@ TEST(WorkQueue, AddRateLimitedBeyondTheBurstWaitsForTheBucket) {
   EXPECT_EQ(q.queue.Len(), kDefaultBurst + 2);
 }
 
+// ---- observer ----
+
+// Records what the queue reports. Plain members: the callbacks run under the
+// queue's lock, and these tests read them from the calling thread only.
+struct Recorder {
+  int added = 0;
+  int retried = 0;
+  std::vector<int> depths;
+  std::vector<std::chrono::nanoseconds> waits;
+
+  QueueObserver Observer() {
+    return QueueObserver{
+        .added = [this] { ++added; },
+        .retried = [this] { ++retried; },
+        .depth = [this](int depth) { depths.push_back(depth); },
+        .waited = [this](std::chrono::nanoseconds waited) { waits.push_back(waited); },
+    };
+  }
+};
+
+TEST(WorkQueueObserver, ReportsAddsDepthAndTimeQueued) {
+  FakeClockQueue q;
+  Recorder r;
+  q.queue.SetObserver(r.Observer());
+  EXPECT_EQ(r.depths, std::vector<int>{0}) << "the depth at once";
+
+  q.queue.Add("a");
+  q.Advance(2ms);
+  q.queue.Add("b");
+  q.queue.Add("a");  // deduplicated: not an add
+  EXPECT_EQ(r.added, 2);
+  EXPECT_EQ(r.depths, (std::vector<int>{0, 1, 2}));
+
+  q.Advance(5ms);
+  ASSERT_EQ(q.queue.Get(), "a");
+  ASSERT_EQ(q.queue.Get(), "b");
+  EXPECT_EQ(r.depths, (std::vector<int>{0, 1, 2, 1, 0}));
+  EXPECT_EQ(r.waits, (std::vector<std::chrono::nanoseconds>{7ms, 5ms}));
+
+  // Added while processing: counted now, queued (and its depth reported) on
+  // Done, and its wait runs from the add.
+  q.queue.Add("a");
+  EXPECT_EQ(r.added, 3);
+  EXPECT_EQ(r.depths.size(), 5u);
+  q.Advance(3ms);
+  q.queue.Done("a");
+  EXPECT_EQ(r.depths.back(), 1);
+  q.Advance(1ms);
+  ASSERT_EQ(q.queue.Get(), "a");
+  EXPECT_EQ(r.waits.back(), 4ms);
+  EXPECT_EQ(r.retried, 0);
+}
+
+TEST(WorkQueueObserver, RetriesAndDelayedKeysCountWhenTheyComeDue) {
+  FakeClockQueue q;
+  Recorder r;
+  q.queue.SetObserver(r.Observer());
+  q.queue.AddRateLimited("a");  // 100ms backoff
+  q.queue.AddAfter("b", 1s);
+  EXPECT_EQ(r.retried, 1);
+  EXPECT_EQ(r.added, 0) << "delayed keys are not queued yet";
+
+  q.Advance(130ms);  // a came due 30ms ago
+  ASSERT_EQ(q.queue.Get(), "a");
+  EXPECT_EQ(r.added, 1);
+  EXPECT_EQ(r.waits, std::vector<std::chrono::nanoseconds>{30ms}) << "waiting began at the due time";
+  q.queue.AddRateLimited("a");
+  EXPECT_EQ(r.retried, 2);
+  q.queue.Done("a");
+
+  q.queue.ShutDown();
+  q.queue.AddRateLimited("a");
+  q.queue.Add("c");
+  EXPECT_EQ(r.retried, 2) << "ignored after ShutDown";
+  EXPECT_EQ(r.added, 1);
+}
+
+TEST(WorkQueueObserver, UnsetOrRemovedReportsNothing) {
+  FakeClockQueue q;
+  q.queue.Add("a");  // no observer: nothing to call
+  Recorder r;
+  q.queue.SetObserver(r.Observer());
+  EXPECT_EQ(r.depths, std::vector<int>{1});
+  q.queue.SetObserver({});
+  q.queue.Add("b");
+  ASSERT_EQ(q.queue.Get(), "a");
+  q.queue.AddRateLimited("a");
+  EXPECT_EQ(r.added, 0);
+  EXPECT_EQ(r.retried, 0);
+  EXPECT_EQ(r.depths, std::vector<int>{1});
+  EXPECT_TRUE(r.waits.empty());
+}
+
+TEST(WorkQueueObserver, PartialObserversAreFine) {
+  FakeClockQueue q;
+  int depth = -1;
+  q.queue.SetObserver(QueueObserver{.depth = [&](int d) { depth = d; }});
+  q.queue.Add("a");
+  q.queue.AddRateLimited("b");
+  EXPECT_EQ(depth, 1);
+  ASSERT_EQ(q.queue.Get(), "a");
+  EXPECT_EQ(depth, 0);
+}
+
 }  // namespace
 }  // namespace ctask::reconcile
