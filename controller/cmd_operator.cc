@@ -204,7 +204,17 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     err << "ctask operator: " << backend_name.error().message() << "\n";
     return kExitUsage;
   }
-  if (*backend_name == "kubernetes") return RunKubeOperator(*flags, out, err, why);
+  if (*backend_name == "kubernetes") {
+    for (const char* docker_only : {"tasks-dir", "state-dir", "allow-host-path", "scan-interval-ms"}) {
+      if (flags->Has(docker_only)) {
+        err << "ctask operator: --" << docker_only
+            << " is the Docker backend's: the Kubernetes backend reads its tasks from the API server (use "
+               "--backend docker for a tasks directory)\n";
+        return kExitUsage;
+      }
+    }
+    return RunKubeOperator(*flags, out, err, why);
+  }
   Log(err, "backend: docker (" + why + ")");
   if (!flags->Has("tasks-dir")) {
     err << "ctask operator: --tasks-dir DIR is required by the Docker backend: the directory of ContainerTask "

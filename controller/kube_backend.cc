@@ -32,6 +32,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   pods_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Pods(), OwnedSelector(), kube::SlimPod),
                                            kube::AttemptIndex);
   tasks_->AddHandler([this](const kube::Delta& d) { Enqueue(d, false); });
+  if (options_.metrics != nullptr) tasks_->AddHandler([this](const kube::Delta& d) { TrackTask(d); });
   jobs_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
   pods_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
 
@@ -45,7 +46,69 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   };
   reconciler_ = std::make_unique<reconcile::TaskReconciler>(*store_, *runtime_, *archiver_, WallClock,
                                                             options_.reconciler, options_.on_status, on_event);
-  controller_ = std::make_unique<reconcile::Controller>(*reconciler_, queue_, options_.workers, options_.on_result);
+  reconcile::DurationListener on_duration;
+  if (metrics::OperatorMetrics* m = options_.metrics) {
+    queue_.SetObserver({.added = [m] { m->CountQueueAdd(); },
+                        .retried = [m] { m->CountQueueRetry(); },
+                        .depth = [m](int depth) { m->SetQueueDepth(depth); },
+                        .waited = [m](std::chrono::nanoseconds waited) { m->ObserveQueueWait(waited); }});
+    on_duration = [m](const Result<reconcile::ReconcileResult>& result, std::chrono::nanoseconds took) {
+      const metrics::ReconcileResult kind = !result                 ? metrics::ReconcileResult::kError
+                                            : result->requeue_after ? metrics::ReconcileResult::kRequeue
+                                                                    : metrics::ReconcileResult::kSuccess;
+      m->ObserveReconcile(kind, took);
+    };
+  }
+  controller_ =
+      std::make_unique<reconcile::Controller>(*reconciler_, queue_, options_.workers, options_.on_result, on_duration);
+}
+
+void KubeBackend::TrackTask(const kube::Delta& delta) {
+  const std::string key = kube::ObjectKey(delta.object);
+  const api::Json& status = delta.object.value("status", api::Json::object());
+  const std::string phase = delta.type == kube::Delta::Type::kDeleted ? "" : status.value("phase", "");
+  std::map<std::string, int64_t, std::less<>> counts;
+  std::string before;
+  {
+    std::lock_guard lock(track_mu_);
+    auto it = phases_.find(key);
+    if (it != phases_.end()) before = it->second;
+    if (phase.empty()) {
+      phases_.erase(key);
+    } else {
+      phases_[key] = phase;
+    }
+    for (const auto& [k, p] : phases_) ++counts[p];
+  }
+  metrics::OperatorMetrics& m = *options_.metrics;
+  m.SetTaskCounts(counts);
+  if (phase == before || phase.empty()) return;
+  // Seen by this replica's cache: a task that went from created to
+  // finished between two events is still counted once for each.
+  const auto created = ParseRfc3339(delta.object["metadata"].value("creationTimestamp", ""));
+  if (phase == api::phase::kRunning && before != api::phase::kRunning && created) {
+    m.ObserveTaskStartLatency(std::chrono::system_clock::now() - *created);
+  }
+  const bool terminal =
+      phase == api::phase::kSucceeded || phase == api::phase::kFailed || phase == api::phase::kCancelled;
+  const auto started = ParseRfc3339(status.value("startTime", ""));
+  const auto completed = ParseRfc3339(status.value("completionTime", ""));
+  if (terminal && started) {
+    m.ObserveTaskDuration(phase, completed ? *completed - *started : std::chrono::system_clock::now() - *started);
+  }
+}
+
+void KubeBackend::PublishWatchRestarts() {
+  if (options_.metrics == nullptr) return;
+  const std::pair<const char*, const kube::Informer*> informers[] = {
+      {"containertasks", tasks_.get()}, {"jobs", jobs_.get()}, {"pods", pods_.get()}};
+  std::lock_guard lock(track_mu_);
+  for (const auto& [resource, informer] : informers) {
+    // Every watch after the first is a restart: the stream ended or broke.
+    const int64_t restarts = std::max<int64_t>(informer->Stats().watches - 1, 0);
+    int64_t& seen = watches_seen_[resource];
+    for (; seen < restarts; ++seen) options_.metrics->CountWatchRestart(resource);
+  }
 }
 
 KubeBackend::~KubeBackend() {

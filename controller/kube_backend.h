@@ -17,7 +17,9 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <string>
 
@@ -26,6 +28,7 @@
 #include "kube/informer.h"
 #include "kube/job_runtime.h"
 #include "kube/task_store.h"
+#include "metrics/operator_metrics.h"
 #include "reconcile/controller.h"
 #include "reconcile/log_archiver.h"
 #include "reconcile/task_reconciler.h"
@@ -41,6 +44,9 @@ struct KubeBackendOptions {
   reconcile::StatusListener on_status;
   reconcile::ResultListener on_result;
   std::function<void(const std::string&)> log;  // informer and recorder troubles
+  // Where the operator's metrics go (queue, reconciles, tasks by phase,
+  // start latency, durations, watch restarts); nullptr: none.
+  metrics::OperatorMetrics* metrics = nullptr;
 };
 
 class KubeBackend {
@@ -57,11 +63,16 @@ class KubeBackend {
   void Stop();  // drain (see above)
 
   reconcile::WorkQueue& queue() { return queue_; }
+  // Counts watch restarts since the last call into the metrics (the
+  // operator calls it periodically).
+  void PublishWatchRestarts();
   const kube::Informer& tasks() const { return *tasks_; }
   kube::EventRecorder& events() { return *events_; }
 
  private:
   void Enqueue(const kube::Delta& delta, bool owned);
+  // Tasks by phase, start latency and duration, from the task informer.
+  void TrackTask(const kube::Delta& delta);
 
   kube::KubeClient& client_;
   const KubeBackendOptions options_;
@@ -76,6 +87,10 @@ class KubeBackend {
   std::unique_ptr<reconcile::TaskReconciler> reconciler_;
   std::unique_ptr<reconcile::Controller> controller_;
   std::atomic<bool> running_{false};
+
+  std::mutex track_mu_;
+  std::map<std::string, std::string> phases_;    // guarded by track_mu_: task key -> status.phase
+  std::map<std::string, int64_t> watches_seen_;  // guarded by track_mu_: resource -> watches counted
 };
 
 }  // namespace ctask::cli

@@ -39,8 +39,7 @@ Result<std::chrono::milliseconds> ParseDurationFlag(std::string_view flag, std::
                                                     std::chrono::milliseconds min, std::chrono::milliseconds max) {
   const auto bad = [&] {
     return InvalidArgument("--" + std::string(flag) + ": want a duration such as 500ms, 30s, 2m or 1h (from " +
-                           FormatDuration(min) + " to " + FormatDuration(max) + "), got \"" + std::string(text) +
-                           "\"");
+                           FormatDuration(min) + " to " + FormatDuration(max) + "), got \"" + std::string(text) + "\"");
   };
   long ms_per_unit = 1000;  // a plain number is seconds
   std::string_view digits = text;

@@ -11,9 +11,11 @@
 #include "kube_backend.h"
 #include "kube_flags.h"
 #include "local_backend.h"
+#include "metrics/metrics_server.h"
 #include "run_outcome.h"
 #include "signals.h"
 #include "util/log.h"
+#include "util/sleep.h"
 
 namespace ctask::cli {
 namespace {
@@ -44,6 +46,8 @@ std::vector<FlagSpec> KubeOperatorFlagSpecs() {
       {"namespace", 'n', true, "NS", "Watch ContainerTasks in NS only (default: every namespace)"},
       {"log-tail-interval", '\0', true, "SECONDS",
        "Least time between two status.logTail writes of a running task (default 10)"},
+      {"http-address", '\0', true, "HOST:PORT",
+       "Where /metrics, /healthz and /readyz are served (default :8080; port 0 picks a free one)"},
       {"log-format", '\0', true, "text|json", "How log lines are written (default text)"},
       {"log-level", '\0', true, "LEVEL", "debug, info, warn or error (default info)"},
       {"leader-elect", '\0', false, "",
@@ -88,8 +92,8 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   const bool leader_elect = flags.Has("leader-elect");
   if (leader_elect) {
     const char* pod_ns = std::getenv("POD_NAMESPACE");
-    election.lease_namespace = flags.Get("leader-election-namespace",
-                                         pod_ns != nullptr && *pod_ns != '\0' ? pod_ns : "ctask-system");
+    election.lease_namespace =
+        flags.Get("leader-election-namespace", pod_ns != nullptr && *pod_ns != '\0' ? pod_ns : "ctask-system");
     election.lease_name = flags.Get("leader-election-id", "ctask-operator");
     election.identity = Identity();
     struct DurationFlag {
@@ -123,6 +127,8 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
     return kExitRunInfrastructure;
   }
   client_options->user_agent = "ctask-operator";
+  metrics::OperatorMetrics operator_metrics;
+  client_options->on_request = operator_metrics.KubeRequestHook();
   Result<kube::KubeClientPtr> client = kube::Connect(*config, *client_options);
   if (!client) {
     err << "ctask operator: " << client.error().message() << "\n";
@@ -153,10 +159,11 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   options.reconciler.stop_grace = std::chrono::seconds(*grace);
   options.reconciler.log_tail_interval = std::chrono::seconds(*tail_interval);
   options.log = [&](const std::string& line) { logger.Warn(line); };
+  options.metrics = &operator_metrics;
   options.on_status = [&](const api::ContainerTask& task) {
     TaskLogger(reconcile::TaskKey(task), task.status.attempts)
-        .Info("status", {{"phase", task.status.phase}, {"reason", task.status.reason},
-                         {"message", task.status.message}});
+        .Info("status",
+              {{"phase", task.status.phase}, {"reason", task.status.reason}, {"message", task.status.message}});
   };
   std::map<std::string, std::string> last_error;
   std::mutex error_mu;
@@ -177,6 +184,32 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
                                                                              : "namespace " + flags.Get("namespace")},
                                     {"workers", int64_t{*workers}},
                                     {"identity", Identity()}});
+  // One port for /metrics, /healthz (the process answers) and /readyz (the
+  // caches are synced and the operator is not shutting down).
+  metrics::HealthChecks healthz("healthz");
+  metrics::HealthChecks readyz("readyz");
+  healthz.Add("ping", [] { return Status(); });
+  readyz.Add("informer-sync", [&]() -> Status {
+    if (backend.HasSynced()) return {};
+    return MakeError(ErrorCode::kUnavailable, "the caches of ContainerTasks, Jobs and Pods have not listed yet");
+  });
+  readyz.Add("shutdown", [&]() -> Status {
+    if (!stop.stop_requested()) return {};
+    return MakeError(ErrorCode::kUnavailable, "the operator is shutting down");
+  });
+  Result<http::HttpServerPtr> server = metrics::StartMetricsServer(
+      flags.Get("http-address", metrics::kDefaultMetricsAddress), operator_metrics, healthz, readyz);
+  if (!server) {
+    err << "ctask operator: --http-address: " << server.error().message() << "\n";
+    return kExitUsage;
+  }
+  logger.Info(
+      "serving /metrics, /healthz, /readyz",
+      {{"address", flags.Get("http-address", metrics::kDefaultMetricsAddress)}, {"port", int64_t{(*server)->Port()}}});
+  std::jthread publisher([&](std::stop_token publishing) {
+    while (SleepFor(std::chrono::seconds(5), publishing)) backend.PublishWatchRestarts();
+  });
+
   backend.Start();
   if (!backend.WaitForSync(stop.get_token())) {
     logger.Info("operator stopped before its caches synced");
@@ -186,12 +219,14 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   logger.Info("caches synced", {{"tasks", static_cast<int64_t>(backend.tasks().Size())}});
 
   if (!leader_elect) {
+    operator_metrics.SetLeader(true);
     backend.Run();
     std::unique_lock lock(mu);
     wake.wait(lock, [&] { return stopping; });
     lock.unlock();
-    logger.Info("operator stopping: finishing the reconciles in flight; pods keep running and are adopted at the "
-                "next start");
+    logger.Info(
+        "operator stopping: finishing the reconciles in flight; pods keep running and are adopted at the "
+        "next start");
     backend.Stop();
     logger.Info("operator stopped");
     return kExitOk;
@@ -212,6 +247,7 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   election.on_started_leading = [&](std::stop_token leading) {
     logger.Info("leading: Lease acquired; reconciling",
                 {{"lease", election.lease_namespace + "/" + election.lease_name}, {"identity", election.identity}});
+    operator_metrics.SetLeader(true);
     backend.Run();
     std::mutex leading_mu;
     std::condition_variable_any leading_cv;
@@ -219,6 +255,7 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
     leading_cv.wait(leading_lock, leading, [] { return false; });
     logger.Info("leadership ends: finishing the reconciles in flight before the Lease is released");
     backend.Stop();
+    operator_metrics.SetLeader(false);
   };
   election.on_new_leader = [&](const std::string& leader) {
     if (!leader.empty() && leader != election.identity) logger.Info("standing by", {{"leader", leader}});

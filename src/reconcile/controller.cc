@@ -8,10 +8,17 @@ std::pair<std::string, std::string> SplitKey(const std::string& key) {
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 
-Controller::Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result)
-    : reconciler_(reconciler), queue_(queue), workers_(std::max(workers, 1)), on_result_(std::move(on_result)) {}
+Controller::Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result,
+                       DurationListener on_duration)
+    : reconciler_(reconciler),
+      queue_(queue),
+      workers_(std::max(workers, 1)),
+      on_result_(std::move(on_result)),
+      on_duration_(std::move(on_duration)) {}
 
-Controller::~Controller() { Stop(); }
+Controller::~Controller() {
+  Stop();
+}
 
 void Controller::Start() {
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Work(); });
@@ -25,7 +32,9 @@ void Controller::Stop() {
 void Controller::Work() {
   while (std::optional<std::string> key = queue_.Get()) {
     const auto [ns, name] = SplitKey(*key);
+    const auto started = std::chrono::steady_clock::now();
     Result<ReconcileResult> result = reconciler_.Reconcile(ns, name);
+    if (on_duration_) on_duration_(result, std::chrono::steady_clock::now() - started);
     if (!result) {
       queue_.AddRateLimited(*key);
     } else {

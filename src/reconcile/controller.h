@@ -8,6 +8,7 @@
 // are shared with the workers.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
@@ -20,11 +21,14 @@ namespace ctask::reconcile {
 
 // Told the outcome of every reconcile, on the worker's thread.
 using ResultListener = std::function<void(const std::string& key, const Result<ReconcileResult>& result)>;
+// Told how long every reconcile took, and its outcome (for metrics).
+using DurationListener = std::function<void(const Result<ReconcileResult>& result, std::chrono::nanoseconds duration)>;
 
 class Controller {
  public:
   // `reconciler` and `queue` must outlive the controller.
-  Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result = {});
+  Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result = {},
+             DurationListener on_duration = {});
   ~Controller();  // Stop()
 
   void Start();
@@ -38,6 +42,7 @@ class Controller {
   WorkQueue& queue_;
   const int workers_;
   const ResultListener on_result_;
+  const DurationListener on_duration_;
   std::vector<std::jthread> threads_;
 };
 

@@ -20,8 +20,9 @@ class OperatorE2eTest : public DockerE2eTest {
   }
 
   std::vector<std::string> OperatorArgs() const {
-    return {"operator",         "--backend",  "docker", "--tasks-dir", tasks_.string(), "--state-dir", state_,
-            "--scan-interval-ms", "100",      "--stop-grace", "1"};
+    return {"operator",      "--backend",    "docker", "--tasks-dir",
+            tasks_.string(), "--state-dir",  state_,   "--scan-interval-ms",
+            "100",           "--stop-grace", "1"};
   }
 
   // The record as the operator last wrote it; null when there is none.
@@ -121,9 +122,9 @@ TEST_F(OperatorE2eTest, TheDirectoryDrivesTheTasks) {
   // A broken file is reported, naming the file and the field, and changes
   // nothing; the operator carries on.
   WriteFile(tasks_ / "broken.yaml", Task("broken", "  image: ctask-test/busybox:latest\n  retries: many\n"));
-  ASSERT_TRUE(WaitUntil([&] { return op.err().find("broken.yaml: doc 1: ContainerTask/broken: spec.retries") !=
-                                     std::string::npos; }))
-      << op.err();
+  ASSERT_TRUE(WaitUntil([&] {
+    return op.err().find("broken.yaml: doc 1: ContainerTask/broken: spec.retries") != std::string::npos;
+  })) << op.err();
   EXPECT_TRUE(Stored("broken").is_null());
 
   // A removed file stops and deletes its task, containers and record.
@@ -140,8 +141,8 @@ TEST_F(OperatorE2eTest, TheDirectoryDrivesTheTasks) {
 }
 
 TEST_F(OperatorE2eTest, SecretsInTheDirectoryFeedEnvAndSuspendStopsAndResumes) {
-  WriteFile(tasks_ / "config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns_ +
-                                        "\ndata:\n  GREETING: hello from a configmap\n");
+  WriteFile(tasks_ / "config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " +
+                                        ns_ + "\ndata:\n  GREETING: hello from a configmap\n");
   WriteFile(tasks_ / "greet.yaml",
             Task("greet", std::string(kImage) + "  command: [sh, -c, 'echo $GREETING']\n"
                                                 "  envFrom:\n  - configMapRef: {name: settings}\n"));
@@ -159,8 +160,9 @@ TEST_F(OperatorE2eTest, SecretsInTheDirectoryFeedEnvAndSuspendStopsAndResumes) {
     return containers.size() == 1 && containers[0].value("State", "") == "exited";
   }));
   WriteFile(tasks_ / "pausable.yaml", Task("pausable", sleeper + "  suspend: false\n"));
-  ASSERT_TRUE(WaitUntil([&] { return Phase("pausable") == "Running" && Stored("pausable")["status"]["attempts"] == 2; }))
-      << op.err();
+  ASSERT_TRUE(WaitUntil([&] {
+    return Phase("pausable") == "Running" && Stored("pausable")["status"]["attempts"] == 2;
+  })) << op.err();
   EXPECT_EQ(Containers("pausable").size(), 2u);
   op.Signal(SIGTERM);
   EXPECT_EQ(op.Wait(), 0) << op.err();
@@ -168,14 +170,15 @@ TEST_F(OperatorE2eTest, SecretsInTheDirectoryFeedEnvAndSuspendStopsAndResumes) {
 
 TEST_F(OperatorE2eTest, ATaskRemovedByItsTtlIsNotRunAgainWhileItsManifestStays) {
   WriteFile(tasks_ / "brief.yaml", Task("brief", std::string(kImage) + "  command: [echo, once]\n"
-                                                                     "  ttlSecondsAfterFinished: 1\n"));
+                                                                       "  ttlSecondsAfterFinished: 1\n"));
   Background op(OperatorArgs(), dir_, "operator");
   ASSERT_TRUE(WaitUntil([&] { return op.err().find("removed by its ttlSecondsAfterFinished") != std::string::npos; }))
       << op.err();
   EXPECT_TRUE(Stored("brief").is_null());
   EXPECT_TRUE(Containers("brief").empty());
   EXPECT_EQ(op.err().find("task " + ns_ + "/brief: created"), op.err().rfind("task " + ns_ + "/brief: created"))
-      << "created once only:\n" << op.err();
+      << "created once only:\n"
+      << op.err();
 
   // An edited manifest is a new task: it runs.
   WriteFile(tasks_ / "brief.yaml", Task("brief", std::string(kImage) + "  command: [echo, again]\n"));
@@ -195,8 +198,7 @@ TEST_F(OperatorE2eTest, AFileBrokenWhileTheOperatorWasDownKeepsItsTasks) {
   }
   WriteFile(tasks_ / "keep.yaml", Task("keep", "  image: [not, a, string]\n"));
   Background op(OperatorArgs(), dir_, "operator-2");
-  ASSERT_TRUE(WaitUntil([&] { return op.err().find("kept its last good content") != std::string::npos; }))
-      << op.err();
+  ASSERT_TRUE(WaitUntil([&] { return op.err().find("kept its last good content") != std::string::npos; })) << op.err();
   // Two scans later the record is still there.
   ASSERT_TRUE(WaitUntil([&] { return op.err().find("operator started") != std::string::npos; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -212,9 +214,32 @@ TEST_F(OperatorE2eTest, BadFlagsAreUsageErrors) {
   EXPECT_NE(missing.err.find("--tasks-dir"), std::string::npos);
   BinaryResult kube = testing::RunBinary({"operator", "--backend", "kubernetes", "--tasks-dir", tasks_.string()});
   EXPECT_EQ(kube.exit_code, 2) << Shown(kube);
+  EXPECT_NE(kube.err.find("--tasks-dir is the Docker backend's"), std::string::npos) << Shown(kube);
+  BinaryResult backend = testing::RunBinary({"operator", "--backend", "podman"});
+  EXPECT_EQ(backend.exit_code, 2) << Shown(backend);
+  EXPECT_NE(backend.err.find("must be auto, kubernetes or docker"), std::string::npos) << Shown(backend);
   BinaryResult nodir = testing::RunBinary({"operator", "--tasks-dir", (dir_ / "nope").string()});
   EXPECT_EQ(nodir.exit_code, 2) << Shown(nodir);
   EXPECT_NE(nodir.err.find("not a directory"), std::string::npos);
+}
+
+// --backend auto without any cluster configuration falls back to Docker and
+// says why; with one (the cluster tier's KUBECONFIG) it picks Kubernetes:
+// tests/operator runs that path.
+TEST_F(OperatorE2eTest, AutoChoosesDockerWithoutAClusterAndSaysWhy) {
+  const char* saved = std::getenv("KUBECONFIG");
+  const std::string kept = saved != nullptr ? saved : "";
+  ::setenv("KUBECONFIG", (dir_ / "no-such-kubeconfig").c_str(), 1);
+  BinaryResult chosen = testing::RunBinary({"operator"});
+  if (saved != nullptr) {
+    ::setenv("KUBECONFIG", kept.c_str(), 1);
+  } else {
+    ::unsetenv("KUBECONFIG");
+  }
+  EXPECT_EQ(chosen.exit_code, 2) << Shown(chosen);
+  EXPECT_NE(chosen.err.find("backend: docker (no kubeconfig or in-cluster configuration"), std::string::npos)
+      << Shown(chosen);
+  EXPECT_NE(chosen.err.find("--tasks-dir DIR is required by the Docker backend"), std::string::npos) << Shown(chosen);
 }
 
 }  // namespace

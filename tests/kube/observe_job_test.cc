@@ -76,7 +76,9 @@ TEST_P(ObserveAttemptTest, Observes) {
     EXPECT_EQ(o.workload_name, "hello-1");
     EXPECT_EQ(o.created_at, ParseRfc3339("2026-11-23T10:00:00Z"));
   }
-  if (c.pod) EXPECT_EQ(o.pod_name, "hello-1-abcde");
+  if (c.pod) {
+    EXPECT_EQ(o.pod_name, "hello-1-abcde");
+  }
 }
 
 const Json kNull = nullptr;

@@ -21,7 +21,7 @@ const api::Condition* FindCondition(const api::ContainerTaskStatus& s, const std
   return nullptr;
 }
 
-TEST_F(OperatorE2eTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
+TEST_F(KubeOperatorTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
   ApplyTask("hello");
   const std::string pod = PodOf("hello-1");
   api::ContainerTaskStatus s = WaitPhase("hello", "Pending");
@@ -30,20 +30,21 @@ TEST_F(OperatorE2eTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
   s = WaitPhase("hello", "Running");
   EXPECT_EQ(s.pod_name, pod);
   // The tail shows while it runs (written at most once per --log-tail-interval).
-  EXPECT_TRUE(WaitFor([&] { return Status("hello").log_tail == "line one\nline two\n"; })) << Status("hello").log_tail;
+  EXPECT_TRUE(WaitFor([&] { return TaskStatus("hello").log_tail == "line one\nline two\n"; }))
+      << TaskStatus("hello").log_tail;
 
-  BinaryResult wait = RunCommand(
-      {"kubectl", "wait", "-n", ns(), "--for=condition=Succeeded", "containertask/hello", "--timeout=5s"}, "",
-      kKubectlGuard);
+  BinaryResult wait =
+      RunCommand({"kubectl", "wait", "-n", ns(), "--for=condition=Succeeded", "containertask/hello", "--timeout=5s"},
+                 "", kKubectlGuard);
   EXPECT_NE(wait.exit_code, 0) << "not yet: it still runs";
   ASSERT_TRUE(kubelet_->AppendLog(ns(), pod, "the end\n").has_value());
   Exit(pod, 0, "", "42 widgets");
-  wait = RunCommand({"kubectl", "wait", "-n", ns(), "--for=condition=Succeeded", "containertask/hello",
-                     "--timeout=90s"},
-                    "", kE2eGuard + kKubectlGuard);
+  wait =
+      RunCommand({"kubectl", "wait", "-n", ns(), "--for=condition=Succeeded", "containertask/hello", "--timeout=90s"},
+                 "", kE2eGuard + kKubectlGuard);
   EXPECT_EQ(wait.exit_code, 0) << Said(wait);
 
-  s = Status("hello");
+  s = TaskStatus("hello");
   EXPECT_EQ(s.phase, "Succeeded");
   EXPECT_EQ(s.reason, "Completed");
   EXPECT_EQ(s.exit_code, 0);
@@ -56,7 +57,7 @@ TEST_F(OperatorE2eTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
   ASSERT_TRUE(s.artifacts.log);
   EXPECT_EQ(s.artifacts.log->kind, "ConfigMap");
   EXPECT_EQ(s.artifacts.log->name, "hello-log");
-  EXPECT_EQ(s.artifacts.log->size_bytes, 27);
+  EXPECT_EQ(s.artifacts.log->size_bytes, 26);
   EXPECT_FALSE(s.artifacts.log->truncated);
   const api::Condition* succeeded = FindCondition(s, "Succeeded");
   ASSERT_NE(succeeded, nullptr);
@@ -78,9 +79,25 @@ TEST_F(OperatorE2eTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
     return Has(events, "Normal Starting") && Has(events, "Normal Running") && Has(events, "Normal Completed");
   })) << ::testing::PrintToString(Events("hello"));
   EXPECT_EQ(JobNames(), std::vector<std::string>{"hello-1"});
+
+  // What the operator says about itself on its port.
+  const int port = MetricsPort();
+  ASSERT_GT(port, 0) << Operator().err();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  BinaryResult metrics = RunCommand({"curl", "-sS", "--noproxy", "*", base + "/metrics"}, "", kKubectlGuard);
+  ASSERT_EQ(metrics.exit_code, 0) << Said(metrics);
+  EXPECT_NE(metrics.out.find("ctask_tasks{phase=\"Succeeded\"} 1"), std::string::npos) << metrics.out;
+  EXPECT_NE(metrics.out.find("ctask_kube_api_requests_total{"), std::string::npos);
+  EXPECT_NE(metrics.out.find("ctask_reconcile_duration_seconds_count"), std::string::npos);
+  EXPECT_NE(metrics.out.find("ctask_task_duration_seconds_count{phase=\"Succeeded\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.out.find("ctask_leader 1"), std::string::npos);
+  BinaryResult ready = RunCommand({"curl", "-sS", "--noproxy", "*", base + "/readyz?verbose"}, "", kKubectlGuard);
+  EXPECT_NE(ready.out.find("[+]informer-sync ok"), std::string::npos) << ready.out;
+  BinaryResult healthy = RunCommand({"curl", "-sS", "--noproxy", "*", base + "/healthz"}, "", kKubectlGuard);
+  EXPECT_EQ(healthy.out, "ok");
 }
 
-TEST_F(OperatorE2eTest, ANonZeroExitFailsWithItsCode) {
+TEST_F(KubeOperatorTest, ANonZeroExitFailsWithItsCode) {
   ApplyTask("bad");
   const std::string pod = PodOf("bad-1");
   Run(pod, "oops\n");
@@ -93,7 +110,7 @@ TEST_F(OperatorE2eTest, ANonZeroExitFailsWithItsCode) {
   EXPECT_TRUE(WaitFor([&] { return Has(Events("bad"), "Warning Error"); }));
 }
 
-TEST_F(OperatorE2eTest, OOMKilledFailsEvenWithExitZero) {
+TEST_F(KubeOperatorTest, OOMKilledFailsEvenWithExitZero) {
   ApplyTask("hungry");
   const std::string pod = PodOf("hungry-1");
   Run(pod);
@@ -103,7 +120,7 @@ TEST_F(OperatorE2eTest, OOMKilledFailsEvenWithExitZero) {
   EXPECT_EQ(s.exit_code, 0);
 }
 
-TEST_F(OperatorE2eTest, AnImagePullErrorFailsWithinPendingTimeoutNamingTheCause) {
+TEST_F(KubeOperatorTest, AnImagePullErrorFailsWithinPendingTimeoutNamingTheCause) {
   ApplyTask("nopull", "  pendingTimeoutSeconds: 2\n");
   const std::string pod = PodOf("nopull-1");
   ASSERT_TRUE(kubelet_->SetWaiting(ns(), pod, "ErrImagePull", "pull access denied for busybox").has_value());
@@ -115,7 +132,7 @@ TEST_F(OperatorE2eTest, AnImagePullErrorFailsWithinPendingTimeoutNamingTheCause)
   EXPECT_TRUE(kubelet_->WaitForPodGone(ns(), pod, kE2eGuard).has_value());
 }
 
-TEST_F(OperatorE2eTest, AnInvalidImageNameFailsAtOnce) {
+TEST_F(KubeOperatorTest, AnInvalidImageNameFailsAtOnce) {
   ApplyTask("badname", "  pendingTimeoutSeconds: 3600\n");
   const std::string pod = PodOf("badname-1");
   ASSERT_TRUE(kubelet_->SetWaiting(ns(), pod, "InvalidImageName", "couldn't parse image name").has_value());
@@ -123,7 +140,7 @@ TEST_F(OperatorE2eTest, AnInvalidImageNameFailsAtOnce) {
   EXPECT_EQ(s.reason, "ImagePullFailed");
 }
 
-TEST_F(OperatorE2eTest, ATaskPastItsTimeoutFailsWithDeadlineExceeded) {
+TEST_F(KubeOperatorTest, ATaskPastItsTimeoutFailsWithDeadlineExceeded) {
   ApplyTask("slow", "  timeoutSeconds: 3\n");
   const std::string pod = PodOf("slow-1");
   Run(pod, "working\n");
@@ -132,13 +149,13 @@ TEST_F(OperatorE2eTest, ATaskPastItsTimeoutFailsWithDeadlineExceeded) {
   EXPECT_TRUE(kubelet_->WaitForPodGone(ns(), pod, kE2eGuard).has_value()) << "the attempt is stopped";
 }
 
-TEST_F(OperatorE2eTest, AFailedAttemptIsRetriedAsANewJob) {
+TEST_F(KubeOperatorTest, AFailedAttemptIsRetriedAsANewJob) {
   ApplyTask("flaky", "  retries: 1\n  retryPolicy:\n    backoffSeconds: 1\n");
   std::string pod = PodOf("flaky-1");
   Run(pod);
   Exit(pod, 1);
   pod = PodOf("flaky-2");
-  api::ContainerTaskStatus s = Status("flaky");
+  api::ContainerTaskStatus s = TaskStatus("flaky");
   EXPECT_EQ(s.attempts, 2);
   Run(pod);
   Exit(pod, 0);
@@ -152,7 +169,7 @@ TEST_F(OperatorE2eTest, AFailedAttemptIsRetriedAsANewJob) {
   EXPECT_EQ(jobs, (std::vector<std::string>{"flaky-1", "flaky-2"}));
 }
 
-TEST_F(OperatorE2eTest, SuspendStopsTheAttemptAndResumeStartsANewOne) {
+TEST_F(KubeOperatorTest, SuspendStopsTheAttemptAndResumeStartsANewOne) {
   ApplyTask("pausable");
   const std::string pod = PodOf("pausable-1");
   Run(pod);
@@ -172,7 +189,7 @@ TEST_F(OperatorE2eTest, SuspendStopsTheAttemptAndResumeStartsANewOne) {
   EXPECT_EQ(s.attempts, 2);
 }
 
-TEST_F(OperatorE2eTest, CancellingStopsTheTask) {
+TEST_F(KubeOperatorTest, CancellingStopsTheTask) {
   ApplyTask("doomed");
   const std::string pod = PodOf("doomed-1");
   Run(pod);
@@ -183,14 +200,14 @@ TEST_F(OperatorE2eTest, CancellingStopsTheTask) {
   EXPECT_TRUE(kubelet_->WaitForPodGone(ns(), pod, kE2eGuard).has_value());
 }
 
-TEST_F(OperatorE2eTest, AChangedSpecReachesTheNextAttemptNotTheRunningOne) {
+TEST_F(KubeOperatorTest, AChangedSpecReachesTheNextAttemptNotTheRunningOne) {
   ApplyTask("evolving", "  retries: 1\n  retryPolicy:\n    backoffSeconds: 1\n");
   const std::string pod = PodOf("evolving-1");
   Run(pod);
   WaitPhase("evolving", "Running");
   PatchSpec("evolving", R"({"args": ["v2"]})");
-  EXPECT_TRUE(WaitFor([&] { return Status("evolving").observed_generation == 2; }));
-  EXPECT_EQ(Status("evolving").phase, "Running") << "the running attempt keeps going";
+  EXPECT_TRUE(WaitFor([&] { return TaskStatus("evolving").observed_generation == 2; }));
+  EXPECT_EQ(TaskStatus("evolving").phase, "Running") << "the running attempt keeps going";
   Exit(pod, 1);
   const std::string next = PodOf("evolving-2");
   Result<api::Json> job = client().Get(kube::resources::Jobs(), ns(), "evolving-2");
@@ -204,7 +221,7 @@ TEST_F(OperatorE2eTest, AChangedSpecReachesTheNextAttemptNotTheRunningOne) {
   WaitPhase("evolving", "Succeeded");
 }
 
-TEST_F(OperatorE2eTest, DeletingARunningTaskArchivesItsLogBeforeItsJobGoes) {
+TEST_F(KubeOperatorTest, DeletingARunningTaskArchivesItsLogBeforeItsJobGoes) {
   ApplyTask("doc");
   const std::string pod = PodOf("doc-1");
   Run(pod, "precious output\n");
@@ -253,7 +270,7 @@ TEST_F(OperatorE2eTest, DeletingARunningTaskArchivesItsLogBeforeItsJobGoes) {
   EXPECT_TRUE(Has(Events("doc"), "Normal LogArchived")) << ::testing::PrintToString(Events("doc"));
 }
 
-TEST_F(OperatorE2eTest, TheWorkloadTtlRemovesTheJobAndTheTaskTtlRemovesTheTask) {
+TEST_F(KubeOperatorTest, TheWorkloadTtlRemovesTheJobAndTheTaskTtlRemovesTheTask) {
   ApplyTask("brief", "  workloadTTLSecondsAfterFinished: 1\n  ttlSecondsAfterFinished: 6\n");
   const std::string pod = PodOf("brief-1");
   Run(pod, "bye\n");
@@ -261,7 +278,7 @@ TEST_F(OperatorE2eTest, TheWorkloadTtlRemovesTheJobAndTheTaskTtlRemovesTheTask) 
   WaitPhase("brief", "Succeeded");
   EXPECT_TRUE(WaitFor([&] { return !JobExists("brief-1"); })) << "the workload TTL deletes the Job";
   EXPECT_TRUE(kubelet_->WaitForPodGone(ns(), pod, kE2eGuard).has_value()) << "and its pod";
-  api::ContainerTaskStatus s = Status("brief");
+  api::ContainerTaskStatus s = TaskStatus("brief");
   EXPECT_EQ(s.phase, "Succeeded") << "the task stays";
   ASSERT_TRUE(s.artifacts.log);
   EXPECT_TRUE(client().Get(kube::resources::ConfigMaps(), ns(), "brief-log").has_value()) << "its log too";

@@ -32,7 +32,7 @@ namespace ctask::testing {
 
 inline constexpr std::chrono::seconds kE2eGuard(90);
 
-class OperatorE2eTest : public KubeClientTest {
+class KubeOperatorTest : public KubeClientTest {
  protected:
   void SetUp() override {
     KubeClientTest::SetUp();
@@ -66,15 +66,25 @@ class OperatorE2eTest : public KubeClientTest {
   // Starts `ctask operator` for this namespace and waits until its caches
   // synced. Extra flags come after the defaults.
   Background& StartOperator(const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"operator",       "--backend",           "kubernetes", "--namespace", ns(),
-                                     "--kube-api-qps", "0",                   "--stop-grace", "1",
-                                     "--log-tail-interval", "1"};
+    std::vector<std::string> args = {"operator",   "--backend",           "kubernetes", "--namespace",
+                                     ns(),         "--kube-api-qps",      "0",          "--stop-grace",
+                                     "1",          "--log-tail-interval", "1",          "--http-address",
+                                     "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     operators_.emplace_back(name, std::make_unique<Background>(args, dir_, name));
     Background& op = *operators_.back().second;
     EXPECT_TRUE(WaitFor([&] { return op.err().find("caches synced") != std::string::npos; }))
-        << name << " did not sync:\n" << op.err();
+        << name << " did not sync:\n"
+        << op.err();
     return op;
+  }
+
+  // The port the operator serves /metrics, /healthz and /readyz on (its
+  // log says), 0 when not found.
+  int MetricsPort(const std::string& name = "operator") {
+    const std::string err = Operator(name).err();
+    const size_t at = err.find("port=");
+    return at == std::string::npos ? 0 : std::atoi(err.c_str() + at + 5);
   }
 
   Background& Operator(const std::string& name = "operator") {
@@ -99,8 +109,8 @@ class OperatorE2eTest : public KubeClientTest {
   // lines `spec` (indented by 2), image busybox.
   void ApplyTask(const std::string& name, const std::string& spec = "") {
     const std::string yaml = "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name +
-                             "\n  namespace: " + ns() + "\nspec:\n  image: busybox:1.36\n  command: [sh, -c, 'echo hi']\n" +
-                             spec;
+                             "\n  namespace: " + ns() +
+                             "\nspec:\n  image: busybox:1.36\n  command: [sh, -c, 'echo hi']\n" + spec;
     BinaryResult applied = RunCommand({"kubectl", "apply", "-f", "-"}, yaml, kKubectlGuard);
     ASSERT_EQ(applied.exit_code, 0) << Said(applied) << yaml;
   }
@@ -117,7 +127,7 @@ class OperatorE2eTest : public KubeClientTest {
     return *got;
   }
 
-  api::ContainerTaskStatus Status(const std::string& name) {
+  api::ContainerTaskStatus TaskStatus(const std::string& name) {
     std::optional<api::Json> task = TaskJson(name);
     if (!task || !task->contains("status")) return {};
     return api::DecodeStatus((*task)["status"]);
@@ -127,7 +137,7 @@ class OperatorE2eTest : public KubeClientTest {
   api::ContainerTaskStatus WaitPhase(const std::string& name, const std::string& phase) {
     api::ContainerTaskStatus last;
     const bool reached = WaitFor([&] {
-      last = Status(name);
+      last = TaskStatus(name);
       return last.phase == phase;
     });
     EXPECT_TRUE(reached) << name << ": phase " << last.phase << " (" << last.reason << ": " << last.message
@@ -156,9 +166,7 @@ class OperatorE2eTest : public KubeClientTest {
     ASSERT_TRUE(exited.has_value()) << exited.error().message();
   }
 
-  bool JobExists(const std::string& job) {
-    return client().Get(kube::resources::Jobs(), ns(), job).has_value();
-  }
+  bool JobExists(const std::string& job) { return client().Get(kube::resources::Jobs(), ns(), job).has_value(); }
 
   std::vector<std::string> JobNames() {
     std::vector<std::string> names;

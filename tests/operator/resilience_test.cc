@@ -11,7 +11,7 @@
 namespace ctask::testing {
 namespace {
 
-TEST_F(OperatorE2eTest, AKilledOperatorsSuccessorFinishesEveryTaskExactlyOnce) {
+TEST_F(KubeOperatorTest, AKilledOperatorsSuccessorFinishesEveryTaskExactlyOnce) {
   constexpr int kTasks = 6;
   std::vector<std::string> pods;
   for (int i = 0; i < kTasks; ++i) ApplyTask("t" + std::to_string(i));
@@ -44,15 +44,14 @@ TEST_F(OperatorE2eTest, AKilledOperatorsSuccessorFinishesEveryTaskExactlyOnce) {
   EXPECT_EQ(jobs, want) << "one Job per task: nothing created twice";
 }
 
-class LeaderE2eTest : public OperatorE2eTest {
+class LeaderE2eTest : public KubeOperatorTest {
  protected:
   bool StartsOperator() const override { return false; }
 
   Background& StartReplica(const std::string& name) {
     return StartOperator(name, {"--leader-elect", "--leader-election-namespace", ns(), "--leader-election-id",
                                 "ctask-e2e", "--leader-election-lease-duration", "3s",
-                                "--leader-election-renew-deadline", "2s", "--leader-election-retry-period",
-                                "300ms"});
+                                "--leader-election-renew-deadline", "2s", "--leader-election-retry-period", "300ms"});
   }
 
   // The Lease's holder, "" when none.

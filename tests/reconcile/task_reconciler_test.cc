@@ -182,7 +182,9 @@ TEST_F(TaskReconcilerTest, PendingRunningSucceededWithTheLogInTheSameWrite) {
   now_ = kT0 + seconds(1);
   r = Reconcile();
   EXPECT_FALSE(r.settled);
-  EXPECT_EQ(r.requeue_after, milliseconds(ReconcilerOptions{}.running_resync));
+  // A running attempt is looked at again for its growing logTail.
+  EXPECT_EQ(r.requeue_after,
+            milliseconds(std::min(ReconcilerOptions{}.running_resync, ReconcilerOptions{}.log_tail_interval)));
   EXPECT_EQ(Stored().status.phase, api::phase::kRunning);
 
   // 3. Exited, but its log is still being read: the status waits for it.
