@@ -131,7 +131,7 @@ class LogCopier {
 }  // namespace
 
 int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = {
+  std::vector<FlagSpec> specs = {
       {"namespace", 'n', true, "NAMESPACE", "The task's namespace (default \"default\")"},
       {"follow", 'f', false, "", "Keep printing the log as it is written, until the task has ended"},
       {"state-dir", '\0', true, "DIR", "The local state directory (default $XDG_STATE_HOME/ctask)"},
@@ -139,11 +139,10 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
        "Where the task lives (default docker, or kubernetes when --kubeconfig or --context is given)"},
       {"help", 'h', false, "", "Show this help"},
   };
-  std::vector<FlagSpec> all_specs = specs;
-  for (FlagSpec& spec : KubeFlagSpecs()) all_specs.push_back(std::move(spec));
+  for (FlagSpec& spec : KubeFlagSpecs()) specs.push_back(std::move(spec));
   // Hidden, for tests: give up following after SECONDS, with exit status 1.
-  all_specs.push_back({"follow-timeout", '\0', true, "SECONDS", ""});
-  Result<ParsedFlags> flags = ParseFlags(args, all_specs, "ctask logs");
+  specs.push_back({"follow-timeout", '\0', true, "SECONDS", ""});
+  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask logs");
   if (!flags) {
     err << "ctask logs: " << flags.error().message() << "\n";
     return kExitUsage;
@@ -158,7 +157,7 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
            "Examples:\n  ctask logs hello\n  ctask logs -f hello\n  ctask logs --backend kubernetes -n dev hello\n\n"
            "Exit status: 0 on success, 1 when the task is not found or its log cannot be read,\n"
            "2 on bad usage.\n\n"
-        << FlagsHelp(specs) << FlagsHelp(KubeFlagSpecs());
+        << FlagsHelp(specs);
     return kExitOk;
   }
   if (flags->positional.size() != 1) {

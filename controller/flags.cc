@@ -1,5 +1,6 @@
 #include "flags.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
@@ -112,14 +113,24 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const std::
 }
 
 std::string FlagsHelp(const std::vector<FlagSpec>& specs) {
-  std::string out = "Flags:\n";
-  for (const FlagSpec& s : specs) {
+  // One column for the help texts, wide enough for the longest flag (at
+  // least 32, as before), so they line up as in kubectl's help.
+  auto left_of = [](const FlagSpec& s) {
     std::string left = "  ";
     left += s.short_name != '\0' ? std::string("-") + s.short_name + ", " : "    ";
     left += "--" + s.name;
     if (s.takes_value) left += " " + s.value_name;
-    if (left.size() < 32) left.resize(32, ' ');
-    else left += "  ";
+    return left;
+  };
+  size_t width = 32;
+  for (const FlagSpec& s : specs) {
+    if (!s.help.empty()) width = std::max(width, left_of(s).size() + 2);
+  }
+  std::string out = "Flags:\n";
+  for (const FlagSpec& s : specs) {
+    if (s.help.empty()) continue;  // hidden (for tests)
+    std::string left = left_of(s);
+    left.resize(width, ' ');
     out += left + s.help + "\n";
   }
   return out;

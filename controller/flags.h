@@ -37,7 +37,8 @@ struct ParsedFlags {
 Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
                                const std::string& command);
 
-// The "Flags:" section of a command's help.
+// The "Flags:" section of a command's help; flags with no help text are
+// hidden (they exist for tests).
 std::string FlagsHelp(const std::vector<FlagSpec>& specs);
 
 }  // namespace ctask::cli

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "flags.h"
 #include "run_binary.h"
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,20 @@ TEST(CliTest, HelpOnEveryCommand) {
   CliRun r = Cli({"--help"});
   EXPECT_EQ(r.code, kExitOk);
   for (const char* command : {"validate", "render", "crd", "version"}) EXPECT_NE(r.out.find(command), std::string::npos);
+}
+
+TEST(CliTest, FlagsHelpIsOneAlignedSectionWithoutHiddenFlags) {
+  const std::string help = FlagsHelp({{"namespace", 'n', true, "NS", "The namespace"},
+                                      {"request-timeout", '\0', true, "DURATION", "Bound on each request"},
+                                      {"follow-timeout", '\0', true, "SECONDS", ""}});
+  EXPECT_EQ(help,
+            "Flags:\n"
+            "  -n, --namespace NS              The namespace\n"
+            "      --request-timeout DURATION  Bound on each request\n");
+  for (const std::string command : {"logs", "operator", "version"}) {
+    CliRun r = Cli({command, "--help"});
+    EXPECT_EQ(r.out.find("Flags:"), r.out.rfind("Flags:")) << command << ": one Flags section\n" << r.out;
+  }
 }
 
 TEST(CliTest, UsageErrorsExitTwoWithAHint) {
