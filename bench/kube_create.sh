@@ -19,6 +19,7 @@
 # here asserts a duration. See bench/README.md.
 set -euo pipefail
 source "$(dirname "$0")/../hack/lib.sh"
+source "$(dirname "$0")/cluster.sh"
 cd "$CTASK_ROOT"
 
 objects=2000
@@ -49,7 +50,6 @@ readonly run_id="kb-$$"
 readonly cache_root=${CTASK_CACHE:-$HOME/.cache/ctask}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctask-bench-kube.XXXXXX")
 namespaces=()   # created by this run and not yet deleted
-owns_cluster=0
 
 cleanup() {
   local status=$?
@@ -58,24 +58,14 @@ cleanup() {
       log "cleanup: could not delete namespaces ${namespaces[*]}"
   fi
   rm -rf "$tmp"
-  if [ "$owns_cluster" = 1 ]; then
-    log "stopping the control plane this run started"
-    "$CTASK_ROOT/hack/cluster/down.sh" >&2 || true
-  fi
+  bench_cluster_down
   exit "$status"
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # 1. The control plane: started here only if it is not already healthy.
-if ! "$CTASK_ROOT/hack/cluster/status.sh" >/dev/null 2>&1; then
-  owns_cluster=1
-fi
-log "control plane (hack/cluster/up.sh)"
-"$CTASK_ROOT/hack/cluster/up.sh" >&2
-eval "$("$CTASK_ROOT/hack/cluster/env.sh")"
-server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-[[ $server =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || die "the kubeconfig's server is $server, not on 127.0.0.1: refusing"
+bench_cluster_up
 
 # 2. Our benchmark, into the build directory.
 log "building bench_kube_create into $build_dir/"

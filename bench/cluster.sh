@@ -1,0 +1,28 @@
+# Sourced by the Kubernetes benchmarks (kube_create.sh, operator_kube.sh):
+# the test control plane of hack/cluster, started only when it is not yet
+# healthy and then stopped again by the run that started it.
+#
+#   bench_cluster_up     starts it if needed, exports its KUBECONFIG and
+#                        kubectl, sets $server, and refuses a server that is
+#                        not on 127.0.0.1 (benchmarks talk to loopback only)
+#   bench_cluster_down   in the EXIT trap: stops it if bench_cluster_up started it
+
+bench_owns_cluster=0
+
+bench_cluster_up() {
+  if ! "$CTASK_ROOT/hack/cluster/status.sh" >/dev/null 2>&1; then
+    bench_owns_cluster=1
+  fi
+  log "control plane (hack/cluster/up.sh)"
+  "$CTASK_ROOT/hack/cluster/up.sh" >&2
+  eval "$("$CTASK_ROOT/hack/cluster/env.sh")"
+  server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  [[ $server =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || die "the kubeconfig's server is $server, not on 127.0.0.1: refusing"
+}
+
+bench_cluster_down() {
+  if [ "$bench_owns_cluster" = 1 ]; then
+    log "stopping the control plane this run started"
+    "$CTASK_ROOT/hack/cluster/down.sh" >&2 || true
+  fi
+}
