@@ -127,13 +127,7 @@ std::string LogConfigMapName(std::string_view task_name) {
 KubeTaskStore::KubeTaskStore(KubeClient& client, const Informer& tasks) : client_(client), tasks_(tasks) {}
 
 std::optional<Json> KubeTaskStore::Current(const std::string& key) {
-  std::optional<Json> cached = tasks_.Get(key);
-  std::lock_guard lock(mu_);
-  auto it = written_.find(key);
-  if (it == written_.end()) return cached;
-  if (cached && ResourceVersionOf(*cached) == it->second.replaced_version) return it->second.object;
-  written_.erase(it);  // the cache has caught up (or the task is gone)
-  return cached;
+  return written_.Resolve(key, tasks_.Get(key));
 }
 
 Result<api::ContainerTask> KubeTaskStore::Get(std::string_view ns, std::string_view name) {
@@ -159,6 +153,7 @@ Status KubeTaskStore::Put(const api::ContainerTask& task) {
   const api::ContainerTask before = api::DecodeContainerTask(*current).task;
   std::string version = task.metadata.resource_version;
   Json latest;
+  std::vector<std::string> replaced = written_.ReplacedBy(key, *current);
 
   // Metadata: ctask's annotations and the finalizer.
   Json annotations = Json::object();
@@ -181,6 +176,7 @@ Status KubeTaskStore::Put(const api::ContainerTask& task) {
         client_.MergePatch(resources::ContainerTasks(), ns, task.metadata.name, {{"metadata", meta}});
     if (!patched) return std::unexpected(patched.error());
     version = ResourceVersionOf(*patched);
+    replaced.push_back(version);  // stale once the status write below is done
     latest = std::move(*patched);
   }
 
@@ -198,8 +194,7 @@ Status KubeTaskStore::Put(const api::ContainerTask& task) {
   }
   if (latest.is_null()) return {};
   SlimTask(latest);
-  std::lock_guard lock(mu_);
-  written_[key] = Written{ResourceVersionOf(*current), std::move(latest)};
+  written_.Record(key, std::move(replaced), std::move(latest));
   return {};
 }
 
@@ -227,8 +222,7 @@ Status KubeTaskStore::Delete(std::string_view ns_in, std::string_view name_in) {
     Status deleted = client_.Delete(resources::ContainerTasks(), ns, name, options);
     if (!deleted && deleted.error().code() != ErrorCode::kNotFound) return deleted;
   }
-  std::lock_guard lock(mu_);
-  written_.erase(ns + "/" + name);
+  written_.Forget(ns + "/" + name);
   return {};
 }
 

@@ -6,8 +6,11 @@
 // Contract, as store.h's, in API terms:
 //  - Get and List read the task informer's cache (slim.h keeps spec, status,
 //    annotations, finalizers), never the API server. Right after a Put the
-//    cache may not show it yet; Get then returns what Put wrote, so the next
-//    reconcile does not decide again from the older status.
+//    cache may not show it yet; while it shows a version a Put replaced —
+//    the one it started from, or the one between its metadata patch and its
+//    status write — Get returns what Put wrote (own_writes.h), so the next
+//    reconcile neither decides again from the older status nor writes with
+//    a stale resourceVersion.
 //  - Put writes what changed, conditioned on the record's resourceVersion
 //    (a stale one is kConflict: the reconcile is retried from the cache):
 //    metadata (ctask's annotations, and the finalizer kFinalizer, added on
@@ -29,12 +32,11 @@
 // Thread-safety: as store.h.
 #pragma once
 
-#include <map>
-#include <mutex>
 #include <string>
 
 #include "kube/client.h"
 #include "kube/informer.h"
+#include "kube/own_writes.h"
 #include "store/store.h"
 
 namespace ctask::kube {
@@ -63,18 +65,12 @@ class KubeTaskStore : public store::Store {
 
  private:
   // The task as Get sees it: the cache's object, unless the cache still
-  // shows the version a Put of ours replaced.
+  // shows a version a Put of ours replaced.
   std::optional<api::Json> Current(const std::string& key);
 
   KubeClient& client_;
   const Informer& tasks_;
-
-  struct Written {
-    std::string replaced_version;  // the resourceVersion our write replaced
-    api::Json object;              // what the API server returned
-  };
-  std::mutex mu_;
-  std::map<std::string, Written> written_;  // guarded by mu_, by "namespace/name"
+  OwnWrites written_;  // by "namespace/name"
 };
 
 // A read-only store::Store straight over the API server, for commands that
