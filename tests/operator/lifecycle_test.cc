@@ -24,8 +24,14 @@ const api::Condition* FindCondition(const api::ContainerTaskStatus& s, const std
 TEST_F(KubeOperatorTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
   ApplyTask("hello");
   const std::string pod = PodOf("hello-1");
+  // The Job is named once the operator has seen its pod, which may be a
+  // reconcile after the pod exists (the first Pending status comes before
+  // the Job is created).
   api::ContainerTaskStatus s = WaitPhase("hello", "Pending");
-  EXPECT_EQ(s.job_name, "hello-1");
+  EXPECT_TRUE(WaitFor([&] {
+    s = TaskStatus("hello");
+    return s.phase == "Pending" && s.job_name == "hello-1";
+  })) << "phase " << s.phase << ", jobName \"" << s.job_name << "\"";
   Run(pod, "line one\nline two\n");
   s = WaitPhase("hello", "Running");
   EXPECT_EQ(s.pod_name, pod);
