@@ -52,8 +52,7 @@ bool ParseCount(const std::string& flag, const std::string& value, int max, int&
   char* end = nullptr;
   long n = std::strtol(value.c_str(), &end, 10);
   if (value.empty() || *end != '\0' || n < 1 || n > max) {
-    std::cerr << "bench_kube_create: " << flag << ": want a number from 1 to " << max << ", got \"" << value
-              << "\"\n";
+    std::cerr << "bench_kube_create: " << flag << ": want a number from 1 to " << max << ", got \"" << value << "\"\n";
     return false;
   }
   out = static_cast<int>(n);

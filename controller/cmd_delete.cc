@@ -1,18 +1,86 @@
 // `ctask delete NAME...`: what `kubectl delete` does to a ContainerTask, on
-// the local store: the task's containers are stopped (SIGTERM, then SIGKILL
-// after --stop-grace) and removed, then its record and log.
+// the local store. The request is an intent written into each record
+// (metadata.deletionTimestamp, with the resourceVersion read) and announced
+// to the state directory's owner (store/change_feed.h); whoever drives the
+// tasks stops the containers (SIGTERM, then SIGKILL after --stop-grace),
+// archives the log, removes the containers, then the record. When no
+// process owns the directory (the `ctask run` that started the task has
+// ended or died), delete takes the directory and does that itself. Either
+// way it waits until the records are gone, and says so only then.
+#include <thread>
+
 #include "cli.h"
 #include "flags.h"
 #include "local_backend.h"
 #include "run_outcome.h"
 
 namespace ctask::cli {
+namespace {
+
+// How often a waiting delete looks at the records and at the directory's
+// lock (the owner may end while we wait; then we take over).
+constexpr std::chrono::milliseconds kDeletePoll{200};
+
+struct Pending {
+  std::string name;
+  bool gone = false;
+};
+
+// Whether another process holds the state directory (its lock).
+bool OwnedElsewhere(const std::string& root) {
+  Result<store::StoreLock> lock = store::LockStateDir(root);
+  return !lock && lock.error().code() == ErrorCode::kFailedPrecondition;
+}
+
+// Marks every named task for deletion. Returns the exit status so far.
+int MarkAll(store::FileStore& store, const std::string& ns, std::vector<Pending>& pending, std::ostream& err) {
+  int status = kExitOk;
+  for (Pending& task : pending) {
+    Status marked = RequestChange(store, ns, task.name, [](api::ContainerTask& t) {
+      if (t.metadata.deletion_timestamp) return false;
+      t.metadata.deletion_timestamp = WallClock();
+      return true;
+    });
+    if (marked) continue;
+    task.gone = true;  // nothing more to wait for
+    if (marked.error().code() == ErrorCode::kNotFound) {
+      err << "ctask delete: containertask \"" << task.name << "\" not found in namespace \"" << ns << "\" (state dir "
+          << store.root() << ")\n";
+      status = std::max(status, kExitInvalid);
+    } else {
+      err << "ctask delete: " << task.name << ": " << marked.error().message() << "\n";
+      status = kExitRunInfrastructure;
+    }
+  }
+  return status;
+}
+
+// Removes the marked tasks on this thread, as the directory's owner for as
+// long as it takes. Fails when the backend cannot be opened for another
+// reason than another owner (that one is not an error: it removes them).
+Status RemoveAsOwner(LocalBackendOptions options, const std::string& ns, std::vector<Pending>& pending) {
+  Result<std::unique_ptr<LocalBackend>> backend = LocalBackend::Open(std::move(options));
+  if (!backend) {
+    if (backend.error().code() == ErrorCode::kFailedPrecondition) return {};  // another took it first
+    return std::unexpected(backend.error());
+  }
+  for (Pending& task : pending) {
+    if (task.gone) continue;
+    Result<bool> removed = RemoveMarked(**backend, ns, task.name);
+    if (!removed) return std::unexpected(removed.error().WithContext(task.name));
+  }
+  return {};
+}
+
+}  // namespace
 
 int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec> specs = {
       {"namespace", 'n', true, "NAMESPACE", "The tasks' namespace (default \"default\")"},
       {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
       {"stop-grace", '\0', true, "SECONDS", "Time a running task gets between SIGTERM and SIGKILL (default 10)"},
+      {"timeout", '\0', true, "SECONDS",
+       "How long to wait for the tasks to be gone (default: the stop grace + 30); they stay marked after it"},
       {"help", 'h', false, "", "Show this help"},
   };
   Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask delete");
@@ -22,7 +90,9 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   if (flags->Has("help")) {
     out << "Stop tasks and remove them, their containers and their logs from the local state directory.\n"
-           "A task an operator runs from its --tasks-dir is deleted by removing its manifest there.\n\n"
+           "Works on tasks another ctask process runs (a detached run, an operator): that process stops and\n"
+           "removes them. Returns once they are gone. A task an operator runs from its --tasks-dir is not\n"
+           "created again from its manifest until the manifest changes.\n\n"
            "Usage:\n  ctask delete NAME [NAME...] [-n NAMESPACE]\n\n"
         << FlagsHelp(specs);
     return kExitOk;
@@ -36,38 +106,68 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "ctask delete: " << grace.error().message() << "\n";
     return kExitUsage;
   }
-  LocalBackendOptions options;
-  options.state_dir = flags->Get("state-dir");
-  options.reconciler.stop_grace = std::chrono::seconds(*grace);
-  Result<std::unique_ptr<LocalBackend>> backend = LocalBackend::Open(std::move(options));
-  if (!backend) {
-    err << "ctask delete: " << backend.error().message() << "\n";
+  Result<long> timeout = flags->Number("timeout", *grace + kRemoveSlack.count(), 0, 86400);
+  if (!timeout) {
+    err << "ctask delete: " << timeout.error().message() << "\n";
+    return kExitUsage;
+  }
+  std::string root = flags->Get("state-dir");
+  if (root.empty()) {
+    Result<std::string> fallback = store::DefaultStateDir();
+    if (!fallback) {
+      err << "ctask delete: " << fallback.error().message() << "\n";
+      return kExitRunInfrastructure;
+    }
+    root = *fallback;
+  }
+  Result<std::unique_ptr<store::FileStore>> store = store::FileStore::Open(root);
+  if (!store) {
+    err << "ctask delete: " << store.error().message() << "\n";
     return kExitRunInfrastructure;
   }
   const std::string ns = flags->Get("namespace", "default");
-  int status = kExitOk;
-  for (const std::string& name : flags->positional) {
-    Status marked = UpdateRecord((*backend)->store(), ns, name,
-                                 [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
-    if (!marked) {
-      if (marked.error().code() == ErrorCode::kNotFound) {
-        err << "ctask delete: containertask \"" << name << "\" not found in namespace \"" << ns << "\" (state dir "
-            << (*backend)->state_dir() << ")\n";
-        status = kExitInvalid;
+
+  // 1. The intents.
+  std::vector<Pending> pending;
+  for (const std::string& name : flags->positional) pending.push_back({name});
+  int status = MarkAll(**store, ns, pending, err);
+
+  // 2. Wait until the records are gone: removed by the owner, or by us
+  //    when there is none.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*timeout);
+  while (true) {
+    bool all_gone = true;
+    for (Pending& task : pending) {
+      if (task.gone) continue;
+      Result<api::ContainerTask> record = (*store)->Get(ns, task.name);
+      if (!record && record.error().code() == ErrorCode::kNotFound) {
+        task.gone = true;
+        out << "containertask \"" << task.name << "\" deleted\n";
+        out.flush();
       } else {
-        err << "ctask delete: " << name << ": " << marked.error().message() << "\n";
-        status = kExitRunInfrastructure;
+        all_gone = false;
       }
-      continue;
     }
-    Result<reconcile::ReconcileResult> removed = (*backend)->reconciler().Reconcile(ns, name);
-    if (!removed) {
-      err << "ctask delete: " << name << ": " << removed.error().message()
-          << " (the record is marked for deletion; run ctask delete again)\n";
-      status = kExitRunInfrastructure;
-      continue;
+    if (all_gone || std::chrono::steady_clock::now() >= deadline) break;
+    if (!OwnedElsewhere(root)) {
+      LocalBackendOptions options;
+      options.state_dir = root;
+      options.reconciler.stop_grace = std::chrono::seconds(*grace);
+      if (Status removed = RemoveAsOwner(std::move(options), ns, pending); !removed) {
+        err << "ctask delete: " << removed.error().message()
+            << " (the task stays marked for deletion; run ctask delete again)\n";
+        return kExitRunInfrastructure;
+      }
+      continue;  // look at the records again
     }
-    out << "containertask \"" << name << "\" deleted\n";
+    std::this_thread::sleep_for(kDeletePoll);
+  }
+  for (const Pending& task : pending) {
+    if (task.gone) continue;
+    err << "ctask delete: containertask \"" << task.name << "\" is marked for deletion and still stopping after "
+        << *timeout << "s; follow it with: ctask get " << task.name << " -w"
+        << (flags->Has("state-dir") ? " --state-dir " + root : std::string()) << "\n";
+    status = kExitRunDeadline;
   }
   return status;
 }

@@ -27,6 +27,7 @@
 #include "kube_flags.h"
 #include "kube_operator.h"
 #include "local_backend.h"
+#include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
 #include "tasks_dir.h"
@@ -108,13 +109,26 @@ void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream&
     Result<api::ContainerTask> record = store.Get(ns, name);
     const bool ours = record && record->metadata.annotations.contains(kAnnotationSourceFile);
     if (!record && tombstones.Matches(ns, name, Tombstones::Digest(want.task.spec))) {
-      const std::string what = "task " + key + ": removed by its ttlSecondsAfterFinished; " + want.file +
-                               " still holds it: change or re-add the manifest to run it again";
+      const std::string what = "task " + key + ": removed by its ttlSecondsAfterFinished or by ctask delete; " +
+                               want.file + " still holds it: change or re-add the manifest to run it again";
       if (refused_updates.insert(what).second) Log(err, what);
       continue;
     }
-    if (!record || !ours) {
-      if (record && record->metadata.deletion_timestamp) continue;  // finishing its deletion; created next scan
+    if (record && !ours) {
+      // Another's record of the same name (a `ctask run`): it goes first,
+      // through the workers; the manifest's task is created next scan.
+      if (record->metadata.deletion_timestamp) continue;
+      Status marked =
+          UpdateRecord(store, ns, name, [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+      if (!marked) {
+        Log(err, "task " + key + ": cannot replace the record of that name: " + marked.error().message());
+        continue;
+      }
+      Log(err, "task " + key + ": replacing a record of that name not from " + want.file);
+      backend.queue().Add(key);
+      continue;
+    }
+    if (!record) {
       tombstones.Remove(ns, name);
       api::ContainerTask task = want.task;
       task.metadata.annotations[kAnnotationSourceFile] = want.file;
@@ -255,16 +269,18 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     Log(err, "task " + reconcile::TaskKey(task) + ": " + task.status.phase + " (" + task.status.reason +
                  "): " + task.status.message);
   };
-  std::map<std::string, std::string> last_error;
+  reconcile::ErrorReports error_reports;
   std::mutex error_mu;
   // The spec digest of each task the directory holds, for tombstones.
   std::map<std::string, std::string> desired_digests;  // guarded by error_mu
   std::unique_ptr<Tombstones> tombstones;              // set before the workers start
   store::Store* store = nullptr;
   options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
+    if (std::optional<reconcile::ErrorReport> report = error_reports.Report(key, result)) {
+      Log(err, "task " + key + ": " + report->message + " (" + report->what_next + ")");
+    }
     std::lock_guard lock(error_mu);
     if (result) {
-      last_error.erase(key);
       // Gone while its manifest stays: its ttlSecondsAfterFinished removed it.
       auto digest = desired_digests.find(key);
       const auto [ns, name] = reconcile::SplitKey(key);
@@ -276,9 +292,6 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
           }
         }
       }
-    } else if (result.error().code() != ErrorCode::kConflict && last_error[key] != result.error().message()) {
-      last_error[key] = result.error().message();
-      Log(err, "task " + key + ": " + result.error().message() + " (retrying with backoff)");
     }
   };
   Result<std::unique_ptr<LocalBackend>> opened = LocalBackend::Open(std::move(options));

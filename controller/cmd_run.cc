@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "flags.h"
 #include "local_backend.h"
+#include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
 #include "status/decide.h"
@@ -76,13 +77,13 @@ class OutputPrinter {
 struct Progress {
   std::mutex mu;
   std::condition_variable changed;
-  std::set<std::string> settled;                // guarded by mu
-  std::map<std::string, std::string> shown;     // key -> "phase/reason" last printed; guarded by mu
-  std::map<std::string, std::string> failures;  // key -> last reconcile error printed; guarded by mu
+  std::set<std::string> settled;             // guarded by mu
+  std::map<std::string, std::string> shown;  // key -> "phase/reason" last printed; guarded by mu
+  reconcile::ErrorReports errors;            // which reconcile errors to print (thread-safe itself)
   // The last record written of each task: the summary's source when a TTL
   // of zero has removed the record itself.
   std::map<std::string, api::ContainerTask> last;  // guarded by mu
-  int interrupts = 0;                           // guarded by mu
+  int interrupts = 0;                              // guarded by mu
 };
 
 const std::vector<FlagSpec>& RunFlags() {
@@ -284,12 +285,8 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (result && result->settled) {
       progress.settled.insert(key);
       progress.changed.notify_all();
-    } else if (!result && result.error().code() != ErrorCode::kConflict) {
-      std::string& last = progress.failures[key];
-      if (last != result.error().message()) {
-        last = result.error().message();
-        progress_out << "ctask: " << key << ": " << last << " (retrying)\n";
-      }
+    } else if (std::optional<reconcile::ErrorReport> report = progress.errors.Report(key, result)) {
+      progress_out << "ctask: " << key << ": " << report->message << " (" << report->what_next << ")\n";
     }
   };
   Result<std::unique_ptr<LocalBackend>> opened = LocalBackend::Open(std::move(options));
@@ -333,8 +330,10 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
         lock.unlock();
         for (const std::string& key : keys) {
           const auto [ns, name] = reconcile::SplitKey(key);
-          Status cancelled =
-              UpdateRecord(backend->store(), ns, name, [](api::ContainerTask& t) { t.spec.cancel = true; });
+          Status cancelled = UpdateRecord(backend->store(), ns, name, [](api::ContainerTask& t) {
+            if (!t.spec.cancel) ++t.metadata.generation;
+            t.spec.cancel = true;
+          });
           if (!cancelled && cancelled.error().code() != ErrorCode::kNotFound) {
             progress_out << "ctask: " << key << ": cannot cancel: " << cancelled.error().message() << "\n";
           }
@@ -366,9 +365,18 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     const auto [ns, name] = reconcile::SplitKey(key);
     Result<api::ContainerTask> task = backend->store().Get(ns, name);
     if (!task) {
-      if (task.error().code() == ErrorCode::kNotFound) {  // its TTL removed it already
+      if (task.error().code() == ErrorCode::kNotFound) {  // its TTL, or a `ctask delete`, removed it
         std::lock_guard lock(progress.mu);
-        if (auto it = progress.last.find(key); it != progress.last.end()) finished.push_back(it->second);
+        if (auto it = progress.last.find(key); it != progress.last.end()) {
+          api::ContainerTask last = it->second;
+          if (!status::IsTerminal(last.status.phase)) {
+            // Deleted before it finished: stopped on request, as a cancel.
+            last.status.phase = api::phase::kCancelled;
+            last.status.reason = "Deleted";
+            last.status.message = "deleted before it finished (ctask delete)";
+          }
+          finished.push_back(std::move(last));
+        }
         continue;
       }
       err << "ctask run: " << key << ": " << task.error().message() << "\n";

@@ -12,6 +12,7 @@
 #include "kube_flags.h"
 #include "local_backend.h"
 #include "metrics/metrics_server.h"
+#include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
 #include "util/log.h"
@@ -165,15 +166,10 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
         .Info("status",
               {{"phase", task.status.phase}, {"reason", task.status.reason}, {"message", task.status.message}});
   };
-  std::map<std::string, std::string> last_error;
-  std::mutex error_mu;
+  reconcile::ErrorReports error_reports;
   options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
-    std::lock_guard lock(error_mu);
-    if (result) {
-      last_error.erase(key);
-    } else if (result.error().code() != ErrorCode::kConflict && last_error[key] != result.error().message()) {
-      last_error[key] = result.error().message();
-      TaskLogger(key, 0).Warn("reconcile failed; retrying with backoff", {{"error", result.error().message()}});
+    if (std::optional<reconcile::ErrorReport> report = error_reports.Report(key, result)) {
+      TaskLogger(key, 0).Warn("reconcile failed; " + report->what_next, {{"error", report->message}});
     }
   };
   KubeBackend backend(**client, std::move(options));

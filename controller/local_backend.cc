@@ -1,5 +1,7 @@
 #include "local_backend.h"
 
+#include "api/codec.h"
+#include "reconcile/settle.h"
 #include "util/uuid.h"
 
 namespace ctask::cli {
@@ -32,6 +34,7 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions opt
   b->docker_ = std::make_unique<docker::DockerClient>(*b->http_, *socket);
   if (Status ping = b->docker_->Ping(); !ping) return std::unexpected(ping.error());
 
+  b->stop_grace_ = options.reconciler.stop_grace;
   b->runtime_ = std::make_unique<docker::DockerRuntime>(
       *b->docker_, docker::DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock});
   reconcile::WorkQueue* queue = &b->queue_;
@@ -41,6 +44,11 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions opt
                                                                options.reconciler, options.on_status);
   b->controller_ =
       std::make_unique<reconcile::Controller>(*b->reconciler_, b->queue_, options.workers, options.on_result);
+  auto feed = std::make_shared<store::ChangeFeed>(b->store_->root());
+  b->changes_ = std::make_unique<reconcile::PollSource>(b->queue_, kChangePollInterval, [feed] {
+    Result<std::vector<std::string>> keys = feed->Poll();
+    return keys ? std::move(*keys) : std::vector<std::string>{};  // unreadable now: the next poll tries again
+  });
   return b;
 }
 
@@ -49,6 +57,7 @@ LocalBackend::~LocalBackend() {
 }
 
 void LocalBackend::Stop() {
+  if (changes_) changes_->Stop();
   if (controller_) controller_->Stop();
   archiver_.reset();  // stops the followers
 }
@@ -64,6 +73,25 @@ Status UpdateRecord(store::Store& store, const std::string& ns, const std::strin
   }
 }
 
+Result<bool> RemoveMarked(LocalBackend& backend, const std::string& ns, const std::string& name) {
+  reconcile::SettleOptions settle;
+  settle.deadline = std::chrono::steady_clock::now() + backend.stop_grace() + kRemoveSlack;
+  return reconcile::ReconcileUntilSettled(backend.reconciler(), ns, name, settle);
+}
+
+Status RequestChange(store::FileStore& store, const std::string& ns, const std::string& name,
+                     const std::function<bool(api::ContainerTask&)>& change) {
+  bool changed = false;
+  Status updated = UpdateRecord(store, ns, name, [&](api::ContainerTask& task) {
+    const api::ContainerTaskSpec before = task.spec;
+    changed = change(task);
+    if (changed && api::EncodeSpec(before) != api::EncodeSpec(task.spec)) ++task.metadata.generation;
+  });
+  if (!updated) return updated;
+  if (!changed) return {};
+  return store::AnnounceChange(store.root(), ns, name);
+}
+
 Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
   if (task.metadata.namespace_.empty()) task.metadata.namespace_ = "default";
   const std::string& ns = task.metadata.namespace_;
@@ -74,8 +102,13 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
     Status marked = UpdateRecord(backend.store(), ns, name,
                                  [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
     if (!marked) return marked;
-    Result<reconcile::ReconcileResult> removed = backend.reconciler().Reconcile(ns, name);
+    Result<bool> removed = RemoveMarked(backend, ns, name);
     if (!removed) return std::unexpected(removed.error());
+    if (!*removed) {
+      return MakeError(ErrorCode::kUnavailable, "the earlier task " + ns + "/" + name +
+                                                    " is still stopping; run again once `ctask get " + name +
+                                                    "` no longer lists it");
+    }
   } else if (previous.error().code() != ErrorCode::kNotFound &&
              previous.error().code() != ErrorCode::kInternal) {  // unreadable: replaced below
     return std::unexpected(previous.error());

@@ -1,8 +1,11 @@
 // The local (Docker) backend, assembled: the state directory's store and
 // lock, the Docker Engine client, the runtime, the log archiver, the
-// reconciler and its workers. `ctask run`, `ctask operator --backend docker`
-// and `ctask delete` each open one; only the opener holds the state
-// directory's lock, so two processes never drive the same tasks.
+// reconciler and its workers, and the source that feeds them the keys other
+// ctask processes announce (store/change_feed.h). `ctask run`, `ctask
+// operator --backend docker` and `ctask delete` (when no other process owns
+// the directory) each open one; only the opener holds the state directory's
+// lock, so two processes never drive the same tasks. Any process may ask for
+// a change with RequestChange; the owner acts on it.
 #pragma once
 
 #include <memory>
@@ -14,8 +17,10 @@
 #include "http/curl_client.h"
 #include "reconcile/controller.h"
 #include "reconcile/log_archiver.h"
+#include "reconcile/poll_source.h"
 #include "reconcile/task_reconciler.h"
 #include "reconcile/work_queue.h"
+#include "store/change_feed.h"
 #include "store/file_store.h"
 
 namespace ctask::cli {
@@ -25,9 +30,9 @@ struct LocalBackendOptions {
   render::DockerPolicy policy;
   reconcile::ReconcilerOptions reconciler;
   int workers = 4;
-  reconcile::LogDisplay display;              // live output, for `ctask run`
-  reconcile::StatusListener on_status;        // every status write
-  reconcile::ResultListener on_result;        // every reconcile's outcome
+  reconcile::LogDisplay display;        // live output, for `ctask run`
+  reconcile::StatusListener on_status;  // every status write
+  reconcile::ResultListener on_result;  // every reconcile's outcome
   std::function<void(const std::string& image, const api::Json& progress)> on_pull_progress;
 };
 
@@ -38,7 +43,10 @@ class LocalBackend {
   static Result<std::unique_ptr<LocalBackend>> Open(LocalBackendOptions options);
   ~LocalBackend();
 
-  void Start() { controller_->Start(); }
+  void Start() {
+    controller_->Start();
+    changes_->Start();
+  }
   // Stops the workers and log followers; containers keep running.
   void Stop();
 
@@ -47,10 +55,12 @@ class LocalBackend {
   reconcile::WorkQueue& queue() { return queue_; }
   reconcile::TaskReconciler& reconciler() { return *reconciler_; }
   const std::string& state_dir() const { return store_->root(); }
+  std::chrono::seconds stop_grace() const { return stop_grace_; }
 
  private:
   LocalBackend() = default;
 
+  std::chrono::seconds stop_grace_{10};
   std::optional<store::StoreLock> lock_;
   std::unique_ptr<store::FileStore> store_;
   std::unique_ptr<http::CurlClient> http_;
@@ -60,10 +70,20 @@ class LocalBackend {
   std::unique_ptr<reconcile::LogArchiver> archiver_;
   std::unique_ptr<reconcile::TaskReconciler> reconciler_;
   std::unique_ptr<reconcile::Controller> controller_;
+  std::unique_ptr<reconcile::PollSource> changes_;
 };
 
 // The wall clock as status timestamps use it (whole seconds, UTC).
 Timestamp WallClock();
+
+// Beyond the stop grace, how long removing a task may take: the end of its
+// log, the archive, the container's removal.
+inline constexpr std::chrono::seconds kRemoveSlack{30};
+
+// Reconciles a task marked for deletion on this thread until it is gone
+// (true), or stop grace + kRemoveSlack has passed (false). The backend must
+// not be started: its workers would take the same key.
+Result<bool> RemoveMarked(LocalBackend& backend, const std::string& ns, const std::string& name);
 
 // Puts `task` as a new record: a fresh UID, generation 1, created now, no
 // status. A record of the same name is deleted first, with its containers.
@@ -72,5 +92,15 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task);
 // Read-modify-write of a record, retried on conflicts with the reconciler.
 Status UpdateRecord(store::Store& store, const std::string& ns, const std::string& name,
                     const std::function<void(api::ContainerTask&)>& change);
+
+// An intent from any ctask process: UpdateRecord, then announce the key to
+// the directory's owner (store/change_feed.h), which acts on it.
+// `change` returns whether it changed anything; a spec change bumps
+// metadata.generation, as the API server does.
+Status RequestChange(store::FileStore& store, const std::string& ns, const std::string& name,
+                     const std::function<bool(api::ContainerTask&)>& change);
+
+// How often the owner reads the change journal.
+inline constexpr std::chrono::milliseconds kChangePollInterval{200};
 
 }  // namespace ctask::cli

@@ -31,7 +31,7 @@ struct DesiredState {
 };
 
 struct ScanResult {
-  bool changed = false;           // the desired state differs from the last scan's
+  bool changed = false;               // the desired state differs from the last scan's
   std::vector<std::string> problems;  // new problems, one line each
 };
 

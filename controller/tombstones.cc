@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 Tombstones::Tombstones(std::string state_dir) : root_(std::move(state_dir) + "/expired") {}
 
-std::string Tombstones::Digest(const api::ContainerTaskSpec& spec) { return Sha256Hex(api::EncodeSpec(spec).dump()); }
+std::string Tombstones::Digest(const api::ContainerTaskSpec& spec) {
+  return Sha256Hex(api::EncodeSpec(spec).dump());
+}
 
 bool Tombstones::Matches(const std::string& ns, const std::string& name, const std::string& digest) const {
   std::ifstream in(root_ + "/" + ns + "/" + name);

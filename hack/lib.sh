@@ -11,6 +11,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # configure_and_build DIR [cmake args...]: an incremental Ninja build in DIR.
+# CTASK_BUILD_TARGETS (space-separated) limits it to those targets; unset, all.
 configure_and_build() {
   local dir=$1
   shift
@@ -19,5 +20,6 @@ configure_and_build() {
   else
     cmake "$dir" "$@" >/dev/null
   fi
-  ninja -C "$dir" -j "$CTASK_JOBS"
+  # shellcheck disable=SC2086 # a list of target names
+  ninja -C "$dir" -j "$CTASK_JOBS" ${CTASK_BUILD_TARGETS:-}
 }

@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
     std::cerr << "ctask-gen: " << docs_path << " lacks the GENERATED markers\n";
     return 1;
   }
-  docs = docs.substr(0, begin + std::string(kBegin).size()) + ctask::api::ApiReferenceMarkdown() +
-         docs.substr(end);
+  docs = docs.substr(0, begin + std::string(kBegin).size()) + ctask::api::ApiReferenceMarkdown() + docs.substr(end);
   if (!Write(docs_path, docs)) {
     std::cerr << "ctask-gen: cannot write " << docs_path << "\n";
     return 1;

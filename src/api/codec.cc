@@ -48,7 +48,9 @@ std::optional<bool> OptBool(const Json& object, const char* name) {
   return f->get<bool>();
 }
 
-bool BoolOr(const Json& object, const char* name, bool fallback) { return OptBool(object, name).value_or(fallback); }
+bool BoolOr(const Json& object, const char* name, bool fallback) {
+  return OptBool(object, name).value_or(fallback);
+}
 
 const Json& Obj(const Json& object, const char* name) {
   static const Json kEmpty = Json::object();
@@ -142,8 +144,7 @@ class SpecReader {
         }
         if (HasObj(from, "configMapKeyRef")) {
           const Json& r = Obj(from, "configMapKeyRef");
-          source.config_map_key_ref =
-              ConfigMapKeySelector{Str(r, "name"), Str(r, "key"), BoolOr(r, "optional", false)};
+          source.config_map_key_ref = ConfigMapKeySelector{Str(r, "name"), Str(r, "key"), BoolOr(r, "optional", false)};
         }
         var.value_from = source;
       }
@@ -317,8 +318,8 @@ ContainerTaskStatus DecodeStatus(const Json& s) {
   const Json& artifacts = Obj(s, "artifacts");
   if (HasObj(artifacts, "log")) {
     const Json& l = Obj(artifacts, "log");
-    st.artifacts.log = LogArtifact{Str(l, "kind"), Str(l, "name"), IntOr<int64_t>(l, "sizeBytes", 0),
-                                   Str(l, "sha256"), BoolOr(l, "truncated", false)};
+    st.artifacts.log = LogArtifact{Str(l, "kind"), Str(l, "name"), IntOr<int64_t>(l, "sizeBytes", 0), Str(l, "sha256"),
+                                   BoolOr(l, "truncated", false)};
   }
   return st;
 }
@@ -380,9 +381,11 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
     for (const EnvFromSource& from : spec.env_from) {
       Json e = Json::object();
       PutStr(e, "prefix", from.prefix);
-      if (from.secret_ref) e["secretRef"] = Json::object({{"name", from.secret_ref->name}, {"optional", from.secret_ref->optional}});
+      if (from.secret_ref)
+        e["secretRef"] = Json::object({{"name", from.secret_ref->name}, {"optional", from.secret_ref->optional}});
       if (from.config_map_ref) {
-        e["configMapRef"] = Json::object({{"name", from.config_map_ref->name}, {"optional", from.config_map_ref->optional}});
+        e["configMapRef"] =
+            Json::object({{"name", from.config_map_ref->name}, {"optional", from.config_map_ref->optional}});
       }
       list.push_back(e);
     }
@@ -397,8 +400,8 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
   if (spec.timeout_seconds) s["timeoutSeconds"] = *spec.timeout_seconds;
   s["pendingTimeoutSeconds"] = spec.pending_timeout_seconds;
   s["retries"] = spec.retries;
-  s["retryPolicy"] = Json::object({{"onExitCodes", spec.retry_policy.on_exit_codes},
-                                   {"backoffSeconds", spec.retry_policy.backoff_seconds}});
+  s["retryPolicy"] = Json::object(
+      {{"onExitCodes", spec.retry_policy.on_exit_codes}, {"backoffSeconds", spec.retry_policy.backoff_seconds}});
   if (spec.ttl_seconds_after_finished) s["ttlSecondsAfterFinished"] = *spec.ttl_seconds_after_finished;
   if (spec.workload_ttl_seconds_after_finished) {
     s["workloadTTLSecondsAfterFinished"] = *spec.workload_ttl_seconds_after_finished;
@@ -415,10 +418,11 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
       w["emptyDir"] = e;
     }
     if (ws.persistent_volume_claim) {
-      w["persistentVolumeClaim"] = Json::object({{"claimName", ws.persistent_volume_claim->claim_name},
-                                                 {"readOnly", ws.persistent_volume_claim->read_only}});
+      w["persistentVolumeClaim"] = Json::object(
+          {{"claimName", ws.persistent_volume_claim->claim_name}, {"readOnly", ws.persistent_volume_claim->read_only}});
     }
-    if (ws.host_path) w["hostPath"] = Json::object({{"path", ws.host_path->path}, {"readOnly", ws.host_path->read_only}});
+    if (ws.host_path)
+      w["hostPath"] = Json::object({{"path", ws.host_path->path}, {"readOnly", ws.host_path->read_only}});
     if (ws.docker_volume) w["dockerVolume"] = Json::object({{"name", ws.docker_volume->name}});
     s["workspace"] = w;
   }

@@ -86,7 +86,7 @@ std::optional<ConfigData> ReadConfigData(const Json& object, const std::string& 
   for (const auto& [name, value] : object.items()) {
     static const std::vector<std::string> kSecretFields = {"apiVersion", "kind", "metadata", "data",
                                                            "stringData", "type", "immutable"};
-    static const std::vector<std::string> kConfigMapFields = {"apiVersion", "kind",      "metadata",
+    static const std::vector<std::string> kConfigMapFields = {"apiVersion", "kind",       "metadata",
                                                               "data",       "binaryData", "immutable"};
     const auto& known = secret ? kSecretFields : kConfigMapFields;
     if (std::find(known.begin(), known.end(), name) == known.end()) errors.push_back({name, "unknown field"});

@@ -16,11 +16,13 @@ struct NamedPattern {
 
 inline constexpr NamedPattern kDns1123Label = {
     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-    "must be lower case letters, digits and '-', starting and ending with a letter or digit (e.g. 'my-task')", "my-task"};
+    "must be lower case letters, digits and '-', starting and ending with a letter or digit (e.g. 'my-task')",
+    "my-task"};
 inline constexpr NamedPattern kDns1123Subdomain = {
     R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)",
     "must be lower case letters, digits, '-' and '.', starting and ending with a letter or digit "
-    "(e.g. 'example.com')", "example.com"};
+    "(e.g. 'example.com')",
+    "example.com"};
 inline constexpr NamedPattern kEnvVarName = {
     "^[-._a-zA-Z][-._a-zA-Z0-9]*$",
     "must be letters, digits, '_', '-' and '.', not starting with a digit (e.g. 'MY_VAR')", "MY_VAR"};
@@ -32,7 +34,8 @@ inline constexpr NamedPattern kConfigKey = {"^[-._a-zA-Z0-9]+$",
 inline constexpr NamedPattern kAbsolutePath = {"^/", "must be an absolute path, starting with '/'", "/data"};
 inline constexpr NamedPattern kNoSpaces = {R"(^\S+$)", "must not contain spaces", "busybox:1.36"};
 inline constexpr NamedPattern kDockerName = {
-    "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", "must be letters, digits, '_', '.' and '-', starting with a letter or digit", "vol1"};
+    "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", "must be letters, digits, '_', '.' and '-', starting with a letter or digit",
+    "vol1"};
 // resource.Quantity as controller-gen emits it, without the leading '-': a
 // negative request or limit means nothing.
 inline constexpr NamedPattern kNonNegativeQuantity = {

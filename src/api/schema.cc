@@ -110,9 +110,30 @@ Json QuantitySchema(std::string_view doc) {
   Json as_string = Json::object();
   as_string["type"] = "string";
   s["anyOf"] = Json::array({as_int, as_string});
+  // The pattern bounds the string form; `minimum` the integer one (an
+  // unquoted `cpu: -2` is an integer, which no pattern sees).
+  s["minimum"] = 0;
   s["pattern"] = kNonNegativeQuantity.regex;
   s["x-kubernetes-int-or-string"] = true;
   return s;
+}
+
+// A resource's request may not exceed its limit, as the API server checks a
+// pod. Kubernetes' CEL quantity library compares the values exactly
+// (quantity("1Gi") == quantity("1024Mi")); string() takes both the integer
+// and the string form. `cel_name` is the field as CEL spells it ('-' is
+// __dash__). A value that is not a quantity is the pattern's to refuse.
+Json RequestWithinLimitRule(const char* field, const char* cel_name, const char* message) {
+  const std::string request = std::string("self.requests.") + cel_name;
+  const std::string limit = std::string("self.limits.") + cel_name;
+  const std::string rule = "!has(self.requests) || !has(self.limits) || !has(" + request + ") || !has(" + limit +
+                           ") || !isQuantity(string(" + request + ")) || !isQuantity(string(" + limit +
+                           ")) || quantity(string(" + request + ")).compareTo(quantity(string(" + limit + "))) <= 0";
+  Json r = Json::object();
+  r["rule"] = rule;
+  r["message"] = message;
+  r["fieldPath"] = std::string(".requests.") + field;
+  return r;
 }
 
 Json Dns1123Name(std::string_view doc) {
@@ -275,12 +296,17 @@ Json SpecSchema() {
           {"env", With(With(Array("Environment variables.", env_var, 256), "x-kubernetes-list-type", "map"),
                        "x-kubernetes-list-map-keys", Json::array({"name"}))},
           {"envFrom", Array("Import whole Secrets or ConfigMaps as environment variables.", env_from, 32)},
-          {"resources", Object("Compute resources. Requests are what scheduling reserves; limits are enforced "
-                               "(memory beyond the limit is OOMKilled).",
-                               {
-                                   {"requests", ResourceListSchema("Amount reserved.")},
-                                   {"limits", ResourceListSchema("Hard ceiling.")},
-                               })},
+          {"resources",
+           Rules(Object("Compute resources. Requests are what scheduling reserves; limits are enforced "
+                        "(memory beyond the limit is OOMKilled). A request may not be more than its limit.",
+                        {
+                            {"requests", ResourceListSchema("Amount reserved.")},
+                            {"limits", ResourceListSchema("Hard ceiling.")},
+                        }),
+                 {RequestWithinLimitRule("cpu", "cpu", kRequestCpuWithinLimit),
+                  RequestWithinLimitRule("memory", "memory", kRequestMemoryWithinLimit),
+                  RequestWithinLimitRule("ephemeral-storage", "ephemeral__dash__storage",
+                                         kRequestEphemeralStorageWithinLimit)})},
           {"timeoutSeconds", Integer("Deadline for the whole task, pending time and retries included; then the task "
                                      "fails with DeadlineExceeded. Unset: no deadline.",
                                      "int64", 1, 2592000)},

@@ -24,6 +24,12 @@ inline constexpr size_t kMaxLogTailBytes = 4096;
 inline constexpr size_t kMaxResultBytes = 4096;
 inline constexpr size_t kMaxHistoryEntries = 20;
 
+// The messages of the CEL rules that keep a request within its limit, shared
+// by the schema and their C++ twins (validate.cc).
+inline constexpr const char* kRequestCpuWithinLimit = "must not be more than limits.cpu";
+inline constexpr const char* kRequestMemoryWithinLimit = "must not be more than limits.memory";
+inline constexpr const char* kRequestEphemeralStorageWithinLimit = "must not be more than limits.ephemeral-storage";
+
 // openAPIV3Schema of the ContainerTask kind (spec and status).
 const Json& ContainerTaskSchema();
 

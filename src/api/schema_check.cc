@@ -15,15 +15,23 @@ namespace {
 
 std::string TypeName(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "number";
-    case Json::value_t::string: return "string";
-    case Json::value_t::array: return "array";
-    case Json::value_t::object: return "object";
-    default: return "value";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "number";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    default:
+      return "value";
   }
 }
 
@@ -69,10 +77,10 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t up = row[j];
-      size_t cost = (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                     std::tolower(static_cast<unsigned char>(b[j - 1])))
-                        ? 0
-                        : 1;
+      size_t cost =
+          (std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1])))
+              ? 0
+              : 1;
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
       diagonal = up;
     }
@@ -209,8 +217,8 @@ class Checker {
 
   void CheckObject(const Json& value, const Json& schema, const std::string& path) {
     if (schema.contains("maxProperties") && value.size() > schema["maxProperties"].get<size_t>()) {
-      Add(path, "must have at most " + schema["maxProperties"].dump() + " entries, got " +
-                    std::to_string(value.size()));
+      Add(path,
+          "must have at most " + schema["maxProperties"].dump() + " entries, got " + std::to_string(value.size()));
       return;
     }
     if (schema.contains("required")) {

@@ -165,11 +165,11 @@ struct ContainerTaskSpec {
   std::vector<EnvFromSource> env_from;
   ResourceRequirements resources;
 
-  std::optional<int64_t> timeout_seconds;   // whole task, pending time included
-  int64_t pending_timeout_seconds = 300;    // stuck before start -> Failed
-  int32_t retries = 0;                      // extra attempts
+  std::optional<int64_t> timeout_seconds;  // whole task, pending time included
+  int64_t pending_timeout_seconds = 300;   // stuck before start -> Failed
+  int32_t retries = 0;                     // extra attempts
   RetryPolicy retry_policy;
-  std::optional<int64_t> ttl_seconds_after_finished;  // task and all it owns
+  std::optional<int64_t> ttl_seconds_after_finished;           // task and all it owns
   std::optional<int64_t> workload_ttl_seconds_after_finished;  // Job/pods or container only
 
   bool suspend = false;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/names.h"
+#include "api/schema.h"
 
 namespace ctask::api {
 namespace {
@@ -59,23 +60,50 @@ void CheckLabels(FieldErrors& errors, const std::string& path, const std::map<st
   }
 }
 
+const char* WithinLimitMessage(const std::string& resource) {
+  if (resource == kResourceCpu) return kRequestCpuWithinLimit;
+  if (resource == kResourceMemory) return kRequestMemoryWithinLimit;
+  return kRequestEphemeralStorageWithinLimit;
+}
+
 void CheckRequestsWithinLimits(FieldErrors& errors, const ResourceRequirements& resources) {
   for (const auto& [name, request] : resources.requests) {
     auto limit = resources.limits.find(name);
     if (limit == resources.limits.end()) continue;
     if (request.Compare(limit->second) > 0) {
       errors.push_back({"spec.resources.requests." + name,
-                        QuoteValue(request.original) + " is more than the limit " + QuoteValue(limit->second.original) +
+                        std::string(WithinLimitMessage(name)) + ": " + QuoteValue(request.original) +
+                            " is more than the limit " + QuoteValue(limit->second.original) +
                             ": lower the request or raise the limit"});
+    }
+  }
+}
+
+// Negative amounts: the schema's pattern and minimum refuse them on the way
+// in; this keeps a record written before those rules from running.
+void CheckNonNegative(FieldErrors& errors, const std::string& path, const ResourceList& list) {
+  for (const auto& [name, quantity] : list) {
+    if (quantity.IsNegative()) {
+      errors.push_back(
+          {path + "." + name, "invalid value " + QuoteValue(quantity.original) + ": must not be negative"});
     }
   }
 }
 
 }  // namespace
 
-const char* const kCelRuleMessages[] = {kEnvValueOrValueFrom, kEnvOneRef,      kEnvFromOneRef,
-                                        kWorkspaceOneSource,  kNonRootButRoot, kExistsNoValue,
-                                        kReservedLabels,      kWorkloadTtl,    kCancelOneWay};
+const char* const kCelRuleMessages[] = {kEnvValueOrValueFrom,
+                                        kEnvOneRef,
+                                        kEnvFromOneRef,
+                                        kWorkspaceOneSource,
+                                        kNonRootButRoot,
+                                        kExistsNoValue,
+                                        kReservedLabels,
+                                        kWorkloadTtl,
+                                        kCancelOneWay,
+                                        kRequestCpuWithinLimit,
+                                        kRequestMemoryWithinLimit,
+                                        kRequestEphemeralStorageWithinLimit};
 const size_t kCelRuleCount = std::size(kCelRuleMessages);
 
 FieldErrors ValidateObjectMeta(const ObjectMeta& meta) {
@@ -105,7 +133,8 @@ FieldErrors ValidateSpec(const ContainerTaskSpec& spec) {
     const EnvVar& var = spec.env[i];
     std::string path = IndexPath("spec.env", i);
     if (var.value && var.value_from) errors.push_back({path, kEnvValueOrValueFrom});
-    if (var.value_from && var.value_from->secret_key_ref.has_value() == var.value_from->config_map_key_ref.has_value()) {
+    if (var.value_from &&
+        var.value_from->secret_key_ref.has_value() == var.value_from->config_map_key_ref.has_value()) {
       errors.push_back({path + ".valueFrom", kEnvOneRef});
     }
   }
@@ -116,6 +145,8 @@ FieldErrors ValidateSpec(const ContainerTaskSpec& spec) {
     }
   }
 
+  CheckNonNegative(errors, "spec.resources.requests", spec.resources.requests);
+  CheckNonNegative(errors, "spec.resources.limits", spec.resources.limits);
   CheckRequestsWithinLimits(errors, spec.resources);
 
   if (spec.ttl_seconds_after_finished && spec.workload_ttl_seconds_after_finished &&
@@ -131,6 +162,10 @@ FieldErrors ValidateSpec(const ContainerTaskSpec& spec) {
     CheckPath(errors, "spec.workspace.mountPath", ws.mount_path);
     if (ws.mount_path == "/") errors.push_back({"spec.workspace.mountPath", "must not be '/': mount below it"});
     if (ws.host_path) CheckPath(errors, "spec.workspace.hostPath.path", ws.host_path->path);
+    if (ws.empty_dir && ws.empty_dir->size_limit && ws.empty_dir->size_limit->IsNegative()) {
+      errors.push_back({"spec.workspace.emptyDir.sizeLimit",
+                        "invalid value " + QuoteValue(ws.empty_dir->size_limit->original) + ": must not be negative"});
+    }
   }
 
   const SecurityContext& sc = spec.security_context;
@@ -141,7 +176,8 @@ FieldErrors ValidateSpec(const ContainerTaskSpec& spec) {
   CheckLabels(errors, "spec.nodeSelector", spec.node_selector, true);
   for (size_t i = 0; i < spec.tolerations.size(); ++i) {
     const Toleration& t = spec.tolerations[i];
-    if (t.operator_ == "Exists" && !t.value.empty()) errors.push_back({IndexPath("spec.tolerations", i), kExistsNoValue});
+    if (t.operator_ == "Exists" && !t.value.empty())
+      errors.push_back({IndexPath("spec.tolerations", i), kExistsNoValue});
     if (!t.key.empty()) AddAll(errors, IndexPath("spec.tolerations", i) + ".key", IsQualifiedName(t.key), t.key);
   }
   bool reserved = false;

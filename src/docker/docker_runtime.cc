@@ -232,7 +232,13 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     }
     return std::unexpected(id.error());
   }
-  return client_.StartContainer(*id);
+  // A start the daemon refuses (400: the command is not in the image, a
+  // working directory that cannot be made) fails the same way on every try.
+  Status started = client_.StartContainer(*id);
+  if (!started && started.error().code() == ErrorCode::kInvalidArgument) {
+    return RecordStartFailure(task, attempt, kReasonConfigError, started.error());
+  }
+  return started;
 }
 
 Result<runtime::Observation> DockerRuntime::Observe(const api::ContainerTask& task, int attempt) {

@@ -11,8 +11,8 @@
 //  - A container of the same name left by an earlier task of the same name
 //    (another UID, managed by ctask) is removed before the attempt's own is
 //    created, unless it is running: then the attempt fails with ConfigError
-//    rather than stop another task's work (another state directory's). A same-named container ctask does not manage is never touched:
-//    the attempt fails with ConfigError naming it.
+//    rather than stop another task's work (another state directory's). A same-named container ctask does not manage is
+//    never touched: the attempt fails with ConfigError naming it.
 //  - A task that cannot start here fails fast, not after
 //    pendingTimeoutSeconds: a missing Secret/ConfigMap key or a host path
 //    outside the policy (ConfigError), an image that is absent and cannot be

@@ -63,7 +63,11 @@ Error Build(std::string_view what, int http_status, std::string reason, std::str
   if (!reason.empty()) message += ", " + reason;
   message += ")";
   if (http_status == 401) message += "; check the credentials in the kubeconfig or the service account token";
-  return Error(ErrorCodeForHttp(http_status, reason), std::move(message)).WithHttp(http_status, std::move(reason));
+  ErrorCode code = ErrorCodeForHttp(http_status, reason);
+  // A ResourceQuota refuses a create with 403 too, but a quota frees up as
+  // other work ends: that is a retry, not a missing permission.
+  if (http_status == 403 && detail.find("exceeded quota") != std::string::npos) code = ErrorCode::kUnavailable;
+  return Error(code, std::move(message)).WithHttp(http_status, std::move(reason));
 }
 
 }  // namespace

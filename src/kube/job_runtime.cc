@@ -40,6 +40,35 @@ std::optional<int64_t> DeadlineLeft(const api::ContainerTask& task, Timestamp no
   return std::max<int64_t>(left, 1);
 }
 
+// The API server refused a child of the task as invalid (422) or the
+// operator may not create it (403, RBAC): terminal (reconcile/outcome.h),
+// with words that say what to fix. The Job's field paths are the server's;
+// its container's fields are the task's spec fields of the same name.
+Error ExplainRefusedChild(const Error& error, std::string_view child) {
+  std::string message = error.message();
+  if (error.code() == ErrorCode::kInvalidArgument) {
+    constexpr std::string_view kContainer = "spec.template.spec.containers[0].";
+    if (const size_t at = message.find(kContainer); at != std::string::npos) {
+      size_t end = message.find_first_of(": ", at);
+      if (end == std::string::npos) end = message.size();
+      message += "; in the task that is spec." + message.substr(at + kContainer.size(), end - at - kContainer.size());
+    }
+    return Error(error.code(), "the API server refused the " + std::string(child) +
+                                   " rendered from the task as invalid: " + message + ": fix the task's spec")
+        .WithHttp(error.http_status(), error.reason());
+  }
+  // RBAC says "cannot <verb> resource"; an admission policy's refusal is
+  // also a 403, and no grant fixes that.
+  if (message.find("cannot ") != std::string::npos && message.find(" resource ") != std::string::npos) {
+    message += ": grant the operator this permission (its ClusterRole, manifests/rbac.yaml)";
+  }
+  return Error(error.code(), message).WithHttp(error.http_status(), error.reason());
+}
+
+bool RefusedForGood(const Error& error) {
+  return error.code() == ErrorCode::kInvalidArgument || error.code() == ErrorCode::kPermissionDenied;
+}
+
 }  // namespace
 
 std::vector<std::string> AttemptIndex(const Json& object) {
@@ -123,10 +152,14 @@ Status JobRuntime::Apply(const api::ContainerTask& task, int attempt) {
   }
   if (task.spec.network.isolated) {
     Result<Json> policy = client_.Create(resources::NetworkPolicies(), ns, render::RenderNetworkPolicy(task));
+    if (!policy && RefusedForGood(policy.error())) {
+      return std::unexpected(ExplainRefusedChild(policy.error(), "NetworkPolicy"));
+    }
     if (!policy && policy.error().code() != ErrorCode::kAlreadyExists) return std::unexpected(policy.error());
   }
   Result<Json> created = client_.Create(resources::Jobs(), ns, *rendered);
   if (!created) {
+    if (RefusedForGood(created.error())) return std::unexpected(ExplainRefusedChild(created.error(), "Job"));
     if (created.error().code() != ErrorCode::kAlreadyExists) return std::unexpected(created.error());
     // The cache is behind: the Job exists. Ours is adopted; another's refused.
     Result<Json> existing = client_.Get(resources::Jobs(), ns, name);

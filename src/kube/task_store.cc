@@ -260,9 +260,15 @@ std::unexpected<Error> ReadOnly() {
 }
 }  // namespace
 
-Status ApiTaskReader::Put(const api::ContainerTask&) { return ReadOnly(); }
-Status ApiTaskReader::Delete(std::string_view, std::string_view) { return ReadOnly(); }
-Result<store::LogWriterPtr> ApiTaskReader::OpenLog(std::string_view, std::string_view, int64_t) { return ReadOnly(); }
+Status ApiTaskReader::Put(const api::ContainerTask&) {
+  return ReadOnly();
+}
+Status ApiTaskReader::Delete(std::string_view, std::string_view) {
+  return ReadOnly();
+}
+Result<store::LogWriterPtr> ApiTaskReader::OpenLog(std::string_view, std::string_view, int64_t) {
+  return ReadOnly();
+}
 
 Result<api::ContainerTask> ApiTaskReader::Get(std::string_view ns, std::string_view name) {
   Result<Json> got = client_.Get(resources::ContainerTasks(), Ns(ns), name);

@@ -1,5 +1,7 @@
 #include "reconcile/controller.h"
 
+#include "reconcile/outcome.h"
+
 namespace ctask::reconcile {
 
 std::pair<std::string, std::string> SplitKey(const std::string& key) {
@@ -35,12 +37,12 @@ void Controller::Work() {
     const auto started = std::chrono::steady_clock::now();
     Result<ReconcileResult> result = reconciler_.Reconcile(ns, name);
     if (on_duration_) on_duration_(result, std::chrono::steady_clock::now() - started);
-    if (!result) {
-      queue_.AddRateLimited(*key);
-    } else {
-      queue_.Forget(*key);
-      if (result->requeue_after) queue_.AddAfter(*key, *result->requeue_after);
-    }
+    const QueueCalls calls = PlanQueueCalls(result, queue_.NumRequeues(*key));
+    if (calls.forget) queue_.Forget(*key);
+    if (calls.count_failure) queue_.CountFailure(*key);
+    if (calls.add_now) queue_.Add(*key);
+    if (calls.add_rate_limited) queue_.AddRateLimited(*key);
+    if (calls.add_after) queue_.AddAfter(*key, *calls.add_after);
     if (on_result_) on_result_(*key, result);
     queue_.Done(*key);
   }

@@ -1,8 +1,9 @@
 // Controller: worker threads that take keys off a WorkQueue and reconcile
-// them, the controller-runtime loop. A failed reconcile is retried rate
-// limited; a clean one forgets the key's backoff and comes back when the
-// result asks (a deadline, a backoff, a TTL) or when someone Adds the key (a
-// file changed, a log follow ended).
+// them, the controller-runtime loop. What each result asks of the queue is
+// reconcile/outcome.h's contract: a clean pass forgets the key's backoff and
+// comes back when the result asks (a deadline, a backoff, a TTL) or when
+// someone Adds the key (a file changed, a log follow ended); a conflict comes
+// back at once; a transient error backs off; a terminal error is not retried.
 //
 // Thread-safety: Start and Stop from one thread; the queue and the reconciler
 // are shared with the workers.

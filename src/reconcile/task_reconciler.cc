@@ -2,6 +2,7 @@
 
 #include "api/codec.h"
 #include "api/validate.h"
+#include "reconcile/outcome.h"
 #include "render/labels.h"
 #include "status/decide.h"
 
@@ -123,6 +124,25 @@ Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task,
   return ReconcileResult{std::nullopt, true};
 }
 
+Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task, int attempt, const Error& refusal) {
+  // Read again: step 6 may have just written the record, and the store
+  // refuses a write from the version before it.
+  Result<api::ContainerTask> current = store_.Get(task.metadata.namespace_, task.metadata.name);
+  if (!current) return std::unexpected(current.error());
+  api::ContainerTask failed = std::move(*current);
+  const bool forbidden = refusal.code() == ErrorCode::kPermissionDenied;
+  failed.status = status::FailStart(failed.status, failed.metadata.generation, attempt,
+                                    forbidden ? status::reason::kForbidden : status::reason::kInvalidSpec,
+                                    refusal.message(), now_());
+  if (Status put = store_.Put(failed); !put) return std::unexpected(put.error());
+  if (on_status_) on_status_(failed);
+  if (std::optional<status::TaskEvent> event = status::TransitionEvent(task.status, failed.status)) {
+    Emit(failed, std::move(*event));
+  }
+  // The task says why; the queue is told not to retry (outcome.h).
+  return std::unexpected(refusal);
+}
+
 Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const std::string& name) {
   // 1. The record; gone means nothing to do.
   Result<api::ContainerTask> record = store_.Get(ns, name);
@@ -187,6 +207,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
       // A task that cannot start here is recorded by the runtime and
       // observed as Waiting with the cause; look again at once.
       Status applied = runtime_.Apply(updated, decision.attempt);
+      if (!applied && IsTerminalError(applied.error())) return FailStart(updated, decision.attempt, applied.error());
       if (!applied && applied.error().code() != ErrorCode::kFailedPrecondition) {
         return std::unexpected(applied.error());
       }

@@ -1,4 +1,4 @@
-// TaskReconciler: reconcile(key) for the local backend, controller-runtime
+// TaskReconciler: reconcile(key) for both backends, controller-runtime
 // style. Level-based: it reads the task's record and what the runtime sees,
 // asks status::Decide what the status is and what to do, writes the status
 // when it differs, and does that one thing. Any process may run it after a
@@ -69,6 +69,10 @@ class TaskReconciler {
  private:
   Result<ReconcileResult> Finalize(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed);
   Status RemoveWorkloads(const api::ContainerTask& task);
+  // The runtime refused to start `attempt` for good (a terminal error,
+  // outcome.h): the task is written as Failed naming the cause, and the
+  // refusal is returned so the queue does not retry it.
+  Result<ReconcileResult> FailStart(const api::ContainerTask& task, int attempt, const Error& refusal);
   // Whether a running task's logTail may be written now (and notes that it
   // is).
   bool TailDue(const std::string& key, Timestamp now);

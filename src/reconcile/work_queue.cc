@@ -74,6 +74,11 @@ void WorkQueue::AddRateLimited(const std::string& key) {
   AddAfterLocked(key, limiter_.When(key, clock_()));
 }
 
+void WorkQueue::CountFailure(const std::string& key) {
+  std::lock_guard lock(mu_);
+  limiter_.When(key, clock_());
+}
+
 void WorkQueue::Forget(const std::string& key) {
   std::lock_guard lock(mu_);
   limiter_.Forget(key);

@@ -141,6 +141,11 @@ class WorkQueue {
   void AddAfter(const std::string& key, std::chrono::nanoseconds delay);
   void AddRateLimited(const std::string& key);
 
+  // Counts a failure of the key (and takes a token) without queueing it:
+  // for a caller that requeues at once but wants the next failure to back
+  // off (a conflict, reconcile/outcome.h).
+  void CountFailure(const std::string& key);
+
   // Clears the key's failure count (its next backoff starts at base_delay).
   // Does not dequeue the key.
   void Forget(const std::string& key);

@@ -11,8 +11,8 @@
 #include "api/names.h"
 #include "render/labels.h"
 #include "render/utf8.h"
-#include "util/utf8.h"
 #include "util/field_error.h"
+#include "util/utf8.h"
 
 namespace ctask::render {
 namespace {

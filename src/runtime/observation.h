@@ -14,18 +14,22 @@
 namespace ctask::runtime {
 
 enum class WorkloadState {
-  kAbsent,    // nothing exists for this attempt
-  kWaiting,   // created, not started: pulling an image, scheduling, bad config
-  kRunning,   // the container runs
-  kExited,    // the container ended (exit_code says how)
+  kAbsent,   // nothing exists for this attempt
+  kWaiting,  // created, not started: pulling an image, scheduling, bad config
+  kRunning,  // the container runs
+  kExited,   // the container ended (exit_code says how)
 };
 
 inline std::string_view WorkloadStateName(WorkloadState state) {
   switch (state) {
-    case WorkloadState::kAbsent: return "Absent";
-    case WorkloadState::kWaiting: return "Waiting";
-    case WorkloadState::kRunning: return "Running";
-    case WorkloadState::kExited: return "Exited";
+    case WorkloadState::kAbsent:
+      return "Absent";
+    case WorkloadState::kWaiting:
+      return "Waiting";
+    case WorkloadState::kRunning:
+      return "Running";
+    case WorkloadState::kExited:
+      return "Exited";
   }
   return "Unknown";
 }

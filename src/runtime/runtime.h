@@ -33,8 +33,11 @@ class Runtime {
   // kFailedPrecondition when the task cannot run here (a missing Secret key,
   // a host path outside the policy, an image that cannot be had): the
   // runtime remembers the cause and Observe reports the attempt Waiting with
-  // it, so the task fails naming it. Any other error is transient (the
-  // backend is unreachable): retry.
+  // it, so the task fails naming it. kInvalidArgument (the backend refused
+  // the rendered workload as invalid) and kPermissionDenied (the operator may
+  // not create it) are terminal: the reconciler fails the task with the
+  // error's message and never retries (reconcile/outcome.h). Any other error
+  // is transient (the backend is unreachable): retry.
   virtual Status Apply(const api::ContainerTask& task, int attempt) = 0;
 
   // What exists of `attempt`'s workload; kAbsent when nothing does.

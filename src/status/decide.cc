@@ -22,8 +22,7 @@ std::string Bounded(std::string text, size_t limit) {
 }
 
 bool IsFailureReason(const std::string& r) {
-  return r == reason::kError || r == reason::kOOMKilled || r == reason::kDeadlineExceeded ||
-         r == reason::kWorkloadLost;
+  return r == reason::kError || r == reason::kOOMKilled || r == reason::kDeadlineExceeded || r == reason::kWorkloadLost;
 }
 
 int Failures(const ContainerTaskStatus& st) {
@@ -105,8 +104,8 @@ void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
 
 // After failure number `failures` of `attempt`, which ended at `ended`:
 // the next attempt is queued, and started once its backoff has passed.
-void QueueRetry(const api::ContainerTaskSpec& spec, int attempt, int failures, const std::string& what,
-                Timestamp ended, Timestamp now, Decision& d) {
+void QueueRetry(const api::ContainerTaskSpec& spec, int attempt, int failures, const std::string& what, Timestamp ended,
+                Timestamp now, Decision& d) {
   ContainerTaskStatus& st = d.status;
   const seconds wait = Backoff(spec.retry_policy, failures);
   st.attempts = attempt + 1;
@@ -255,6 +254,22 @@ bool SetCondition(std::vector<api::Condition>& conditions, const api::Condition&
   }
   conditions.push_back(condition);
   return true;
+}
+
+ContainerTaskStatus FailStart(ContainerTaskStatus st, int64_t generation, int attempt, const char* why,
+                              const std::string& cause, Timestamp now) {
+  api::AttemptStatus entry;
+  entry.attempt = attempt;
+  entry.reason = why;
+  entry.completion_time = now;
+  RecordAttempt(st, entry);
+  Finish(st, api::phase::kFailed, why,
+         Bounded("attempt " + std::to_string(attempt) + " could not be started and will not be retried: " + cause,
+                 api::kMaxMessageLength),
+         now);
+  st.observed_generation = generation;
+  SetConditions(st, generation, now);
+  return st;
 }
 
 Decision Decide(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,

@@ -30,6 +30,7 @@ inline constexpr const char* kBackoffLimitExceeded = "BackoffLimitExceeded";
 inline constexpr const char* kCancelled = "Cancelled";
 inline constexpr const char* kSuspended = "Suspended";
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
+inline constexpr const char* kForbidden = "Forbidden";
 inline constexpr const char* kStarting = "Starting";
 inline constexpr const char* kRunning = "Running";
 inline constexpr const char* kRetrying = "Retrying";
@@ -61,6 +62,16 @@ struct Decision {
 // of the spec, joined; non-empty fails the task at once (terminal).
 Decision Decide(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed, Timestamp now,
                 const std::string& invalid_spec = "");
+
+// The status of a task whose attempt could not be started for a reason no
+// retry can fix (reconcile/outcome.h's terminal errors): the backend refused
+// the attempt's workload as invalid (reason InvalidSpec) or the operator may
+// not create it (reason Forbidden). `status` is the one Decide returned with
+// Action::kStartAttempt for `attempt`; `cause` is the refusal in the
+// backend's words (the field path the API server named, the missing
+// permission). The task is Failed, the attempt recorded with the reason.
+api::ContainerTaskStatus FailStart(api::ContainerTaskStatus status, int64_t generation, int attempt, const char* why,
+                                   const std::string& cause, Timestamp now);
 
 // Whether a phase is final: no further attempt will run.
 bool IsTerminal(const std::string& phase);

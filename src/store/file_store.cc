@@ -29,6 +29,11 @@ constexpr const char* kTasksDir = "tasks";
 constexpr const char* kRecordFile = "task.json";
 constexpr const char* kLogFile = "log";
 constexpr const char* kLockFile = "lock";
+// One lock file per task key, <root>/writers/<namespace>.<name> (labels hold
+// no '.', so the name is unique): flock(2) on it makes a Put's compare and
+// swap atomic across processes. Outside the task's directory, so deleting
+// the task never deletes a lock another writer may be waiting on.
+constexpr const char* kWritersDir = "writers";
 // Put's temporary files: kRecordFile + this + six characters from mkostemp.
 constexpr std::string_view kTempInfix = ".tmp-";
 // A record is a Kubernetes object (at most 1.5 MiB in etcd); anything far
@@ -387,11 +392,30 @@ Result<api::ContainerTask> FileStore::ReadRecord(const std::string& path, std::s
   return std::move(decoded.task);
 }
 
+Result<int> FileStore::LockWriters(std::string_view ns, std::string_view name) const {
+  const std::string dir = root_ + "/" + kWritersDir;
+  if (auto made = MakeDirs(dir); !made) return std::unexpected(made.error());
+  const std::string path = dir + "/" + std::string(ns) + "." + std::string(name);
+  // A new open file description per call: flock excludes other descriptions,
+  // so two threads of one process exclude each other too.
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(path, "open", errno));
+  int result;
+  do {
+    result = ::flock(fd.get(), LOCK_EX);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return std::unexpected(ErrnoError(path, "lock", errno));
+  return fd.Release();  // closing it releases the lock
+}
+
 Status FileStore::Put(const api::ContainerTask& task) {
   const std::string& ns = task.metadata.namespace_;
   const std::string& name = task.metadata.name;
   if (auto valid = ValidateKey(ns, name); !valid) return valid;
   std::lock_guard<std::mutex> guard(StripeFor(ns, name));
+  Result<int> writers = LockWriters(ns, name);
+  if (!writers) return std::unexpected(writers.error());
+  Fd writers_lock(*writers);
   const std::string dir = TaskDir(ns, name);
 
   // 0. Optimistic concurrency, as the API server does it: a Put based on an
@@ -402,9 +426,9 @@ Status FileStore::Put(const api::ContainerTask& task) {
     stored_version = std::strtoull(stored->metadata.resource_version.c_str(), nullptr, 10);
     const std::string& expected = task.metadata.resource_version;
     if (!expected.empty() && expected != stored->metadata.resource_version) {
-      return MakeError(ErrorCode::kConflict, "task " + ns + "/" + name + " was changed since it was read (resourceVersion " +
-                                                 expected + ", now " + stored->metadata.resource_version +
-                                                 "): read it again and retry");
+      return MakeError(ErrorCode::kConflict,
+                       "task " + ns + "/" + name + " was changed since it was read (resourceVersion " + expected +
+                           ", now " + stored->metadata.resource_version + "): read it again and retry");
     }
   }
   api::ContainerTask versioned = task;
@@ -497,6 +521,9 @@ Result<std::vector<ListEntry>> FileStore::List() {
 Status FileStore::Delete(std::string_view ns, std::string_view name) {
   if (auto valid = ValidateKey(ns, name); !valid) return valid;
   std::lock_guard<std::mutex> guard(StripeFor(ns, name));
+  Result<int> writers = LockWriters(ns, name);
+  if (!writers) return std::unexpected(writers.error());
+  Fd writers_lock(*writers);
   const std::string dir = TaskDir(ns, name);
   auto names = ListDir(dir);
   if (!names) return names.error().code() == ErrorCode::kNotFound ? Status{} : std::unexpected(names.error());

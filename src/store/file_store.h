@@ -1,6 +1,8 @@
 // FileStore: the Store kept in a state directory, one directory per task:
 //
 //   <root>/lock                                  see LockStateDir
+//   <root>/writers/<namespace>.<name>            per-task writer locks (Put, Delete)
+//   <root>/changes                               store/change_feed.h's journal
 //   <root>/tasks/<namespace>/<name>/task.json    the task: metadata, spec and status
 //                                                (api::EncodeContainerTask's JSON)
 //   <root>/tasks/<namespace>/<name>/log          the log artifact, raw bytes
@@ -18,16 +20,23 @@
 // (0700 directories, 0600 files): records and logs may hold task output that
 // is nobody else's business.
 //
-// Ownership: a state directory belongs to one process at a time, the one
-// holding its lock (LockStateDir). FileStore does not take the lock itself,
-// so that read-only users (`ctask get`, `ctask logs`) can read a directory an
-// operator owns; but only the lock holder may write, and RemoveStaleTempFiles
-// is only safe for the lock holder, since another process's temporary file
-// may be a Put in progress.
+// Ownership: a state directory's workloads belong to one process at a time,
+// the one holding its lock (LockStateDir): it runs the reconciler, starts and
+// stops containers, writes logs and status. FileStore does not take that
+// lock itself. Any other process may still write a record — an intent, as a
+// client writes to the API server: deletionTimestamp, spec.cancel,
+// spec.suspend, with the resourceVersion it read — and tell the owner
+// through store/change_feed.h; the owner acts on it. Put and Delete are
+// atomic compare-and-swaps across processes (an flock per task key under
+// <root>/writers/, held for the write), so such a write and the owner's
+// status write never undo each other. RemoveStaleTempFiles is only safe for
+// the lock holder, since another process's temporary file may be a Put in
+// progress.
 //
 // Thread-safety: as Store. Writers of the same task (Put, Delete, OpenLog)
-// are serialised by a lock striped over task keys; readers take no lock and
-// rely on rename being atomic.
+// are serialised by a lock striped over task keys (and Put and Delete by the
+// per-key file lock across processes); readers take no lock and rely on
+// rename being atomic.
 #pragma once
 
 #include <array>
@@ -103,6 +112,9 @@ class FileStore : public Store {
 
   // The stripe that serialises writers of the task (ns, name).
   std::mutex& StripeFor(std::string_view ns, std::string_view name);
+  // Takes the task key's cross-process writer lock; closing the returned
+  // descriptor releases it.
+  Result<int> LockWriters(std::string_view ns, std::string_view name) const;
 
   // A record read from `path`, checked to belong to (ns, name).
   Result<api::ContainerTask> ReadRecord(const std::string& path, std::string_view ns, std::string_view name) const;

@@ -49,9 +49,9 @@ namespace ctask::store {
 struct LogSummary {
   std::string kind = "File";  // status.artifacts.log.kind: File (FileStore) or ConfigMap
   std::string location;       // where the artifact lives (the file's path, the ConfigMap's name)
-  int64_t size_bytes = 0;  // the artifact's size, truncation marker included
-  std::string sha256;      // hex SHA-256 of the artifact's bytes, marker included
-  bool truncated = false;  // output beyond the limit was dropped
+  int64_t size_bytes = 0;     // the artifact's size, truncation marker included
+  std::string sha256;         // hex SHA-256 of the artifact's bytes, marker included
+  bool truncated = false;     // output beyond the limit was dropped
   int64_t dropped_bytes = 0;
 };
 

@@ -1,5 +1,7 @@
 // Every semantic rule (validate.cc) triggered by a named case, and the CEL
 // twins held to the schema's own rules.
+#include "api/validate.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -7,7 +9,6 @@
 #include "api/document.h"
 #include "api/load.h"
 #include "api/schema.h"
-#include "api/validate.h"
 #include "schema_samples.h"
 
 namespace ctask::api {
@@ -15,8 +16,7 @@ namespace {
 
 // A valid task; each case adds YAML to its spec.
 Json TaskWithSpec(const std::string& extra_spec_yaml, const std::string& name = "t") {
-  std::string text = "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name +
-                     "\nspec:\n" +
+  std::string text = "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name + "\nspec:\n" +
                      (extra_spec_yaml.starts_with("image:") ? "" : "  image: busybox:1.36\n");
   std::string indented;
   size_t start = 0;
@@ -38,7 +38,9 @@ struct Case {
   const char* message;  // expected substring of its message
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class SemanticRulesTest : public ::testing::TestWithParam<Case> {};
 
@@ -58,9 +60,8 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, SemanticRulesTest,
     ::testing::Values(
         // CEL twins
-        Case{"EnvValueAndValueFrom",
-             "env: [{name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}]", "spec.env[0]",
-             "set value or valueFrom, not both"},
+        Case{"EnvValueAndValueFrom", "env: [{name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}]",
+             "spec.env[0]", "set value or valueFrom, not both"},
         Case{"EnvNoRef", "env: [{name: A, valueFrom: {}}]", "spec.env[0].valueFrom",
              "set exactly one of secretKeyRef or configMapKeyRef"},
         Case{"EnvBothRefs",
@@ -83,20 +84,17 @@ INSTANTIATE_TEST_SUITE_P(
              "spec.resources.requests.memory", "is more than the limit \"1Gi\": lower the request or raise the limit"},
         Case{"CpuRequestAboveLimitAcrossUnits", "resources: {requests: {cpu: \"1.5\"}, limits: {cpu: 1000m}}",
              "spec.resources.requests.cpu", "is more than the limit"},
-        Case{"QuantityTooLarge", "resources: {limits: {memory: \"1e40\"}}",
-             "spec.resources.limits.memory", "quantity"},
+        Case{"QuantityTooLarge", "resources: {limits: {memory: \"1e40\"}}", "spec.resources.limits.memory", "quantity"},
         Case{"ImageUppercase", "image: Library/Busybox", "spec.image", "invalid image reference"},
         Case{"ImageBadTag", "image: \"busybox:\"", "spec.image", "invalid image reference"},
         Case{"ImageBadDigest", "image: busybox@sha256:xyz", "spec.image", "invalid image reference"},
         Case{"WorkingDirDotDot", "workingDir: /a/../b", "spec.workingDir", "must not contain '..'"},
-        Case{"MountPathRoot", "workspace: {mountPath: /, emptyDir: {}}", "spec.workspace.mountPath",
-             "must not be '/'"},
+        Case{"MountPathRoot", "workspace: {mountPath: /, emptyDir: {}}", "spec.workspace.mountPath", "must not be '/'"},
         Case{"MountPathDotDot", "workspace: {mountPath: /w/.., emptyDir: {}}", "spec.workspace.mountPath",
              "must not contain '..'"},
         Case{"HostPathDotDot", "workspace: {hostPath: {path: /data/../etc}}", "spec.workspace.hostPath.path",
              "must not contain '..'"},
-        Case{"NodeSelectorBadKey", "nodeSelector: {\"bad key\": x}", "spec.nodeSelector[bad key]",
-             "invalid value"},
+        Case{"NodeSelectorBadKey", "nodeSelector: {\"bad key\": x}", "spec.nodeSelector[bad key]", "invalid value"},
         Case{"NodeSelectorBadValue", "nodeSelector: {zone: \"a b\"}", "spec.nodeSelector[zone]", "invalid value"},
         Case{"TolerationBadKey", "tolerations: [{key: \"a b\", operator: Exists}]", "spec.tolerations[0].key",
              "invalid value"},
@@ -116,8 +114,7 @@ TEST(MetadataRulesTest, NameAndNamespace) {
   task["metadata"].erase("name");
   FieldErrors errors = LoadContainerTask(task).errors;
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].ToString(),
-            "metadata.name: required: give the task a name (lower case letters, digits and '-')");
+  EXPECT_EQ(errors[0].ToString(), "metadata.name: required: give the task a name (lower case letters, digits and '-')");
   task["metadata"] = Json::parse(R"({"name": "x", "namespace": "Not_Valid", "labels": {"a": "b c"}})");
   errors = LoadContainerTask(task).errors;
   ASSERT_EQ(errors.size(), 2u);
@@ -139,13 +136,13 @@ TEST(ObjectRulesTest, ApiVersionKindAndShape) {
 }
 
 TEST(ObjectRulesTest, EveryProblemIsReportedNotJustTheFirst) {
-  FieldErrors errors = LoadContainerTask(TaskWithSpec(
-                                             "retries: -1\n"
-                                             "imagePullPolicy: Sometimes\n"
-                                             "resources: {limits: {memory: 1Gii}}\n"
-                                             "env: [{name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n"
-                                             "workingDir: /a/../b"))
-                           .errors;
+  FieldErrors errors =
+      LoadContainerTask(TaskWithSpec("retries: -1\n"
+                                     "imagePullPolicy: Sometimes\n"
+                                     "resources: {limits: {memory: 1Gii}}\n"
+                                     "env: [{name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n"
+                                     "workingDir: /a/../b"))
+          .errors;
   std::set<std::string> paths;
   for (const FieldError& e : errors) paths.insert(e.path);
   EXPECT_EQ(paths, (std::set<std::string>{"spec.retries", "spec.imagePullPolicy", "spec.resources.limits.memory",

@@ -1,15 +1,16 @@
 // The ctask command line as a user meets it: commands, flags, help, exit
 // codes, and what every kind of bad input prints.
+#include "cli.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli.h"
 #include "flags.h"
 #include "run_binary.h"
-#include <nlohmann/json.hpp>
 
 namespace ctask::cli {
 namespace {
@@ -50,7 +51,8 @@ TEST(CliTest, HelpOnEveryCommand) {
   }
   CliRun r = Cli({"--help"});
   EXPECT_EQ(r.code, kExitOk);
-  for (const char* command : {"validate", "render", "crd", "version"}) EXPECT_NE(r.out.find(command), std::string::npos);
+  for (const char* command : {"validate", "render", "crd", "version"})
+    EXPECT_NE(r.out.find(command), std::string::npos);
 }
 
 TEST(CliTest, FlagsHelpIsOneAlignedSectionWithoutHiddenFlags) {
@@ -95,9 +97,12 @@ TEST(CliTest, UsageErrorsExitTwoWithAHint) {
 
 TEST(CliTest, FlagForms) {
   const std::string hello = kSource + "/examples/hello.yaml";
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"validate", "-f", hello}, {"validate", "-f=" + hello}, {"validate", "-f" + hello},
-           {"validate", "--filename", hello}, {"validate", "--filename=" + hello}, {"validate", "--", "-f"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"validate", "-f", hello},
+                                                                                    {"validate", "-f=" + hello},
+                                                                                    {"validate", "-f" + hello},
+                                                                                    {"validate", "--filename", hello},
+                                                                                    {"validate", "--filename=" + hello},
+                                                                                    {"validate", "--", "-f"}}) {
     CliRun r = Cli(args);
     if (args.back() == "-f") {
       EXPECT_EQ(r.code, kExitUsage);  // after "--", "-f" is an argument

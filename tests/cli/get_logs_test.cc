@@ -30,8 +30,8 @@ using testing::BinaryResult;
 using testing::RunBinary;
 
 using testing::Background;
-using testing::ReadFile;
 using testing::kHangGuard;
+using testing::ReadFile;
 
 class GetLogsTest : public ::testing::Test {
  protected:

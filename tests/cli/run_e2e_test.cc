@@ -12,8 +12,8 @@ using namespace e2e;  // the fixture, fs, json and the binary helpers
 class RunE2eTest : public DockerE2eTest {};
 
 TEST_F(RunE2eTest, ASuccessfulTaskShowsItsOutputAndKeepsItInTheTailAndTheArtifact) {
-  const fs::path file = Manifest("ok.yaml", Task("ok", std::string(kImage) +
-                                                           "  command: [sh, -c, 'echo line one; echo line two']\n"));
+  const fs::path file =
+      Manifest("ok.yaml", Task("ok", std::string(kImage) + "  command: [sh, -c, 'echo line one; echo line two']\n"));
   BinaryResult r = Ctask({"run", "-f", file.string()});
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
   EXPECT_EQ(r.out, "line one\nline two\n");
@@ -60,9 +60,9 @@ TEST_F(RunE2eTest, AnOutOfMemoryKillFailsTheTaskAsOOMKilled) {
 }
 
 TEST_F(RunE2eTest, ATimeoutStopsTheContainerAsDeadlineExceeded) {
-  const fs::path file = Manifest(
-      "slow.yaml", Task("slow", std::string(kImage) + "  command: [sh, -c, 'echo started; sleep 300']\n"
-                                                      "  timeoutSeconds: 2\n"));
+  const fs::path file =
+      Manifest("slow.yaml", Task("slow", std::string(kImage) + "  command: [sh, -c, 'echo started; sleep 300']\n"
+                                                               "  timeoutSeconds: 2\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "--stop-grace", "1"});
   EXPECT_EQ(r.exit_code, 124) << Shown(r);
   json task = Record("slow");
@@ -113,9 +113,10 @@ TEST_F(RunE2eTest, AMissingImageFailsFastAsImagePullFailedNamingTheImage) {
   for (const std::string policy : {"Never", "IfNotPresent"}) {
     SCOPED_TRACE(policy);
     const std::string name = "noimage-" + std::string(policy == "Never" ? "never" : "ifnotpresent");
-    const fs::path file = Manifest(name + ".yaml", Task(name, "  image: ctask-test/no-such-image:1\n"
-                                                              "  imagePullPolicy: " +
-                                                                  policy + "\n"));
+    const fs::path file = Manifest(name + ".yaml", Task(name,
+                                                        "  image: ctask-test/no-such-image:1\n"
+                                                        "  imagePullPolicy: " +
+                                                            policy + "\n"));
     BinaryResult r = Ctask({"run", "-f", file.string()});
     EXPECT_EQ(r.exit_code, 126) << Shown(r);
     json task = Record(name);
@@ -130,8 +131,8 @@ TEST_F(RunE2eTest, ASecretReachesTheContainerAndNothingCtaskPrintsOrStores) {
   const std::string secret = "s3cr3t-" + ns_ + "-value";
   const fs::path file = Manifest(
       "secret.yaml",
-      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: " + ns_ + "\nstringData:\n  password: " +
-          secret + "\n---\n" +
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: " + ns_ +
+          "\nstringData:\n  password: " + secret + "\n---\n" +
           Task("uses-secret", std::string(kImage) +
                                   "  command: [sh, -c, 'printf %s \"$PASSWORD\" | sha256sum']\n"
                                   "  env:\n  - name: PASSWORD\n    valueFrom:\n      secretKeyRef: {name: creds, key: "
@@ -142,9 +143,9 @@ TEST_F(RunE2eTest, ASecretReachesTheContainerAndNothingCtaskPrintsOrStores) {
   EXPECT_NE(r.out.find(Sha256Hex(secret)), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(secret), std::string::npos);
   EXPECT_EQ(r.err.find(secret), std::string::npos);
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"get", "uses-secret", "-n", ns_, "-o", "yaml"},
-        std::vector<std::string>{"get", "-A", "-o", "wide"}, std::vector<std::string>{"logs", "uses-secret", "-n", ns_}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"get", "uses-secret", "-n", ns_, "-o", "yaml"},
+                                               std::vector<std::string>{"get", "-A", "-o", "wide"},
+                                               std::vector<std::string>{"logs", "uses-secret", "-n", ns_}}) {
     BinaryResult shown = Ctask(args);
     EXPECT_EQ(shown.exit_code, 0) << Shown(shown);
     EXPECT_EQ(shown.out.find(secret), std::string::npos) << args[0];
@@ -156,10 +157,10 @@ TEST_F(RunE2eTest, ASecretReachesTheContainerAndNothingCtaskPrintsOrStores) {
     EXPECT_EQ(ReadFile(entry.path()).find(secret), std::string::npos) << entry.path();
   }
   // A missing key is a clear failure naming it, not the value.
-  const fs::path missing = Manifest(
-      "missing.yaml", Task("missing-key", std::string(kImage) + "  command: ['true']\n"
-                                                                "  env:\n  - name: X\n    valueFrom:\n      "
-                                                                "secretKeyRef: {name: creds, key: nope}\n"));
+  const fs::path missing =
+      Manifest("missing.yaml", Task("missing-key", std::string(kImage) + "  command: ['true']\n"
+                                                                         "  env:\n  - name: X\n    valueFrom:\n      "
+                                                                         "secretKeyRef: {name: creds, key: nope}\n"));
   BinaryResult m = Ctask({"run", "-f", missing.string(), "-f", file.string()});
   EXPECT_EQ(m.exit_code, 126) << Shown(m);
   json task = Record("missing-key");
@@ -169,8 +170,8 @@ TEST_F(RunE2eTest, ASecretReachesTheContainerAndNothingCtaskPrintsOrStores) {
 }
 
 TEST_F(RunE2eTest, CtrlCCancelsTheTaskAndStopsItsContainer) {
-  const fs::path file = Manifest(
-      "long.yaml", Task("long", std::string(kImage) + "  command: [sh, -c, 'echo running; sleep 300']\n"));
+  const fs::path file =
+      Manifest("long.yaml", Task("long", std::string(kImage) + "  command: [sh, -c, 'echo running; sleep 300']\n"));
   Background run({"run", "-f", file.string(), "--stop-grace", "1", "--state-dir", state_}, dir_, "long");
   ASSERT_TRUE(run.WaitForOutput("running\n")) << run.err();
   run.Signal(SIGINT);
@@ -185,10 +186,9 @@ TEST_F(RunE2eTest, CtrlCCancelsTheTaskAndStopsItsContainer) {
 }
 
 TEST_F(RunE2eTest, AHundredThousandLineArtifactMatchesDockerLogsByteForByte) {
-  const fs::path file = Manifest(
-      "lines.yaml", Task("lines", std::string(kImage) +
-                                      "  command: [seq, '1', '100000']\n"
-                                      "  logs: {archiveLimitBytes: 1000000}\n"));
+  const fs::path file =
+      Manifest("lines.yaml", Task("lines", std::string(kImage) + "  command: [seq, '1', '100000']\n"
+                                                                 "  logs: {archiveLimitBytes: 1000000}\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
   std::vector<json> containers = Containers("lines");
@@ -209,9 +209,8 @@ TEST_F(RunE2eTest, AHundredThousandLineArtifactMatchesDockerLogsByteForByte) {
 }
 
 TEST_F(RunE2eTest, ALogBeyondItsLimitIsCutAndMarked) {
-  const fs::path file = Manifest(
-      "big.yaml", Task("big", std::string(kImage) + "  command: [sh, -c, 'seq 1 10000']\n"
-                                                    "  logs: {archiveLimitBytes: 1024}\n"));
+  const fs::path file = Manifest("big.yaml", Task("big", std::string(kImage) + "  command: [sh, -c, 'seq 1 10000']\n"
+                                                                               "  logs: {archiveLimitBytes: 1024}\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
   const std::string artifact = Artifact("big");
@@ -222,9 +221,9 @@ TEST_F(RunE2eTest, ALogBeyondItsLimitIsCutAndMarked) {
 }
 
 TEST_F(RunE2eTest, SeveralTasksRunTogetherWithPrefixedOutput) {
-  const fs::path file = Manifest("two.yaml", Task("alpha", std::string(kImage) + "  command: [echo, from alpha]\n") +
-                                                 "\n---\n" +
-                                                 Task("beta", std::string(kImage) + "  command: [echo, from beta]\n"));
+  const fs::path file =
+      Manifest("two.yaml", Task("alpha", std::string(kImage) + "  command: [echo, from alpha]\n") + "\n---\n" +
+                               Task("beta", std::string(kImage) + "  command: [echo, from beta]\n"));
   BinaryResult r = Ctask({"run", "-f", file.string()});
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
   EXPECT_NE(r.out.find("alpha | from alpha\n"), std::string::npos) << r.out;
@@ -268,7 +267,10 @@ TEST_F(RunE2eTest, AStateDirInUseIsRefusedNamingItsHolder) {
   const std::string holder = ReadFile(fs::path(state_) / "lock");
   const pid_t pid = static_cast<pid_t>(std::atol(holder.c_str()));
   ASSERT_GT(pid, 0) << holder;
-  BinaryResult busy = Ctask({"delete", "busy", "-n", ns_});
+  // A second run cannot drive the same directory's tasks. (A delete can:
+  // it asks the owner, DeleteOfADetachedRunsTaskGoesThroughItsOwner.)
+  const fs::path other = Manifest("other.yaml", Task("other", std::string(kImage) + "  command: [echo, hi]\n"));
+  BinaryResult busy = Ctask({"run", "-f", other.string()});
   EXPECT_EQ(busy.exit_code, 125) << Shown(busy);
   EXPECT_NE(busy.err.find(std::to_string(pid)), std::string::npos) << busy.err;
   // Interrupting the detached run cancels its task, as Ctrl-C would.
@@ -278,10 +280,79 @@ TEST_F(RunE2eTest, AStateDirInUseIsRefusedNamingItsHolder) {
   EXPECT_EQ(Record("busy")["status"]["phase"], "Cancelled");
 }
 
+// Issue 9: after `run --detach`, delete answered "state directory ... is in
+// use" and could neither stop nor remove the task. Now it writes the intent
+// and the detached process (the owner) acts on it; delete returns once the
+// record and the container are gone, and the run ends.
+TEST_F(RunE2eTest, DeleteOfADetachedRunsTaskGoesThroughItsOwner) {
+  const fs::path file =
+      Manifest("owned.yaml", Task("owned", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "--detach", "--stop-grace", "1"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  const pid_t pid = static_cast<pid_t>(std::atol(ReadFile(fs::path(state_) / "lock").c_str()));
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 600 && Record("owned")["status"].value("phase", "") != "Running"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(Record("owned")["status"]["phase"], "Running");
+
+  BinaryResult d = Ctask({"delete", "owned", "-n", ns_});
+  EXPECT_EQ(d.exit_code, 0) << Shown(d);
+  EXPECT_EQ(d.out, "containertask \"owned\" deleted\n");
+  EXPECT_FALSE(fs::exists(fs::path(state_) / "tasks" / ns_ / "owned")) << "the record stayed";
+  EXPECT_TRUE(Containers("owned").empty()) << "the container stayed";
+  for (int i = 0; i < 600 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(Alive(pid)) << "the detached run did not end when its only task was deleted";
+}
+
+// Issue 9: delete of a running task whose `ctask run` had died printed
+// "deleted", exited 0 and left the record Running and the container behind.
+// Now, with no owner, delete takes the directory and removes both.
+TEST_F(RunE2eTest, DeleteAfterTheRunDiedRemovesTheRecordAndTheContainer) {
+  const fs::path file =
+      Manifest("orphan.yaml", Task("orphan", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
+  Background run({"run", "-f", file.string(), "--state-dir", state_}, dir_, "orphan");
+  ASSERT_TRUE(run.WaitForOutput("up\n")) << run.err();
+  run.Signal(SIGKILL);
+  run.Wait();
+  ASSERT_EQ(Containers("orphan").size(), 1u) << "the container outlives the run";
+
+  BinaryResult d = Ctask({"delete", "orphan", "-n", ns_, "--stop-grace", "1"});
+  EXPECT_EQ(d.exit_code, 0) << Shown(d);
+  EXPECT_EQ(d.out, "containertask \"orphan\" deleted\n");
+  EXPECT_FALSE(fs::exists(fs::path(state_) / "tasks" / ns_ / "orphan")) << "the record stayed";
+  EXPECT_TRUE(Containers("orphan").empty()) << "the container stayed";
+}
+
+// A delete that cannot wait long enough says the task is still stopping and
+// how to follow it, never "deleted"; the owner finishes the deletion.
+TEST_F(RunE2eTest, ADeleteThatTimesOutSaysTheTaskIsStillStopping) {
+  // PID 1 ignores SIGTERM: the stop waits out the grace period.
+  const fs::path file =
+      Manifest("slow.yaml", Task("slow", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
+  BinaryResult r = Ctask({"run", "-f", file.string(), "--detach", "--stop-grace", "3"});
+  ASSERT_EQ(r.exit_code, 0) << Shown(r);
+  for (int i = 0; i < 600 && Record("slow")["status"].value("phase", "") != "Running"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BinaryResult d = Ctask({"delete", "slow", "-n", ns_, "--timeout", "0"});
+  EXPECT_EQ(d.exit_code, 124) << Shown(d);
+  EXPECT_EQ(d.out, "") << "nothing is reported deleted";
+  EXPECT_NE(d.err.find("is marked for deletion and still stopping"), std::string::npos) << d.err;
+  EXPECT_NE(d.err.find("ctask get slow -w"), std::string::npos) << d.err;
+  bool gone = false;
+  for (int i = 0; i < 600 && !gone; ++i) {
+    gone = !fs::exists(fs::path(state_) / "tasks" / ns_ / "slow");
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "the owner did not finish the deletion";
+  EXPECT_TRUE(Containers("slow").empty());
+}
+
 TEST_F(RunE2eTest, AWorkloadTtlOfZeroRemovesTheContainerAndKeepsTheRecordAndLog) {
-  const fs::path file = Manifest(
-      "ttl.yaml", Task("ttl", std::string(kImage) + "  command: [echo, kept]\n"
-                                                    "  workloadTTLSecondsAfterFinished: 0\n"));
+  const fs::path file =
+      Manifest("ttl.yaml", Task("ttl", std::string(kImage) + "  command: [echo, kept]\n"
+                                                             "  workloadTTLSecondsAfterFinished: 0\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
   EXPECT_TRUE(Containers("ttl").empty());
@@ -290,11 +361,11 @@ TEST_F(RunE2eTest, AWorkloadTtlOfZeroRemovesTheContainerAndKeepsTheRecordAndLog)
 }
 
 TEST_F(RunE2eTest, AWorkloadTtlRemovesTheContainersOfEveryAttempt) {
-  const fs::path file = Manifest(
-      "ttl-retries.yaml", Task("ttl-retries", std::string(kImage) + "  command: [sh, -c, 'exit 4']\n"
-                                                                    "  retries: 1\n"
-                                                                    "  retryPolicy: {backoffSeconds: 1}\n"
-                                                                    "  workloadTTLSecondsAfterFinished: 0\n"));
+  const fs::path file =
+      Manifest("ttl-retries.yaml", Task("ttl-retries", std::string(kImage) + "  command: [sh, -c, 'exit 4']\n"
+                                                                             "  retries: 1\n"
+                                                                             "  retryPolicy: {backoffSeconds: 1}\n"
+                                                                             "  workloadTTLSecondsAfterFinished: 0\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
   EXPECT_EQ(r.exit_code, 4) << Shown(r);
   EXPECT_EQ(Record("ttl-retries")["status"]["attempts"], 2);
@@ -302,9 +373,8 @@ TEST_F(RunE2eTest, AWorkloadTtlRemovesTheContainersOfEveryAttempt) {
 }
 
 TEST_F(RunE2eTest, ATaskTtlOfZeroStillReportsHowItEnded) {
-  const fs::path file = Manifest(
-      "gone.yaml", Task("gone", std::string(kImage) + "  command: [sh, -c, 'exit 5']\n"
-                                                      "  ttlSecondsAfterFinished: 0\n"));
+  const fs::path file = Manifest("gone.yaml", Task("gone", std::string(kImage) + "  command: [sh, -c, 'exit 5']\n"
+                                                                                 "  ttlSecondsAfterFinished: 0\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
   EXPECT_EQ(r.exit_code, 5) << Shown(r);
   EXPECT_NE(r.err.find("gone: Failed (Error), exit code 5"), std::string::npos) << r.err;
@@ -313,9 +383,9 @@ TEST_F(RunE2eTest, ATaskTtlOfZeroStillReportsHowItEnded) {
 }
 
 TEST_F(RunE2eTest, RunAsNonRootRefusesAnImageThatRunsAsRoot) {
-  const fs::path file = Manifest(
-      "nonroot.yaml", Task("nonroot", std::string(kImage) + "  command: [id, -u]\n"
-                                                            "  securityContext: {runAsNonRoot: true}\n"));
+  const fs::path file =
+      Manifest("nonroot.yaml", Task("nonroot", std::string(kImage) + "  command: [id, -u]\n"
+                                                                     "  securityContext: {runAsNonRoot: true}\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "-q"});
   EXPECT_EQ(r.exit_code, 126) << Shown(r);
   json task = Record("nonroot");
@@ -332,8 +402,8 @@ TEST_F(RunE2eTest, RunAsNonRootRefusesAnImageThatRunsAsRoot) {
 }
 
 TEST_F(RunE2eTest, AContainerRemovedWhileItRunsIsLostNotRunAgain) {
-  const fs::path file = Manifest(
-      "lost.yaml", Task("lost", std::string(kImage) + "  command: [sh, -c, 'echo running; sleep 300']\n"));
+  const fs::path file =
+      Manifest("lost.yaml", Task("lost", std::string(kImage) + "  command: [sh, -c, 'echo running; sleep 300']\n"));
   Background run({"run", "-f", file.string(), "--state-dir", state_}, dir_, "lost");
   ASSERT_TRUE(run.WaitForOutput("running\n")) << run.err();
   std::vector<json> containers = Containers("lost");
@@ -350,8 +420,8 @@ TEST_F(RunE2eTest, AContainerRemovedWhileItRunsIsLostNotRunAgain) {
 
 TEST_F(RunE2eTest, ASecondCtrlCQuitsAtOnce) {
   // PID 1 ignores SIGTERM, so the stop waits out its whole grace period.
-  const fs::path file = Manifest(
-      "stubborn.yaml", Task("stubborn", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
+  const fs::path file =
+      Manifest("stubborn.yaml", Task("stubborn", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
   Background run({"run", "-f", file.string(), "--stop-grace", "600", "--state-dir", state_}, dir_, "stubborn");
   ASSERT_TRUE(run.WaitForOutput("up\n")) << run.err();
   run.Signal(SIGINT);

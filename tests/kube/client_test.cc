@@ -134,8 +134,10 @@ TEST_F(KubeClientTest, CreatePostsJsonWithFieldManagerAndDryRun) {
   ASSERT_TRUE(client().Create(resources::ContainerTasks(), "y", Task("x"), options).has_value());
   const http::Request request = only_request();
   EXPECT_EQ(request.method, "POST");
-  EXPECT_EQ(request.url,
-            std::string(kServer) + "/apis/ctask.io/v1alpha1/namespaces/y/containertasks?dryRun=All&fieldManager=ctask&fieldValidation=Strict");
+  EXPECT_EQ(
+      request.url,
+      std::string(kServer) +
+          "/apis/ctask.io/v1alpha1/namespaces/y/containertasks?dryRun=All&fieldManager=ctask&fieldValidation=Strict");
   EXPECT_EQ(Header(request, "Content-Type"), "application/json");
   EXPECT_EQ(api::Json::parse(request.body), Task("x"));
 }
@@ -160,7 +162,8 @@ TEST_F(KubeClientTest, UpdatePutsToTheObjectsName) {
   const http::Request request = only_request();
   EXPECT_EQ(request.method, "PUT");
   EXPECT_EQ(request.url,
-            std::string(kServer) + "/apis/ctask.io/v1alpha1/namespaces/y/containertasks/x?fieldManager=ctask&fieldValidation=Strict");
+            std::string(kServer) +
+                "/apis/ctask.io/v1alpha1/namespaces/y/containertasks/x?fieldManager=ctask&fieldValidation=Strict");
   EXPECT_EQ(Header(request, "Content-Type"), "application/json");
 }
 
@@ -185,8 +188,10 @@ TEST_F(KubeClientTest, UpdateWithoutNameIsInvalidAndSendsNothing) {
 TEST_F(KubeClientTest, UpdateStatusPutsToStatusSubresource) {
   Push(Reply(200, "{}"));
   ASSERT_TRUE(client().UpdateStatus(resources::ContainerTasks(), "y", Task("x")).has_value());
-  EXPECT_EQ(only_request().url,
-            std::string(kServer) + "/apis/ctask.io/v1alpha1/namespaces/y/containertasks/x/status?fieldManager=ctask&fieldValidation=Strict");
+  EXPECT_EQ(
+      only_request().url,
+      std::string(kServer) +
+          "/apis/ctask.io/v1alpha1/namespaces/y/containertasks/x/status?fieldManager=ctask&fieldValidation=Strict");
 }
 
 TEST_F(KubeClientTest, MergePatchContentType) {
@@ -195,8 +200,10 @@ TEST_F(KubeClientTest, MergePatchContentType) {
   ASSERT_TRUE(client().MergePatch(resources::ContainerTasks(), "y", "x", patch, "status").has_value());
   const http::Request request = only_request();
   EXPECT_EQ(request.method, "PATCH");
-  EXPECT_EQ(request.url,
-            std::string(kServer) + "/apis/ctask.io/v1alpha1/namespaces/y/containertasks/x/status?fieldManager=ctask&fieldValidation=Strict");
+  EXPECT_EQ(
+      request.url,
+      std::string(kServer) +
+          "/apis/ctask.io/v1alpha1/namespaces/y/containertasks/x/status?fieldManager=ctask&fieldValidation=Strict");
   EXPECT_EQ(Header(request, "Content-Type"), "application/merge-patch+json");
   EXPECT_EQ(api::Json::parse(request.body), patch);
 }
@@ -209,7 +216,8 @@ TEST_F(KubeClientTest, ApplyIsForcedServerSideApply) {
   const http::Request request = only_request();
   EXPECT_EQ(request.method, "PATCH");
   EXPECT_EQ(request.url,
-            std::string(kServer) + "/apis/batch/v1/namespaces/y/jobs/j?fieldManager=ctask&force=true&dryRun=All&fieldValidation=Strict");
+            std::string(kServer) +
+                "/apis/batch/v1/namespaces/y/jobs/j?fieldManager=ctask&force=true&dryRun=All&fieldValidation=Strict");
   EXPECT_EQ(Header(request, "Content-Type"), "application/apply-patch+yaml");
 }
 

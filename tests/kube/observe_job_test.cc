@@ -89,14 +89,13 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"NoJob", std::nullopt, std::nullopt, WorkloadState::kAbsent},
         Case{"JobWithoutPodYet", JobWith({{"active", 0}}), std::nullopt, WorkloadState::kWaiting},
         Case{"PodNotStarted", JobWith({}), PodWith(kNull), WorkloadState::kWaiting},
-        Case{"ContainerCreatingIsNoCause", JobWith({}), PodWith(Waiting("ContainerCreating")),
-             WorkloadState::kWaiting},
+        Case{"ContainerCreatingIsNoCause", JobWith({}), PodWith(Waiting("ContainerCreating")), WorkloadState::kWaiting},
         Case{"ErrImagePull", JobWith({}), PodWith(Waiting("ErrImagePull", "pull access denied")),
              WorkloadState::kWaiting, "ImagePullFailed", false, std::nullopt, false, false, "pull access denied"},
         Case{"ImagePullBackOff", JobWith({}), PodWith(Waiting("ImagePullBackOff")), WorkloadState::kWaiting,
              "ImagePullFailed"},
-        Case{"InvalidImageNameIsPermanent", JobWith({}), PodWith(Waiting("InvalidImageName")),
-             WorkloadState::kWaiting, "ImagePullFailed", true},
+        Case{"InvalidImageNameIsPermanent", JobWith({}), PodWith(Waiting("InvalidImageName")), WorkloadState::kWaiting,
+             "ImagePullFailed", true},
         Case{"MissingSecretKey", JobWith({}),
              PodWith(Waiting("CreateContainerConfigError", "couldn't find key password in Secret dev/db")),
              WorkloadState::kWaiting, "ConfigError", false, std::nullopt, false, false, "couldn't find key password"},
@@ -109,12 +108,12 @@ INSTANTIATE_TEST_SUITE_P(
                                                    {"reason", "Unschedulable"},
                                                    {"message", "0/3 nodes are available"}}})}}),
              WorkloadState::kWaiting, "Unschedulable", false, std::nullopt, false, false, "0/3 nodes"},
-        Case{"Running", JobWith({{"active", 1}}), PodWith({{"running", {{"startedAt", "2026-11-23T10:00:05Z"}}}}, "Running"),
-             WorkloadState::kRunning},
+        Case{"Running", JobWith({{"active", 1}}),
+             PodWith({{"running", {{"startedAt", "2026-11-23T10:00:05Z"}}}}, "Running"), WorkloadState::kRunning},
         Case{"ExitedZero", JobWith({}), PodWith(Terminated(0, "Completed", "the result"), "Succeeded"),
              WorkloadState::kExited, "", false, 0, false, false, "the result"},
-        Case{"ExitedNonZero", JobWith({}), PodWith(Terminated(3, "Error"), "Failed"), WorkloadState::kExited, "",
-             false, 3},
+        Case{"ExitedNonZero", JobWith({}), PodWith(Terminated(3, "Error"), "Failed"), WorkloadState::kExited, "", false,
+             3},
         Case{"OOMKilledWithExitZero", JobWith({}), PodWith(Terminated(0, "OOMKilled"), "Failed"),
              WorkloadState::kExited, "", false, 0, true},
         Case{"DeadlineKilledPod", JobWith({{"conditions", Json::array({Condition("Failed", "DeadlineExceeded")})}}),
@@ -137,9 +136,9 @@ TEST(CurrentPodTest, PrefersTheNewestLivePod) {
     return p;
   };
   EXPECT_EQ(CurrentPod({}), std::nullopt);
-  std::optional<Json> got = CurrentPod({pod("old", "2026-11-23T10:00:00Z", false),
-                                        pod("newer-deleting", "2026-11-23T10:00:05Z", true),
-                                        pod("new", "2026-11-23T10:00:03Z", false)});
+  std::optional<Json> got =
+      CurrentPod({pod("old", "2026-11-23T10:00:00Z", false), pod("newer-deleting", "2026-11-23T10:00:05Z", true),
+                  pod("new", "2026-11-23T10:00:03Z", false)});
   ASSERT_TRUE(got);
   EXPECT_EQ((*got)["metadata"]["name"], "new");
   got = CurrentPod({pod("deleting", "2026-11-23T10:00:05Z", true)});

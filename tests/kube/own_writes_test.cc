@@ -80,7 +80,7 @@ TEST(OwnWritesTest, AWriteFromTheCachesObjectDoesNotInheritOlderVersions) {
 TEST(OwnWritesTest, APatchWithNoStatusWriteAfterItIsNotStale) {
   OwnWrites writes;
   std::vector<std::string> replaced = writes.ReplacedBy("ns/t", Task("1"));
-  replaced.push_back("2");                      // the patch, as Put records it before the status write...
+  replaced.push_back("2");                     // the patch, as Put records it before the status write...
   writes.Record("ns/t", replaced, Task("2"));  // ...which did not happen: the patch is the latest
   EXPECT_EQ(VersionSeen(writes, Task("1")), "2");
   EXPECT_EQ(VersionSeen(writes, Task("2")), "2");

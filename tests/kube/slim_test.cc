@@ -9,18 +9,19 @@ namespace {
 using api::Json;
 
 Json Metadata() {
-  return {{"name", "x"},
-          {"namespace", "dev"},
-          {"uid", "u1"},
-          {"resourceVersion", "42"},
-          {"generation", 3},
-          {"labels", {{"a", "b"}}},
-          {"annotations",
-           {{"kubectl.kubernetes.io/last-applied-configuration", std::string(4000, 'x')}, {"ctask.io/log-attempt", "1"}}},
-          {"ownerReferences", Json::array({{{"uid", "t"}, {"controller", true}}})},
-          {"creationTimestamp", "2026-11-23T10:00:00Z"},
-          {"finalizers", Json::array({"ctask.io/archive-log"})},
-          {"managedFields", Json::array({{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", Json::object()}}}}})}};
+  return {
+      {"name", "x"},
+      {"namespace", "dev"},
+      {"uid", "u1"},
+      {"resourceVersion", "42"},
+      {"generation", 3},
+      {"labels", {{"a", "b"}}},
+      {"annotations",
+       {{"kubectl.kubernetes.io/last-applied-configuration", std::string(4000, 'x')}, {"ctask.io/log-attempt", "1"}}},
+      {"ownerReferences", Json::array({{{"uid", "t"}, {"controller", true}}})},
+      {"creationTimestamp", "2026-11-23T10:00:00Z"},
+      {"finalizers", Json::array({"ctask.io/archive-log"})},
+      {"managedFields", Json::array({{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", Json::object()}}}}})}};
 }
 
 TEST(SlimTest, TaskKeepsSpecStatusAndItsOwnAnnotations) {
@@ -42,36 +43,38 @@ TEST(SlimTest, TaskKeepsSpecStatusAndItsOwnAnnotations) {
 }
 
 TEST(SlimTest, JobKeepsOnlyWhatObservingNeeds) {
-  Json job = {{"apiVersion", "batch/v1"},
-              {"kind", "Job"},
-              {"metadata", Metadata()},
-              {"spec", {{"suspend", true}, {"template", {{"spec", {{"containers", Json::array()}}}}}}},
-              {"status",
-               {{"active", 1},
-                {"uncountedTerminatedPods", Json::object()},
-                {"conditions", Json::array({{{"type", "Failed"},
-                                             {"status", "True"},
-                                             {"reason", "DeadlineExceeded"},
-                                             {"lastProbeTime", "x"}}})}}}};
+  Json job = {
+      {"apiVersion", "batch/v1"},
+      {"kind", "Job"},
+      {"metadata", Metadata()},
+      {"spec", {{"suspend", true}, {"template", {{"spec", {{"containers", Json::array()}}}}}}},
+      {"status",
+       {{"active", 1},
+        {"uncountedTerminatedPods", Json::object()},
+        {"conditions",
+         Json::array(
+             {{{"type", "Failed"}, {"status", "True"}, {"reason", "DeadlineExceeded"}, {"lastProbeTime", "x"}}})}}}};
   SlimJob(job);
   EXPECT_EQ(job["spec"], Json({{"suspend", true}}));
   EXPECT_FALSE(job["metadata"].contains("annotations"));
   EXPECT_FALSE(job["status"].contains("uncountedTerminatedPods"));
-  EXPECT_EQ(job["status"]["conditions"][0], Json({{"type", "Failed"}, {"status", "True"}, {"reason", "DeadlineExceeded"}}));
+  EXPECT_EQ(job["status"]["conditions"][0],
+            Json({{"type", "Failed"}, {"status", "True"}, {"reason", "DeadlineExceeded"}}));
 }
 
 TEST(SlimTest, PodKeepsTheTaskContainerStateAndScheduling) {
-  Json pod = {{"apiVersion", "v1"},
-              {"kind", "Pod"},
-              {"metadata", Metadata()},
-              {"spec", {{"nodeName", "n1"}, {"containers", Json::array({{{"name", "task"}}})}}},
-              {"status",
-               {{"phase", "Running"},
-                {"podIP", "127.0.0.9"},
-                {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}},
-                                            {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr}}})},
-                {"containerStatuses",
-                 Json::array({{{"name", "task"}, {"image", "busybox"}, {"state", {{"running", Json::object()}}}}})}}}};
+  Json pod = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", Metadata()},
+      {"spec", {{"nodeName", "n1"}, {"containers", Json::array({{{"name", "task"}}})}}},
+      {"status",
+       {{"phase", "Running"},
+        {"podIP", "127.0.0.9"},
+        {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}},
+                                    {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr}}})},
+        {"containerStatuses",
+         Json::array({{{"name", "task"}, {"image", "busybox"}, {"state", {{"running", Json::object()}}}}})}}}};
   SlimPod(pod);
   EXPECT_EQ(pod["spec"], Json({{"nodeName", "n1"}}));
   EXPECT_FALSE(pod["status"].contains("podIP"));

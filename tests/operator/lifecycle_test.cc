@@ -31,7 +31,8 @@ TEST_F(KubeOperatorTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
   EXPECT_TRUE(WaitFor([&] {
     s = TaskStatus("hello");
     return s.phase == "Pending" && s.job_name == "hello-1";
-  })) << "phase " << s.phase << ", jobName \"" << s.job_name << "\"";
+  })) << "phase "
+      << s.phase << ", jobName \"" << s.job_name << "\"";
   Run(pod, "line one\nline two\n");
   s = WaitPhase("hello", "Running");
   EXPECT_EQ(s.pod_name, pod);
@@ -144,6 +145,71 @@ TEST_F(KubeOperatorTest, AnInvalidImageNameFailsAtOnce) {
   ASSERT_TRUE(kubelet_->SetWaiting(ns(), pod, "InvalidImageName", "couldn't parse image name").has_value());
   api::ContainerTaskStatus s = WaitPhase("badname", "Failed");
   EXPECT_EQ(s.reason, "ImagePullFailed");
+}
+
+// A task the API server accepts but whose Job it refuses as invalid (issue
+// 9: it stayed Pending "starting attempt 1" for ever, retried with backoff).
+// A ValidatingAdmissionPolicy plays the refusing cluster: it answers 422
+// Invalid for the Jobs of pods labelled policy-test=deny in this namespace.
+// The task fails at once with InvalidSpec naming the cause, and the create is
+// never retried.
+TEST_F(KubeOperatorTest, AJobTheServerRefusesAsInvalidFailsTheTaskAtOnceAndIsNotRetried) {
+  const std::string policy = "ctask-e2e-deny-" + ns();
+  const std::string yaml =
+      "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: " + policy +
+      "\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n    - apiGroups: [batch]\n"
+      "      apiVersions: [v1]\n      operations: [CREATE]\n      resources: [jobs]\n  validations:\n"
+      "  - expression: \"!has(object.spec.template.metadata.labels) || "
+      "!('policy-test' in object.spec.template.metadata.labels) || "
+      "object.spec.template.metadata.labels['policy-test'] != 'deny'\"\n"
+      "    message: spec.template.metadata.labels[policy-test] is refused by this cluster's policy\n"
+      "    reason: Invalid\n---\n"
+      "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: " +
+      policy + "\nspec:\n  policyName: " + policy +
+      "\n  validationActions: [Deny]\n  matchResources:\n    namespaceSelector:\n      matchLabels:\n"
+      "        kubernetes.io/metadata.name: " +
+      ns() + "\n";
+  BinaryResult applied = RunCommand({"kubectl", "apply", "-f", "-"}, yaml, kKubectlGuard);
+  ASSERT_EQ(applied.exit_code, 0) << Said(applied);
+  struct Cleanup {
+    std::string policy;
+    ~Cleanup() {
+      RunCommand({"kubectl", "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy,
+                  "--ignore-not-found"},
+                 "", kKubectlGuard);
+    }
+  } cleanup{policy};
+  // The API server enforces a new policy once its informer has it: wait
+  // until a server-side dry run of such a Job is refused.
+  const std::string job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: probe\n  namespace: " + ns() +
+                          "\nspec:\n  template:\n    metadata:\n      labels: {policy-test: deny}\n    spec:\n"
+                          "      restartPolicy: Never\n      containers: [{name: c, image: busybox}]\n";
+  ASSERT_TRUE(WaitFor([&] {
+    BinaryResult probe = RunCommand({"kubectl", "create", "--dry-run=server", "-f", "-"}, job, kKubectlGuard);
+    return probe.exit_code != 0 && probe.err.find("denied request") != std::string::npos;
+  })) << "the policy never took effect";
+
+  ApplyTask("refused", "  podLabels:\n    policy-test: deny\n");
+  api::ContainerTaskStatus s = WaitPhase("refused", "Failed");
+  EXPECT_EQ(s.reason, "InvalidSpec");
+  EXPECT_NE(s.message.find("could not be started and will not be retried"), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("refused the Job rendered from the task as invalid"), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("spec.template.metadata.labels[policy-test] is refused"), std::string::npos) << s.message;
+  EXPECT_EQ(FindCondition(s, "Succeeded")->status, "False");
+  EXPECT_EQ(FindCondition(s, "Stalled")->status, "True");
+  EXPECT_TRUE(WaitFor([&] { return Has(Events("refused"), "Warning InvalidSpec"); }));
+  EXPECT_TRUE(JobNames().empty());
+
+  // Never retried: the server saw one refused create, however long we wait.
+  const int port = MetricsPort();
+  ASSERT_GT(port, 0) << Operator().err();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // the first backoff steps would have passed
+  BinaryResult metrics = RunCommand(
+      {"curl", "-sS", "--noproxy", "*", "http://127.0.0.1:" + std::to_string(port) + "/metrics"}, "", kKubectlGuard);
+  ASSERT_EQ(metrics.exit_code, 0) << Said(metrics);
+  EXPECT_NE(metrics.out.find("ctask_kube_api_requests_total{code=\"422\",verb=\"create\"} 1"), std::string::npos)
+      << metrics.out;
+  EXPECT_EQ(TaskStatus("refused").phase, "Failed");
 }
 
 TEST_F(KubeOperatorTest, ATaskPastItsTimeoutFailsWithDeadlineExceeded) {

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "fakes/fake_runtime.h"
+#include "reconcile/outcome.h"
+#include "reconcile/settle.h"
 #include "render/labels.h"
 #include "status/decide.h"
 #include "store/file_store.h"
@@ -342,6 +344,106 @@ TEST_F(TaskReconcilerTest, AStartFailureFailsTheTaskAndSettles) {
   EXPECT_EQ(runtime_.stops(key, 1), 1) << "no stop loop";
   EXPECT_EQ(runtime_.applies(key, 1), 1);
   EXPECT_EQ(Stored().status.phase, api::phase::kFailed);
+}
+
+// A workload the backend refuses for good (the API server answered 422 for
+// the Job, or 403 for a missing permission) fails the task naming the cause,
+// is returned as a terminal error (outcome.h: never retried), and is never
+// applied again.
+TEST_F(TaskReconcilerTest, ARefusedWorkloadFailsTheTaskTerminallyNamingTheCause) {
+  struct Case {
+    std::string name;
+    ErrorCode code;
+    std::string refusal;
+    std::string want_reason;
+  };
+  const std::vector<Case> cases = {
+      {.name = "invalid",
+       .code = ErrorCode::kInvalidArgument,
+       .refusal = "Job.batch \"invalid-1\" is invalid: spec.template.spec.containers[0].resources.requests[cpu]: "
+                  "Invalid value: \"-2\": must be greater than or equal to 0",
+       .want_reason = "InvalidSpec"},
+      {.name = "forbidden",
+       .code = ErrorCode::kPermissionDenied,
+       .refusal = "jobs.batch is forbidden: User \"system:serviceaccount:ctask-system:ctask\" cannot create "
+                  "resource \"jobs\" in API group \"batch\" in the namespace \"default\"",
+       .want_reason = "Forbidden"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    runtime_.SetApplyHook(
+        [&](const api::ContainerTask&, int, runtime::Observation&) -> Status { return MakeError(c.code, c.refusal); });
+    Create(NewTask(c.name));
+    Result<ReconcileResult> r = reconciler_->Reconcile("default", c.name);
+    ASSERT_FALSE(r.has_value()) << "the refusal is returned";
+    EXPECT_EQ(r.error().code(), c.code);
+    EXPECT_TRUE(IsTerminalError(r.error()));
+
+    api::ContainerTask t = Stored(c.name);
+    EXPECT_EQ(t.status.phase, api::phase::kFailed);
+    EXPECT_EQ(t.status.reason, c.want_reason);
+    EXPECT_NE(t.status.message.find(c.refusal), std::string::npos) << t.status.message;
+    EXPECT_TRUE(t.status.completion_time.has_value());
+    ASSERT_EQ(t.status.history.size(), 1u);
+    EXPECT_EQ(t.status.history[0].reason, c.want_reason);
+    bool stalled = false;
+    for (const api::Condition& cond : t.status.conditions) {
+      if (cond.type == "Succeeded") {
+        EXPECT_EQ(cond.status, "False");
+      }
+      if (cond.type == "Stalled") stalled = cond.status == "True";
+    }
+    EXPECT_TRUE(stalled);
+
+    // Looked at again (a watch event, a restart): settled, never applied again.
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(Reconcile(c.name).settled);
+    EXPECT_EQ(runtime_.applies("uid-" + c.name, 1), 1);
+  }
+  const std::vector<std::string> events = Events();
+  EXPECT_NE(std::find(events.begin(), events.end(), "Warning InvalidSpec"), events.end());
+  EXPECT_NE(std::find(events.begin(), events.end(), "Warning Forbidden"), events.end());
+}
+
+// A running task marked for deletion takes several passes (stop, the end
+// of its log, the archive, removal); ReconcileUntilSettled drives them all.
+// One Reconcile alone was what `ctask delete` did (issue 9).
+TEST_F(TaskReconcilerTest, ReconcileUntilSettledRemovesARunningTaskCompletely) {
+  Create(NewTask());
+  Reconcile();  // Pending, attempt 1 applied
+  Reconcile();  // Running
+  ASSERT_EQ(Stored().status.phase, api::phase::kRunning);
+  runtime_.AppendOutput("uid-hello", 1, "partial output\n");
+  api::ContainerTask marked = Stored();
+  marked.metadata.deletion_timestamp = now_;
+  ASSERT_TRUE(store_->Put(marked).has_value());
+
+  Result<ReconcileResult> once = reconciler_->Reconcile("default", "hello");
+  ASSERT_TRUE(once.has_value());
+  EXPECT_FALSE(once->settled) << "one pass cannot finish a running task's deletion";
+
+  SettleOptions options;
+  options.deadline = std::chrono::steady_clock::now() + kHangGuard;
+  Result<bool> settled = ReconcileUntilSettled(*reconciler_, "default", "hello", options);
+  ASSERT_TRUE(settled.has_value()) << settled.error().message();
+  EXPECT_TRUE(*settled);
+  EXPECT_EQ(file_store_->Get("default", "hello").error().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(runtime_.exists("uid-hello", 1));
+  EXPECT_GE(runtime_.stops("uid-hello", 1), 1);
+  EXPECT_EQ(runtime_.deletes("uid-hello", 1), 1);
+}
+
+TEST_F(TaskReconcilerTest, ReconcileUntilSettledGivesUpAtItsDeadline) {
+  Create(NewTask());
+  Reconcile();
+  Reconcile();  // Running, and it stays so: nothing settles it
+  SettleOptions options;
+  options.deadline = std::chrono::steady_clock::now();
+  int slept = 0;
+  options.sleep = [&](milliseconds) { ++slept; };
+  Result<bool> settled = ReconcileUntilSettled(*reconciler_, "default", "hello", options);
+  ASSERT_TRUE(settled.has_value());
+  EXPECT_FALSE(*settled);
+  EXPECT_EQ(slept, 0);
 }
 
 TEST_F(TaskReconcilerTest, ADeletedTaskLosesEveryAttemptAndItsRecord) {

@@ -503,3 +503,43 @@ TEST(DefaultStateDirTest, FollowsTheXdgBaseDirectorySpec) {
 
 }  // namespace
 }  // namespace ctask::store
+
+namespace ctask::store {
+namespace {
+
+// Two processes writing one record (the owner's status write, another
+// ctask's intent) are two FileStores on one directory, each with its own
+// in-process stripes. Every read-modify-write that succeeds must count:
+// without the per-key file lock both could pass the resourceVersion check
+// and one write would silently undo the other.
+TEST_F(FileStoreTest, WritersInSeparateStoresNeverLoseAnUpdate) {
+  auto second = FileStore::Open(root_);
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  api::ContainerTask task = MakeTask("default", "counted");
+  task.status.attempts = 0;
+  ASSERT_TRUE(store_->Put(task).has_value());
+  constexpr int kPerWriter = 60;
+  auto writer = [&](FileStore& store) {
+    for (int done = 0; done < kPerWriter;) {
+      Result<api::ContainerTask> read = store.Get("default", "counted");
+      ASSERT_TRUE(read.has_value()) << read.error().message();
+      read->status.attempts += 1;
+      Status put = store.Put(*read);
+      if (put) {
+        ++done;
+      } else {
+        ASSERT_EQ(put.error().code(), ErrorCode::kConflict) << put.error().message();
+      }
+    }
+  };
+  std::thread a([&] { writer(*store_); });
+  std::thread b([&] { writer(**second); });
+  a.join();
+  b.join();
+  Result<api::ContainerTask> final_record = store_->Get("default", "counted");
+  ASSERT_TRUE(final_record.has_value());
+  EXPECT_EQ(final_record->status.attempts, 2 * kPerWriter) << "an update was lost";
+}
+
+}  // namespace
+}  // namespace ctask::store
