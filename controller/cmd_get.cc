@@ -71,12 +71,12 @@ std::string NotFound(const std::string& name, const std::string& ns, const std::
 
 // The store at `root`, or nullptr when the directory does not exist yet:
 // opening it would create it, and a reader must not.
-Result<store::StorePtr> OpenExisting(const std::string& root) {
+Result<store::TaskReaderPtr> OpenExisting(const std::string& root) {
   std::error_code ec;
-  if (!std::filesystem::exists(root, ec)) return store::StorePtr();
+  if (!std::filesystem::exists(root, ec)) return store::TaskReaderPtr();
   auto opened = store::FileStore::Open(root);
   if (!opened) return std::unexpected(opened.error());
-  return store::StorePtr(std::move(*opened));
+  return store::TaskReaderPtr(std::move(*opened));
 }
 
 // What one look at the store found, for the tasks `get` is asked about.

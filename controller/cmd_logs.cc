@@ -21,10 +21,10 @@
 #include <thread>
 
 #include "api/names.h"
+#include "backends/kubernetes/task_store.h"
 #include "cli.h"
 #include "flags.h"
 #include "kube/connect.h"
-#include "kube/task_store.h"
 #include "kube_flags.h"
 #include "render/labels.h"
 #include "store/file_store.h"
@@ -61,7 +61,7 @@ class LogCopier {
   // `current_attempt` reads the attempt running now, for the note that a
   // new one started; it is asked when that happens, as the record read
   // before may already be out of date.
-  LogCopier(store::Store& store, std::string ns, std::string name, std::function<int32_t()> current_attempt,
+  LogCopier(store::TaskReader& store, std::string ns, std::string name, std::function<int32_t()> current_attempt,
             std::ostream& out, std::ostream& err)
       : store_(store),
         ns_(std::move(ns)),
@@ -117,7 +117,7 @@ class LogCopier {
     err_ << "--- attempt " << current_attempt_() << " ---\n" << std::flush;
   }
 
-  store::Store& store_;
+  store::TaskReader& store_;
   const std::string ns_;
   const std::string name_;
   const std::function<int32_t()> current_attempt_;
@@ -190,7 +190,7 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "ctask logs: --backend " << QuoteValue(backend) << ": must be docker or kubernetes\n";
     return kExitUsage;
   }
-  std::unique_ptr<store::Store> opened_store;
+  store::TaskReaderPtr opened_store;
   kube::KubeClientPtr client;
   std::string root;
   if (backend == "kubernetes") {
@@ -208,7 +208,7 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     client = std::move(*connected);
     root = "cluster " + config->server;
-    opened_store = std::make_unique<kube::ApiTaskReader>(*client, ns);
+    opened_store = std::make_unique<backends::ApiTaskReader>(*client, ns);
   } else if (flags->Has("state-dir")) {
     root = flags->Get("state-dir");
     if (root.empty()) {
@@ -238,7 +238,7 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     opened_store = std::move(*opened);
   }
-  store::Store& store = *opened_store;
+  store::TaskReader& store = *opened_store;
   Result<api::ContainerTask> task = store.Get(ns, name);
   if (!task) {
     if (task.error().code() == ErrorCode::kNotFound) {

@@ -263,6 +263,8 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
   LocalBackendOptions options;
   options.state_dir = flags->Get("state-dir");
   options.policy.allowed_host_paths = flags->All("allow-host-path");
+  auto configs = std::make_shared<backends::ConfigSet>();  // from the tasks directory, on every change
+  options.configs = configs;
   options.workers = static_cast<int>(*workers);
   options.reconciler.stop_grace = std::chrono::seconds(*grace);
   options.on_status = [&](const api::ContainerTask& task) {
@@ -323,7 +325,7 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     for (const std::string& problem : scan.problems) Log(err, problem);
     if (scan.changed || std::chrono::steady_clock::now() - last_sync >= kResync) {
       last_sync = std::chrono::steady_clock::now();
-      backend.runtime().SetConfigs(tasks_dir.desired().configs);
+      configs->Replace(tasks_dir.desired().configs);
       {
         std::lock_guard digests_lock(error_mu);
         desired_digests.clear();

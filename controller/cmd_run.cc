@@ -257,6 +257,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   options.policy.allowed_host_paths = flags->All("allow-host-path");
   options.reconciler.stop_grace = std::chrono::seconds(*grace);
   options.workers = static_cast<int>(std::min<size_t>(keys.size(), 4));
+  options.configs = std::make_shared<backends::ConfigSet>(manifests.configs);
   if (!quiet) {
     options.display = [&](const std::string& key, int, runtime::LogStream stream, std::string_view data) {
       printer.Write(key, stream, data);
@@ -299,7 +300,6 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return fail("task " + loaded.task.metadata.name + ": " + submitted.error().message());
     }
   }
-  backend->runtime().SetConfigs(manifests.configs);
   backend->Start();
   for (const std::string& key : keys) backend->queue().Add(key);
   if (detach) {

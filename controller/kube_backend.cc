@@ -1,6 +1,6 @@
 #include "kube_backend.h"
 
-#include "kube/slim.h"
+#include "backends/kubernetes/slim.h"
 #include "local_backend.h"
 #include "render/labels.h"
 #include "util/sleep.h"
@@ -26,23 +26,24 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     o.log = options_.log;
     return o;
   };
-  tasks_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", kube::SlimTask));
-  jobs_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Jobs(), OwnedSelector(), kube::SlimJob),
-                                           kube::AttemptIndex);
-  pods_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Pods(), OwnedSelector(), kube::SlimPod),
-                                           kube::AttemptIndex);
+  tasks_ =
+      std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", backends::SlimTask));
+  jobs_ = std::make_unique<kube::Informer>(
+      client_, reflector(kube::resources::Jobs(), OwnedSelector(), backends::SlimJob), backends::AttemptIndex);
+  pods_ = std::make_unique<kube::Informer>(
+      client_, reflector(kube::resources::Pods(), OwnedSelector(), backends::SlimPod), backends::AttemptIndex);
   tasks_->AddHandler([this](const kube::Delta& d) { Enqueue(d, false); });
   if (options_.metrics != nullptr) tasks_->AddHandler([this](const kube::Delta& d) { TrackTask(d); });
   jobs_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
   pods_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
 
   events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log);
-  runtime_ = std::make_unique<kube::JobRuntime>(client_, *jobs_, *pods_, *events_, WallClock);
-  store_ = std::make_unique<kube::KubeTaskStore>(client_, *tasks_);
+  runtime_ = std::make_unique<backends::JobRuntime>(client_, *jobs_, *pods_, *events_, WallClock);
+  store_ = std::make_unique<backends::KubeTaskStore>(client_, *tasks_);
   archiver_ =
       std::make_unique<reconcile::LogArchiver>(*store_, *runtime_, [this](const std::string& key) { queue_.Add(key); });
   reconcile::EventSink on_event = [this](const api::ContainerTask& task, const status::TaskEvent& event) {
-    events_->Record(kube::TaskReference(task), event.type, event.reason, event.message);
+    events_->Record(backends::TaskReference(task), event.type, event.reason, event.message);
   };
   reconciler_ = std::make_unique<reconcile::TaskReconciler>(*store_, *runtime_, *archiver_, WallClock,
                                                             options_.reconciler, options_.on_status, on_event);

@@ -23,11 +23,11 @@
 #include <stop_token>
 #include <string>
 
+#include "backends/kubernetes/job_runtime.h"
+#include "backends/kubernetes/task_store.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
-#include "kube/job_runtime.h"
-#include "kube/task_store.h"
 #include "metrics/operator_metrics.h"
 #include "reconcile/controller.h"
 #include "reconcile/log_archiver.h"
@@ -81,8 +81,8 @@ class KubeBackend {
   std::unique_ptr<kube::Informer> jobs_;
   std::unique_ptr<kube::Informer> pods_;
   std::unique_ptr<kube::EventRecorder> events_;
-  std::unique_ptr<kube::JobRuntime> runtime_;
-  std::unique_ptr<kube::KubeTaskStore> store_;
+  std::unique_ptr<backends::JobRuntime> runtime_;
+  std::unique_ptr<backends::KubeTaskStore> store_;
   std::unique_ptr<reconcile::LogArchiver> archiver_;
   std::unique_ptr<reconcile::TaskReconciler> reconciler_;
   std::unique_ptr<reconcile::Controller> controller_;

@@ -35,8 +35,9 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions opt
   if (Status ping = b->docker_->Ping(); !ping) return std::unexpected(ping.error());
 
   b->stop_grace_ = options.reconciler.stop_grace;
-  b->runtime_ = std::make_unique<docker::DockerRuntime>(
-      *b->docker_, docker::DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock});
+  b->runtime_ = std::make_unique<backends::DockerRuntime>(
+      *b->docker_,
+      backends::DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock, options.configs});
   reconcile::WorkQueue* queue = &b->queue_;
   b->archiver_ = std::make_unique<reconcile::LogArchiver>(
       *b->store_, *b->runtime_, [queue](const std::string& key) { queue->Add(key); }, options.display);

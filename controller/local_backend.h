@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "backends/docker/docker_runtime.h"
 #include "docker/client.h"
-#include "docker/docker_runtime.h"
 #include "http/curl_client.h"
 #include "reconcile/controller.h"
 #include "reconcile/log_archiver.h"
@@ -34,6 +34,9 @@ struct LocalBackendOptions {
   reconcile::StatusListener on_status;  // every status write
   reconcile::ResultListener on_result;  // every reconcile's outcome
   std::function<void(const std::string& image, const api::Json& progress)> on_pull_progress;
+  // The Secrets and ConfigMaps tasks' env reads (the caller keeps them
+  // current); unset: none.
+  std::shared_ptr<const backends::ConfigSet> configs;
 };
 
 class LocalBackend {
@@ -51,7 +54,7 @@ class LocalBackend {
   void Stop();
 
   store::FileStore& store() { return *store_; }
-  docker::DockerRuntime& runtime() { return *runtime_; }
+  backends::DockerRuntime& runtime() { return *runtime_; }
   reconcile::WorkQueue& queue() { return queue_; }
   reconcile::TaskReconciler& reconciler() { return *reconciler_; }
   const std::string& state_dir() const { return store_->root(); }
@@ -65,7 +68,7 @@ class LocalBackend {
   std::unique_ptr<store::FileStore> store_;
   std::unique_ptr<http::CurlClient> http_;
   std::unique_ptr<docker::DockerClient> docker_;
-  std::unique_ptr<docker::DockerRuntime> runtime_;
+  std::unique_ptr<backends::DockerRuntime> runtime_;
   reconcile::WorkQueue queue_;
   std::unique_ptr<reconcile::LogArchiver> archiver_;
   std::unique_ptr<reconcile::TaskReconciler> reconciler_;

@@ -34,6 +34,14 @@ inline std::string_view WorkloadStateName(WorkloadState state) {
   return "Unknown";
 }
 
+// Waiting reasons, in the same words for every backend: what
+// Observation::waiting_reason says, and what a task that fails before it
+// starts gets as status.reason.
+inline constexpr const char* kReasonImagePullFailed = "ImagePullFailed";  // the image cannot be had
+inline constexpr const char* kReasonConfigError = "ConfigError";  // a Secret/ConfigMap key, a host path, the user
+inline constexpr const char* kReasonContainerCreateFailed = "ContainerCreateFailed";  // the runtime refused it
+inline constexpr const char* kReasonUnschedulable = "Unschedulable";                  // no node takes the pod
+
 struct Observation {
   int attempt = 0;
   WorkloadState state = WorkloadState::kAbsent;

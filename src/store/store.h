@@ -95,19 +95,32 @@ struct ListEntry {
   Result<api::ContainerTask> task;
 };
 
-class Store {
+// The read half of a Store, for commands that only look (`ctask get`,
+// `ctask logs`): implemented by every Store, and by readers that can never
+// write (the Kubernetes backend's ApiTaskReader).
+class TaskReader {
  public:
-  virtual ~Store() = default;
-
-  // Stores `task` (metadata.namespace and metadata.name are its key),
-  // replacing any previous record of it.
-  virtual Status Put(const api::ContainerTask& task) = 0;
+  virtual ~TaskReader() = default;
 
   virtual Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) = 0;
 
   // Every stored task, sorted by (namespace, name). An error result means the
   // store itself could not be read; unreadable records are entries.
   virtual Result<std::vector<ListEntry>> List() = 0;
+
+  // The task's log artifact from byte `offset` to its current end, or to an
+  // implementation's bound per call (FileStore: 16 MiB; artifacts are far
+  // smaller) after which the caller asks again from where it got to. Empty
+  // when offset is at or past the end. kNotFound when the task has no log.
+  virtual Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) = 0;
+};
+using TaskReaderPtr = std::unique_ptr<TaskReader>;
+
+class Store : public TaskReader {
+ public:
+  // Stores `task` (metadata.namespace and metadata.name are its key),
+  // replacing any previous record of it.
+  virtual Status Put(const api::ContainerTask& task) = 0;
 
   // Removes the task's record and log. Succeeds when there is nothing to
   // remove.
@@ -116,12 +129,6 @@ class Store {
   // Starts the task's log artifact afresh for a new attempt run. The task
   // need not have a record yet. limit_bytes below zero counts as zero.
   virtual Result<LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) = 0;
-
-  // The task's log artifact from byte `offset` to its current end, or to an
-  // implementation's bound per call (FileStore: 16 MiB; artifacts are far
-  // smaller) after which the caller asks again from where it got to. Empty
-  // when offset is at or past the end. kNotFound when the task has no log.
-  virtual Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) = 0;
 };
 using StorePtr = std::unique_ptr<Store>;
 

@@ -21,10 +21,10 @@
 
 #include "api/json.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
 
 void SlimTask(api::Json& task);
 void SlimJob(api::Json& job);
 void SlimPod(api::Json& pod);
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

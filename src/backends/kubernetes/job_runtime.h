@@ -38,7 +38,7 @@
 #include "runtime/runtime.h"
 #include "util/time.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
 
 inline constexpr const char* kReasonJobNameTaken = "JobNameTaken";
 
@@ -57,8 +57,8 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
  public:
   // All references must outlive the runtime; `jobs` and `pods` are the
   // informers of the operator's Jobs and Pods, indexed with AttemptIndex.
-  JobRuntime(KubeClient& client, const Informer& jobs, const Informer& pods, EventRecorder& events,
-             std::function<Timestamp()> now);
+  JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
+             kube::EventRecorder& events, std::function<Timestamp()> now);
 
   Status Apply(const api::ContainerTask& task, int attempt) override;
   Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
@@ -77,10 +77,10 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
   std::optional<api::Json> FindPod(const api::ContainerTask& task, int attempt) const;
   Status Refuse(const api::ContainerTask& task, int attempt, Refusal refusal);
 
-  KubeClient& client_;
-  const Informer& jobs_;
-  const Informer& pods_;
-  EventRecorder& events_;
+  kube::KubeClient& client_;
+  const kube::Informer& jobs_;
+  const kube::Informer& pods_;
+  kube::EventRecorder& events_;
   const std::function<Timestamp()> now_;
 
   std::mutex mu_;
@@ -91,4 +91,4 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
   std::map<std::string, Refusal> refused_;  // guarded by mu_
 };
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

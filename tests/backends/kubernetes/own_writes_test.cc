@@ -1,11 +1,11 @@
-#include "kube/own_writes.h"
+#include "backends/kubernetes/own_writes.h"
 
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 
-namespace ctask::kube {
+namespace ctask::backends {
 namespace {
 
 using api::Json;
@@ -111,4 +111,4 @@ TEST(OwnWritesTest, ForgetDropsTheRecordAndKeysAreApart) {
 }
 
 }  // namespace
-}  // namespace ctask::kube
+}  // namespace ctask::backends

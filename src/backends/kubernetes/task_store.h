@@ -34,12 +34,12 @@
 
 #include <string>
 
+#include "backends/kubernetes/own_writes.h"
 #include "kube/client.h"
 #include "kube/informer.h"
-#include "kube/own_writes.h"
 #include "store/store.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
 
 // Keeps a deleted task until its log is archived and its Jobs are gone.
 inline constexpr const char* kFinalizer = "ctask.io/archive-log";
@@ -54,7 +54,7 @@ inline constexpr int64_t kMaxConfigMapLogBytes = 1'000'000;
 class KubeTaskStore : public store::Store {
  public:
   // `client` and `tasks` (the ContainerTask informer) must outlive the store.
-  KubeTaskStore(KubeClient& client, const Informer& tasks);
+  KubeTaskStore(kube::KubeClient& client, const kube::Informer& tasks);
 
   Status Put(const api::ContainerTask& task) override;
   Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override;
@@ -68,33 +68,30 @@ class KubeTaskStore : public store::Store {
   // shows a version a Put of ours replaced.
   std::optional<api::Json> Current(const std::string& key);
 
-  KubeClient& client_;
-  const Informer& tasks_;
+  kube::KubeClient& client_;
+  const kube::Informer& tasks_;
   OwnWrites written_;  // by "namespace/name"
 };
 
-// A read-only store::Store straight over the API server, for commands that
-// look once (`ctask logs`): Get reads the task, ReadLog its log ConfigMap,
-// List lists the namespace's tasks. Writes are kFailedPrecondition.
-class ApiTaskReader : public store::Store {
+// A store::TaskReader straight over the API server, for commands that look
+// once (`ctask logs`): Get reads the task, ReadLog its log ConfigMap, List
+// lists the namespace's tasks. It has no way to write.
+class ApiTaskReader : public store::TaskReader {
  public:
-  explicit ApiTaskReader(KubeClient& client, std::string ns) : client_(client), ns_(std::move(ns)) {}
+  explicit ApiTaskReader(kube::KubeClient& client, std::string ns) : client_(client), ns_(std::move(ns)) {}
 
-  Status Put(const api::ContainerTask& task) override;
   Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override;
   Result<std::vector<store::ListEntry>> List() override;
-  Status Delete(std::string_view ns, std::string_view name) override;
-  Result<store::LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) override;
   Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
 
  private:
-  KubeClient& client_;
+  kube::KubeClient& client_;
   const std::string ns_;
 };
 
 // The task's archived log from its ConfigMap, from byte `offset` on;
 // kNotFound while there is none.
-Result<std::string> ReadLogConfigMap(KubeClient& client, std::string_view ns, std::string_view task_name,
+Result<std::string> ReadLogConfigMap(kube::KubeClient& client, std::string_view ns, std::string_view task_name,
                                      uint64_t offset);
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

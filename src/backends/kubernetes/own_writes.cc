@@ -1,10 +1,12 @@
-#include "kube/own_writes.h"
+#include "backends/kubernetes/own_writes.h"
 
 #include <algorithm>
 
 #include "kube/object_cache.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
+
+using kube::ResourceVersionOf;
 
 std::optional<api::Json> OwnWrites::Resolve(const std::string& key, std::optional<api::Json> cached) {
   std::lock_guard lock(mu_);
@@ -49,4 +51,4 @@ void OwnWrites::Forget(const std::string& key) {
   written_.erase(key);
 }
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

@@ -46,12 +46,13 @@
 #include <vector>
 
 #include "api/types.h"
+#include "backends/docker/config_set.h"
 #include "docker/client.h"
 #include "render/docker_container.h"
 #include "runtime/runtime.h"
 #include "util/time.h"
 
-namespace ctask::docker {
+namespace ctask::backends {
 
 struct DockerRuntimeOptions {
   render::DockerPolicy policy;
@@ -59,16 +60,15 @@ struct DockerRuntimeOptions {
   std::function<void(const std::string& image, const api::Json& progress)> on_pull_progress;
   // The clock that dates start failures (for created_at); injectable for tests.
   std::function<Timestamp()> now;
+  // The Secrets and ConfigMaps env is resolved from, owned with whoever
+  // loads them (config_set.h); unset: none.
+  std::shared_ptr<const ConfigSet> configs;
 };
 
 class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
  public:
   // `client` must outlive the runtime.
-  DockerRuntime(DockerClient& client, DockerRuntimeOptions options);
-
-  // The Secrets and ConfigMaps env is resolved from, replacing the previous
-  // set. Attempts already created keep the values they were created with.
-  void SetConfigs(std::vector<api::ConfigData> configs);
+  DockerRuntime(docker::DockerClient& client, DockerRuntimeOptions options);
 
   Status Apply(const api::ContainerTask& task, int attempt) override;
   Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
@@ -91,19 +91,13 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
   // when there is none of this task's.
   Result<std::optional<api::Json>> ForgetAndInspect(const api::ContainerTask& task, int attempt);
   Status RecordStartFailure(const api::ContainerTask& task, int attempt, const char* reason, const Error& error);
-  std::shared_ptr<const std::vector<api::ConfigData>> Configs() const;
 
-  DockerClient& client_;
-  const DockerRuntimeOptions options_;
+  docker::DockerClient& client_;
+  DockerRuntimeOptions options_;  // configs set in the constructor, then const
 
   mutable std::mutex mu_;
-  std::shared_ptr<const std::vector<api::ConfigData>> configs_;  // guarded by mu_
-  std::map<std::string, StartFailure> start_failures_;           // by container name; guarded by mu_
+  std::map<std::string, StartFailure> start_failures_;  // by container name; guarded by mu_
 };
-
-// Reasons an attempt that could not start is Waiting with (permanent).
-inline constexpr const char* kReasonImagePullFailed = "ImagePullFailed";
-inline constexpr const char* kReasonConfigError = "ConfigError";
 
 // runAsNonRoot without runAsUser, as the kubelet checks it: the image's
 // USER ("uid", "uid:gid", a name, or "" for root) must be a non-zero number.
@@ -112,4 +106,4 @@ Status CheckNonRootUser(const std::string& image, const std::string& user);
 // The Observation of an inspected container (GET /containers/{id}/json). Pure.
 runtime::Observation ObservationFromInspect(const api::Json& inspect, int attempt);
 
-}  // namespace ctask::docker
+}  // namespace ctask::backends

@@ -1,9 +1,9 @@
 // The informers' transforms keep what the operator reads and nothing else.
-#include "kube/slim.h"
+#include "backends/kubernetes/slim.h"
 
 #include <gtest/gtest.h>
 
-namespace ctask::kube {
+namespace ctask::backends {
 namespace {
 
 using api::Json;
@@ -92,4 +92,4 @@ TEST(SlimTest, NonObjectsAreLeftAlone) {
 }
 
 }  // namespace
-}  // namespace ctask::kube
+}  // namespace ctask::backends

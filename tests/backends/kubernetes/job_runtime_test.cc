@@ -2,20 +2,28 @@
 // server's answers to the Job create. A refusal no retry can fix (422, an
 // RBAC 403) is a terminal error (reconcile/outcome.h) whose message names
 // the field or the permission; a quota's 403 is transient.
-#include "kube/job_runtime.h"
+#include "backends/kubernetes/job_runtime.h"
 
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "fake_transport.h"
+#include "kube/fake_transport.h"
 #include "reconcile/outcome.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
+
+namespace resources = kube::resources;
+
+using kube::ClientOptions;
+using kube::EventRecorder;
+using kube::Informer;
+using kube::KubeClient;
+using kube::ReflectorOptions;
 namespace {
 
-using testing::FakeTransport;
-using testing::Reply;
+using kube::testing::FakeTransport;
+using kube::testing::Reply;
 
 std::string StatusBody(int code, const std::string& reason, const std::string& message) {
   return api::Json{{"kind", "Status"}, {"code", code}, {"reason", reason}, {"message", message}}.dump();
@@ -103,4 +111,4 @@ TEST_F(JobRuntimeTest, AnUnavailableServerIsTransient) {
 }
 
 }  // namespace
-}  // namespace ctask::kube
+}  // namespace ctask::backends

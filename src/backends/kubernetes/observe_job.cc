@@ -1,11 +1,11 @@
-#include "kube/observe_job.h"
+#include "backends/kubernetes/observe_job.h"
 
 #include <string>
 
 #include "render/job.h"
 #include "util/time.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
 namespace {
 
 using api::Json;
@@ -61,17 +61,17 @@ struct WaitingCause {
 
 WaitingCause Classify(const std::string& kubelet_reason) {
   if (kubelet_reason == "InvalidImageName" || kubelet_reason == "ErrImageNeverPull") {
-    return {kReasonImagePullFailed, true};
+    return {runtime::kReasonImagePullFailed, true};
   }
   if (kubelet_reason == "ErrImagePull" || kubelet_reason == "ImagePullBackOff" ||
       kubelet_reason == "RegistryUnavailable" || kubelet_reason == "SignatureValidationFailed" ||
       kubelet_reason == "ImageInspectError") {
-    return {kReasonImagePullFailed, false};
+    return {runtime::kReasonImagePullFailed, false};
   }
-  if (kubelet_reason == "CreateContainerConfigError") return {kReasonConfigError, false};
+  if (kubelet_reason == "CreateContainerConfigError") return {runtime::kReasonConfigError, false};
   if (kubelet_reason == "CreateContainerError" || kubelet_reason == "RunContainerError" ||
       kubelet_reason == "PreCreateHookError" || kubelet_reason == "PreStartHookError") {
-    return {kReasonContainerCreateFailed, false};
+    return {runtime::kReasonContainerCreateFailed, false};
   }
   return {nullptr, false};  // ContainerCreating, PodInitializing, ...
 }
@@ -120,7 +120,7 @@ void ObservePod(const Json& pod, Observation& o) {
   if (const Json* conditions = Path(pod, {"status", "conditions"}); conditions != nullptr && conditions->is_array()) {
     for (const Json& c : *conditions) {
       if (Str(c, "type") == "PodScheduled" && Str(c, "status") == "False" && Str(c, "reason") == "Unschedulable") {
-        o.waiting_reason = kReasonUnschedulable;
+        o.waiting_reason = runtime::kReasonUnschedulable;
         o.waiting_message = Str(c, "message");
       }
     }
@@ -187,4 +187,4 @@ std::optional<Json> CurrentPod(const std::vector<Json>& pods) {
   return *best;
 }
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

@@ -1,15 +1,20 @@
-#include "kube/job_runtime.h"
+#include "backends/kubernetes/job_runtime.h"
 
 #include <algorithm>
 
 #include "api/names.h"
+#include "backends/kubernetes/observe_job.h"
+#include "backends/kubernetes/slim.h"
 #include "kube/log_follower.h"
-#include "kube/observe_job.h"
-#include "kube/slim.h"
 #include "render/job.h"
 #include "render/labels.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
+
+using kube::DeleteOptions;
+using kube::LogFollowOptions;
+
+namespace resources = kube::resources;
 namespace {
 
 using api::Json;
@@ -98,8 +103,8 @@ bool ControlledBy(const Json& object, const std::string& uid) {
   });
 }
 
-JobRuntime::JobRuntime(KubeClient& client, const Informer& jobs, const Informer& pods, EventRecorder& events,
-                       std::function<Timestamp()> now)
+JobRuntime::JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
+                       kube::EventRecorder& events, std::function<Timestamp()> now)
     : client_(client), jobs_(jobs), pods_(pods), events_(events), now_(std::move(now)) {}
 
 std::optional<Json> JobRuntime::FindJob(const api::ContainerTask& task, int attempt) {
@@ -262,4 +267,4 @@ Status JobRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const
   return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop);
 }
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

@@ -2,7 +2,7 @@
 // runtime against the real daemon hack/docker-up.sh starts. Each test uses a
 // namespace of its own ("rt-<pid>-<n>") and removes its containers by the
 // ctask.io/namespace label afterwards.
-#include "docker/docker_runtime.h"
+#include "backends/docker/docker_runtime.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +13,10 @@
 #include "http/curl_client.h"
 #include "render/labels.h"
 
-namespace ctask::docker {
+namespace ctask::backends {
+
+using docker::DockerClient;
+using docker::DockerSocketPath;
 namespace {
 
 using runtime::Observation;
@@ -126,6 +129,7 @@ class DockerRuntimeTest : public ::testing::Test {
     ASSERT_TRUE(ping.has_value()) << ping.error().message() << " (run hack/docker-up.sh)";
     DockerRuntimeOptions runtime_options;
     runtime_options.now = [] { return kCreated; };
+    runtime_options.configs = configs_;
     runtime_ = std::make_unique<DockerRuntime>(*client_, runtime_options);
   }
   void TearDown() override {
@@ -172,6 +176,7 @@ class DockerRuntimeTest : public ::testing::Test {
   std::string ns_;
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<DockerClient> client_;
+  std::shared_ptr<ConfigSet> configs_ = std::make_shared<ConfigSet>();
   std::unique_ptr<DockerRuntime> runtime_;
 };
 
@@ -276,7 +281,7 @@ TEST_F(DockerRuntimeTest, AMissingImageWithPullPolicyNeverFailsPermanently) {
   Result<Observation> o = runtime_->Observe(t, 1);
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->state, WorkloadState::kWaiting);
-  EXPECT_EQ(o->waiting_reason, kReasonImagePullFailed);
+  EXPECT_EQ(o->waiting_reason, runtime::kReasonImagePullFailed);
   EXPECT_TRUE(o->waiting_permanent);
   EXPECT_NE(o->waiting_message.find(t.spec.image), std::string::npos) << o->waiting_message;
   EXPECT_EQ(o->created_at, kCreated) << "dated by the injected clock";
@@ -305,7 +310,7 @@ TEST_F(DockerRuntimeTest, AForeignContainerOfTheSameNameIsNeverTouched) {
   Result<Observation> o = runtime_->Observe(t, 1);
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->state, WorkloadState::kWaiting);
-  EXPECT_EQ(o->waiting_reason, kReasonConfigError);
+  EXPECT_EQ(o->waiting_reason, runtime::kReasonConfigError);
   EXPECT_TRUE(o->waiting_permanent);
 
   EXPECT_TRUE(runtime_->Stop(t, 1, std::chrono::seconds(1)).has_value());
@@ -337,7 +342,7 @@ TEST_F(DockerRuntimeTest, AMissingSecretKeyIsAConfigErrorNamingTheKey) {
   secret.metadata.name = "creds";
   secret.metadata.namespace_ = ns_;
   secret.data = {{"present", "hunter2"}};
-  runtime_->SetConfigs({secret});
+  configs_->Replace({secret});
   api::ContainerTask t = Task({"true"});
   api::EnvVar env;
   env.name = "TOKEN";
@@ -353,11 +358,11 @@ TEST_F(DockerRuntimeTest, AMissingSecretKeyIsAConfigErrorNamingTheKey) {
   Result<Observation> o = runtime_->Observe(t, 1);
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->state, WorkloadState::kWaiting);
-  EXPECT_EQ(o->waiting_reason, kReasonConfigError);
+  EXPECT_EQ(o->waiting_reason, runtime::kReasonConfigError);
   EXPECT_TRUE(o->waiting_permanent);
   EXPECT_NE(o->waiting_message.find("absent-key"), std::string::npos) << o->waiting_message;
   EXPECT_EQ(o->waiting_message.find("hunter2"), std::string::npos);
 }
 
 }  // namespace
-}  // namespace ctask::docker
+}  // namespace ctask::backends

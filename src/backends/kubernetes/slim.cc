@@ -1,9 +1,9 @@
-#include "kube/slim.h"
+#include "backends/kubernetes/slim.h"
 
 #include <initializer_list>
 #include <string_view>
 
-namespace ctask::kube {
+namespace ctask::backends {
 namespace {
 
 using api::Json;
@@ -78,4 +78,4 @@ void SlimPod(Json& pod) {
   }
 }
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

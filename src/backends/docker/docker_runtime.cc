@@ -1,4 +1,4 @@
-#include "docker/docker_runtime.h"
+#include "backends/docker/docker_runtime.h"
 
 #include <thread>
 
@@ -6,7 +6,7 @@
 #include "render/labels.h"
 #include "util/field_error.h"
 
-namespace ctask::docker {
+namespace ctask::backends {
 namespace {
 
 std::string Namespace(const api::ContainerTask& task) {
@@ -112,18 +112,9 @@ runtime::Observation ObservationFromInspect(const api::Json& inspect, int attemp
   return o;
 }
 
-DockerRuntime::DockerRuntime(DockerClient& client, DockerRuntimeOptions options)
-    : client_(client), options_(std::move(options)), configs_(std::make_shared<std::vector<api::ConfigData>>()) {}
-
-void DockerRuntime::SetConfigs(std::vector<api::ConfigData> configs) {
-  auto snapshot = std::make_shared<const std::vector<api::ConfigData>>(std::move(configs));
-  std::lock_guard lock(mu_);
-  configs_ = std::move(snapshot);
-}
-
-std::shared_ptr<const std::vector<api::ConfigData>> DockerRuntime::Configs() const {
-  std::lock_guard lock(mu_);
-  return configs_;
+DockerRuntime::DockerRuntime(docker::DockerClient& client, DockerRuntimeOptions options)
+    : client_(client), options_(std::move(options)) {
+  if (!options_.configs) options_.configs = std::make_shared<ConfigSet>();
 }
 
 Status DockerRuntime::RecordStartFailure(const api::ContainerTask& task, int attempt, const char* reason,
@@ -178,14 +169,14 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     }
     if (!IsOurs(*existing)) {
       return RecordStartFailure(
-          task, attempt, kReasonConfigError,
+          task, attempt, runtime::kReasonConfigError,
           Error(ErrorCode::kFailedPrecondition,
                 "a container named " + QuoteValue(name) + " exists and is not managed by ctask: remove or rename it"));
     }
     if (ObservationFromInspect(*existing, attempt).state == runtime::WorkloadState::kRunning) {
       // Another task of this name (another state directory, another
       // operator) runs it: never stop someone else's work.
-      return RecordStartFailure(task, attempt, kReasonConfigError,
+      return RecordStartFailure(task, attempt, runtime::kReasonConfigError,
                                 Error(ErrorCode::kFailedPrecondition,
                                       "container " + QuoteValue(name) + " of another task named " + task.metadata.name +
                                           " (uid " + Label(*existing, render::kLabelTaskUid) +
@@ -198,8 +189,9 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   }
 
   // 2. The create request: env resolved from the configs, policy applied.
-  Result<render::DockerContainer> rendered = render::RenderDockerContainer(task, attempt, *Configs(), options_.policy);
-  if (!rendered) return RecordStartFailure(task, attempt, kReasonConfigError, rendered.error());
+  Result<render::DockerContainer> rendered =
+      render::RenderDockerContainer(task, attempt, *options_.configs->Snapshot(), options_.policy);
+  if (!rendered) return RecordStartFailure(task, attempt, runtime::kReasonConfigError, rendered.error());
 
   // 3. The image, as the pull policy says.
   if (Status image = EnsureImage(task); !image) {
@@ -207,7 +199,7 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
         image.error().message().find("cannot reach the Docker") != std::string::npos) {
       return image;  // the daemon itself is away: transient, not the task's fault
     }
-    return RecordStartFailure(task, attempt, kReasonImagePullFailed, image.error());
+    return RecordStartFailure(task, attempt, runtime::kReasonImagePullFailed, image.error());
   }
 
   // 4. runAsNonRoot without runAsUser: the image's user decides, as the
@@ -218,7 +210,7 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     const std::string user =
         image->contains("Config") && (*image)["Config"].is_object() ? (*image)["Config"].value("User", "") : "";
     if (Status non_root = CheckNonRootUser(task.spec.image, user); !non_root) {
-      return RecordStartFailure(task, attempt, kReasonConfigError, non_root.error());
+      return RecordStartFailure(task, attempt, runtime::kReasonConfigError, non_root.error());
     }
   }
 
@@ -228,7 +220,7 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   if (!id) {
     if (id.error().code() == ErrorCode::kConflict) return {};
     if (id.error().code() == ErrorCode::kInvalidArgument) {
-      return RecordStartFailure(task, attempt, kReasonConfigError, id.error());
+      return RecordStartFailure(task, attempt, runtime::kReasonConfigError, id.error());
     }
     return std::unexpected(id.error());
   }
@@ -236,7 +228,7 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   // working directory that cannot be made) fails the same way on every try.
   Status started = client_.StartContainer(*id);
   if (!started && started.error().code() == ErrorCode::kInvalidArgument) {
-    return RecordStartFailure(task, attempt, kReasonConfigError, started.error());
+    return RecordStartFailure(task, attempt, runtime::kReasonConfigError, started.error());
   }
   return started;
 }
@@ -350,4 +342,4 @@ Status DockerRuntime::FollowLogs(const api::ContainerTask& task, int attempt, co
       stop);
 }
 
-}  // namespace ctask::docker
+}  // namespace ctask::backends

@@ -1,10 +1,10 @@
 // ObserveAttempt: a Job and its pod, as the kubelet and the Job controller
 // leave them, in runtime::Observation's words. One table of named cases.
-#include "kube/observe_job.h"
+#include "backends/kubernetes/observe_job.h"
 
 #include <gtest/gtest.h>
 
-namespace ctask::kube {
+namespace ctask::backends {
 namespace {
 
 using api::Json;
@@ -147,4 +147,4 @@ TEST(CurrentPodTest, PrefersTheNewestLivePod) {
 }
 
 }  // namespace
-}  // namespace ctask::kube
+}  // namespace ctask::backends

@@ -32,13 +32,7 @@
 #include "api/json.h"
 #include "runtime/observation.h"
 
-namespace ctask::kube {
-
-// Waiting reasons this backend reports (besides the kubelet's own words).
-inline constexpr const char* kReasonImagePullFailed = "ImagePullFailed";
-inline constexpr const char* kReasonConfigError = "ConfigError";
-inline constexpr const char* kReasonContainerCreateFailed = "ContainerCreateFailed";
-inline constexpr const char* kReasonUnschedulable = "Unschedulable";
+namespace ctask::backends {
 
 runtime::Observation ObserveAttempt(int attempt, const std::optional<api::Json>& job,
                                     const std::optional<api::Json>& pod);
@@ -48,4 +42,4 @@ runtime::Observation ObserveAttempt(int attempt, const std::optional<api::Json>&
 // being deleted, else the newest. nullopt for none.
 std::optional<api::Json> CurrentPod(const std::vector<api::Json>& pods);
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

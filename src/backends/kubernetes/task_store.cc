@@ -1,16 +1,25 @@
-#include "kube/task_store.h"
+#include "backends/kubernetes/task_store.h"
 
 #include <algorithm>
 
 #include "api/codec.h"
-#include "kube/job_runtime.h"
-#include "kube/slim.h"
+#include "backends/kubernetes/job_runtime.h"
+#include "backends/kubernetes/slim.h"
 #include "render/labels.h"
 #include "util/base64.h"
 #include "util/sha256.h"
 #include "util/utf8.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
+
+using kube::Informer;
+
+using kube::DeleteOptions;
+using kube::KubeClient;
+using kube::ObjectList;
+using kube::ResourceVersionOf;
+
+namespace resources = kube::resources;
 namespace {
 
 using api::Json;
@@ -254,22 +263,6 @@ Result<std::string> ReadLogConfigMap(KubeClient& client, std::string_view ns, st
   return log.substr(offset);
 }
 
-namespace {
-std::unexpected<Error> ReadOnly() {
-  return MakeError(ErrorCode::kFailedPrecondition, "this view of the cluster's tasks is read-only");
-}
-}  // namespace
-
-Status ApiTaskReader::Put(const api::ContainerTask&) {
-  return ReadOnly();
-}
-Status ApiTaskReader::Delete(std::string_view, std::string_view) {
-  return ReadOnly();
-}
-Result<store::LogWriterPtr> ApiTaskReader::OpenLog(std::string_view, std::string_view, int64_t) {
-  return ReadOnly();
-}
-
 Result<api::ContainerTask> ApiTaskReader::Get(std::string_view ns, std::string_view name) {
   Result<Json> got = client_.Get(resources::ContainerTasks(), Ns(ns), name);
   if (!got) return std::unexpected(got.error());
@@ -290,4 +283,4 @@ Result<std::string> ApiTaskReader::ReadLog(std::string_view ns, std::string_view
   return ReadLogConfigMap(client_, ns, name, offset);
 }
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends

@@ -28,7 +28,7 @@
 
 #include "api/json.h"
 
-namespace ctask::kube {
+namespace ctask::backends {
 
 class OwnWrites {
  public:
@@ -54,4 +54,4 @@ class OwnWrites {
   std::map<std::string, Written> written_;  // guarded by mu_
 };
 
-}  // namespace ctask::kube
+}  // namespace ctask::backends
