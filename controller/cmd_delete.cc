@@ -9,9 +9,9 @@
 // way it waits until the records are gone, and says so only then.
 #include <thread>
 
+#include "backends/docker/local_backend.h"
 #include "cli.h"
 #include "flags.h"
-#include "local_backend.h"
 #include "run_outcome.h"
 
 namespace ctask::cli {
@@ -36,7 +36,7 @@ bool OwnedElsewhere(const std::string& root) {
 int MarkAll(store::FileStore& store, const std::string& ns, std::vector<Pending>& pending, std::ostream& err) {
   int status = kExitOk;
   for (Pending& task : pending) {
-    Status marked = RequestChange(store, ns, task.name, [](api::ContainerTask& t) {
+    Status marked = backends::RequestChange(store, ns, task.name, [](api::ContainerTask& t) {
       if (t.metadata.deletion_timestamp) return false;
       t.metadata.deletion_timestamp = WallClock();
       return true;
@@ -58,15 +58,15 @@ int MarkAll(store::FileStore& store, const std::string& ns, std::vector<Pending>
 // Removes the marked tasks on this thread, as the directory's owner for as
 // long as it takes. Fails when the backend cannot be opened for another
 // reason than another owner (that one is not an error: it removes them).
-Status RemoveAsOwner(LocalBackendOptions options, const std::string& ns, std::vector<Pending>& pending) {
-  Result<std::unique_ptr<LocalBackend>> backend = LocalBackend::Open(std::move(options));
+Status RemoveAsOwner(backends::LocalBackendOptions options, const std::string& ns, std::vector<Pending>& pending) {
+  Result<std::unique_ptr<backends::LocalBackend>> backend = backends::LocalBackend::Open(std::move(options));
   if (!backend) {
     if (backend.error().code() == ErrorCode::kFailedPrecondition) return {};  // another took it first
     return std::unexpected(backend.error());
   }
   for (Pending& task : pending) {
     if (task.gone) continue;
-    Result<bool> removed = RemoveMarked(**backend, ns, task.name);
+    Result<bool> removed = backends::RemoveMarked(**backend, ns, task.name);
     if (!removed) return std::unexpected(removed.error().WithContext(task.name));
   }
   return {};
@@ -106,7 +106,7 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "ctask delete: " << grace.error().message() << "\n";
     return kExitUsage;
   }
-  Result<long> timeout = flags->Number("timeout", *grace + kRemoveSlack.count(), 0, 86400);
+  Result<long> timeout = flags->Number("timeout", *grace + backends::kRemoveSlack.count(), 0, 86400);
   if (!timeout) {
     err << "ctask delete: " << timeout.error().message() << "\n";
     return kExitUsage;
@@ -150,7 +150,7 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     if (all_gone || std::chrono::steady_clock::now() >= deadline) break;
     if (!OwnedElsewhere(root)) {
-      LocalBackendOptions options;
+      backends::LocalBackendOptions options;
       options.state_dir = root;
       options.reconciler.stop_grace = std::chrono::seconds(*grace);
       if (Status removed = RemoveAsOwner(std::move(options), ns, pending); !removed) {

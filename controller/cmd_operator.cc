@@ -22,11 +22,11 @@
 
 #include "api/codec.h"
 #include "api/validate.h"
+#include "backends/docker/local_backend.h"
 #include "cli.h"
 #include "flags.h"
 #include "kube_flags.h"
 #include "kube_operator.h"
-#include "local_backend.h"
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
@@ -97,7 +97,7 @@ void Log(std::ostream& err, const std::string& line) {
 }
 
 // Brings the records in line with the directory: create, update, delete.
-void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream& err,
+void SyncRecords(backends::LocalBackend& backend, const TasksDir& tasks_dir, std::ostream& err,
                  std::set<std::string>& refused_updates, Tombstones& tombstones) {
   const DesiredState& desired = tasks_dir.desired();
   store::Store& store = backend.store();
@@ -118,8 +118,8 @@ void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream&
       // Another's record of the same name (a `ctask run`): it goes first,
       // through the workers; the manifest's task is created next scan.
       if (record->metadata.deletion_timestamp) continue;
-      Status marked =
-          UpdateRecord(store, ns, name, [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+      Status marked = backends::UpdateRecord(
+          store, ns, name, [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
       if (!marked) {
         Log(err, "task " + key + ": cannot replace the record of that name: " + marked.error().message());
         continue;
@@ -132,7 +132,7 @@ void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream&
       tombstones.Remove(ns, name);
       api::ContainerTask task = want.task;
       task.metadata.annotations[kAnnotationSourceFile] = want.file;
-      if (Status created = SubmitFresh(backend, task); !created) {
+      if (Status created = backends::SubmitFresh(backend, task); !created) {
         Log(err, "task " + key + ": cannot create its record: " + created.error().message());
         continue;
       }
@@ -149,7 +149,7 @@ void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream&
       if (refused_updates.insert(what).second) Log(err, what);
       continue;
     }
-    Status updated = UpdateRecord(store, ns, name, [&](api::ContainerTask& t) {
+    Status updated = backends::UpdateRecord(store, ns, name, [&](api::ContainerTask& t) {
       t.spec = want.task.spec;
       t.metadata.generation += 1;
       t.metadata.labels = want.task.metadata.labels;
@@ -176,8 +176,8 @@ void SyncRecords(LocalBackend& backend, const TasksDir& tasks_dir, std::ostream&
     if (source == entry.task->metadata.annotations.end()) continue;  // not from the directory
     if (entry.task->metadata.deletion_timestamp) continue;
     if (tasks_dir.Unreadable(source->second)) continue;  // its file is there, broken: unknown, not gone
-    Status marked = UpdateRecord(store, entry.namespace_, entry.name,
-                                 [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+    Status marked = backends::UpdateRecord(store, entry.namespace_, entry.name,
+                                           [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
     if (!marked) {
       Log(err, "task " + key + ": cannot mark it for deletion: " + marked.error().message());
       continue;
@@ -260,7 +260,7 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
     wake.notify_all();
   });
 
-  LocalBackendOptions options;
+  backends::LocalBackendOptions options;
   options.state_dir = flags->Get("state-dir");
   options.policy.allowed_host_paths = flags->All("allow-host-path");
   auto configs = std::make_shared<backends::ConfigSet>();  // from the tasks directory, on every change
@@ -296,12 +296,12 @@ int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::os
       }
     }
   };
-  Result<std::unique_ptr<LocalBackend>> opened = LocalBackend::Open(std::move(options));
+  Result<std::unique_ptr<backends::LocalBackend>> opened = backends::LocalBackend::Open(std::move(options));
   if (!opened) {
     err << "ctask operator: " << opened.error().message() << "\n";
     return kExitRunInfrastructure;
   }
-  LocalBackend& backend = **opened;
+  backends::LocalBackend& backend = **opened;
   tombstones = std::make_unique<Tombstones>(backend.state_dir());
   store = &backend.store();
   Log(err, "operator started: tasks from " + tasks_dir.path() + ", state in " + backend.state_dir());

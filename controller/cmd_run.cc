@@ -15,9 +15,9 @@
 #include <set>
 
 #include "api/manifest.h"
+#include "backends/docker/local_backend.h"
 #include "cli.h"
 #include "flags.h"
-#include "local_backend.h"
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
@@ -245,14 +245,14 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   // 2. The backend. Signals are taken by a watcher thread from here on.
   Progress progress;
   OutputPrinter printer(out, err, keys.size() > 1);
-  std::unique_ptr<LocalBackend> backend;
+  std::unique_ptr<backends::LocalBackend> backend;
   SignalWatcher signals([&](int, int count) {
     std::lock_guard lock(progress.mu);
     progress.interrupts = count;
     progress.changed.notify_all();
   });
 
-  LocalBackendOptions options;
+  backends::LocalBackendOptions options;
   options.state_dir = flags->Get("state-dir");
   options.policy.allowed_host_paths = flags->All("allow-host-path");
   options.reconciler.stop_grace = std::chrono::seconds(*grace);
@@ -290,13 +290,13 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
       progress_out << "ctask: " << key << ": " << report->message << " (" << report->what_next << ")\n";
     }
   };
-  Result<std::unique_ptr<LocalBackend>> opened = LocalBackend::Open(std::move(options));
+  Result<std::unique_ptr<backends::LocalBackend>> opened = backends::LocalBackend::Open(std::move(options));
   if (!opened) return fail(opened.error().message());
   backend = std::move(*opened);
 
   // 3. The records, then the workers.
   for (const api::LoadedTask& loaded : manifests.tasks) {
-    if (Status submitted = SubmitFresh(*backend, loaded.task); !submitted) {
+    if (Status submitted = backends::SubmitFresh(*backend, loaded.task); !submitted) {
       return fail("task " + loaded.task.metadata.name + ": " + submitted.error().message());
     }
   }
@@ -330,7 +330,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
         lock.unlock();
         for (const std::string& key : keys) {
           const auto [ns, name] = reconcile::SplitKey(key);
-          Status cancelled = UpdateRecord(backend->store(), ns, name, [](api::ContainerTask& t) {
+          Status cancelled = backends::UpdateRecord(backend->store(), ns, name, [](api::ContainerTask& t) {
             if (!t.spec.cancel) ++t.metadata.generation;
             t.spec.cancel = true;
           });

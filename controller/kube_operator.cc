@@ -5,12 +5,12 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "backends/docker/local_backend.h"
+#include "backends/kubernetes/kube_backend.h"
 #include "cli.h"
 #include "kube/connect.h"
 #include "kube/leader_election.h"
-#include "kube_backend.h"
 #include "kube_flags.h"
-#include "local_backend.h"
 #include "metrics/metrics_server.h"
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
@@ -153,7 +153,7 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
     wake.notify_all();
   });
 
-  KubeBackendOptions options;
+  backends::KubeBackendOptions options;
   options.watch_namespace = flags.Get("namespace");
   options.workers = static_cast<int>(*workers);
   options.identity = Identity();
@@ -172,7 +172,7 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
       TaskLogger(key, 0).Warn("reconcile failed; " + report->what_next, {{"error", report->message}});
     }
   };
-  KubeBackend backend(**client, std::move(options));
+  backends::KubeBackend backend(**client, std::move(options));
   logger.Info("operator starting", {{"backend", "kubernetes"},
                                     {"because", why_kubernetes},
                                     {"server", config->server},

@@ -1,13 +1,15 @@
-// The local (Docker) backend, assembled: the state directory's store and
-// lock, the Docker Engine client, the runtime, the log archiver, the
-// reconciler and its workers, and the source that feeds them the keys other
-// ctask processes announce (store/change_feed.h). `ctask run`, `ctask
+// The local (Docker) backend, assembled around the operator core
+// (reconcile/manager.h): the state directory's store and lock, the Docker
+// Engine client and runtime, and the source that feeds the manager the keys
+// other ctask processes announce (store/change_feed.h). `ctask run`, `ctask
 // operator --backend docker` and `ctask delete` (when no other process owns
 // the directory) each open one; only the opener holds the state directory's
 // lock, so two processes never drive the same tasks. Any process may ask for
 // a change with RequestChange; the owner acts on it.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,15 +17,11 @@
 #include "backends/docker/docker_runtime.h"
 #include "docker/client.h"
 #include "http/curl_client.h"
-#include "reconcile/controller.h"
-#include "reconcile/log_archiver.h"
-#include "reconcile/poll_source.h"
-#include "reconcile/task_reconciler.h"
-#include "reconcile/work_queue.h"
-#include "store/change_feed.h"
+#include "reconcile/manager.h"
 #include "store/file_store.h"
+#include "util/clock.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 
 struct LocalBackendOptions {
   std::string state_dir;  // empty: store::DefaultStateDir()
@@ -36,7 +34,7 @@ struct LocalBackendOptions {
   std::function<void(const std::string& image, const api::Json& progress)> on_pull_progress;
   // The Secrets and ConfigMaps tasks' env reads (the caller keeps them
   // current); unset: none.
-  std::shared_ptr<const backends::ConfigSet> configs;
+  std::shared_ptr<const ConfigSet> configs;
 };
 
 class LocalBackend {
@@ -46,17 +44,17 @@ class LocalBackend {
   static Result<std::unique_ptr<LocalBackend>> Open(LocalBackendOptions options);
   ~LocalBackend();
 
-  void Start() {
-    controller_->Start();
-    changes_->Start();
+  void Start() { manager_->Start(); }
+  // Stops the workers, the change source and log followers; containers keep
+  // running.
+  void Stop() {
+    if (manager_) manager_->Stop();
   }
-  // Stops the workers and log followers; containers keep running.
-  void Stop();
 
   store::FileStore& store() { return *store_; }
-  backends::DockerRuntime& runtime() { return *runtime_; }
-  reconcile::WorkQueue& queue() { return queue_; }
-  reconcile::TaskReconciler& reconciler() { return *reconciler_; }
+  DockerRuntime& runtime() { return *runtime_; }
+  reconcile::WorkQueue& queue() { return manager_->queue(); }
+  reconcile::TaskReconciler& reconciler() { return manager_->reconciler(); }
   const std::string& state_dir() const { return store_->root(); }
   std::chrono::seconds stop_grace() const { return stop_grace_; }
 
@@ -68,16 +66,9 @@ class LocalBackend {
   std::unique_ptr<store::FileStore> store_;
   std::unique_ptr<http::CurlClient> http_;
   std::unique_ptr<docker::DockerClient> docker_;
-  std::unique_ptr<backends::DockerRuntime> runtime_;
-  reconcile::WorkQueue queue_;
-  std::unique_ptr<reconcile::LogArchiver> archiver_;
-  std::unique_ptr<reconcile::TaskReconciler> reconciler_;
-  std::unique_ptr<reconcile::Controller> controller_;
-  std::unique_ptr<reconcile::PollSource> changes_;
+  std::unique_ptr<DockerRuntime> runtime_;
+  std::unique_ptr<reconcile::Manager> manager_;
 };
-
-// The wall clock as status timestamps use it (whole seconds, UTC).
-Timestamp WallClock();
 
 // Beyond the stop grace, how long removing a task may take: the end of its
 // log, the archive, the container's removal.
@@ -106,4 +97,4 @@ Status RequestChange(store::FileStore& store, const std::string& ns, const std::
 // How often the owner reads the change journal.
 inline constexpr std::chrono::milliseconds kChangePollInterval{200};
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

@@ -1,14 +1,11 @@
-#include "local_backend.h"
+#include "backends/docker/local_backend.h"
 
 #include "api/codec.h"
 #include "reconcile/settle.h"
+#include "store/change_feed.h"
 #include "util/uuid.h"
 
-namespace ctask::cli {
-
-Timestamp WallClock() {
-  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
+namespace ctask::backends {
 
 Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions options) {
   std::unique_ptr<LocalBackend> b(new LocalBackend());
@@ -35,18 +32,19 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions opt
   if (Status ping = b->docker_->Ping(); !ping) return std::unexpected(ping.error());
 
   b->stop_grace_ = options.reconciler.stop_grace;
-  b->runtime_ = std::make_unique<backends::DockerRuntime>(
-      *b->docker_,
-      backends::DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock, options.configs});
-  reconcile::WorkQueue* queue = &b->queue_;
-  b->archiver_ = std::make_unique<reconcile::LogArchiver>(
-      *b->store_, *b->runtime_, [queue](const std::string& key) { queue->Add(key); }, options.display);
-  b->reconciler_ = std::make_unique<reconcile::TaskReconciler>(*b->store_, *b->runtime_, *b->archiver_, WallClock,
-                                                               options.reconciler, options.on_status);
-  b->controller_ =
-      std::make_unique<reconcile::Controller>(*b->reconciler_, b->queue_, options.workers, options.on_result);
+  b->runtime_ = std::make_unique<DockerRuntime>(
+      *b->docker_, DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock, options.configs});
+  b->manager_ = std::make_unique<reconcile::Manager>(*b->store_, *b->runtime_, *b->runtime_,
+                                                     reconcile::ManagerOptions{
+                                                         .workers = options.workers,
+                                                         .reconciler = options.reconciler,
+                                                         .now = WallClock,
+                                                         .display = options.display,
+                                                         .on_status = options.on_status,
+                                                         .on_result = options.on_result,
+                                                     });
   auto feed = std::make_shared<store::ChangeFeed>(b->store_->root());
-  b->changes_ = std::make_unique<reconcile::PollSource>(b->queue_, kChangePollInterval, [feed] {
+  b->manager_->AddPollSource(kChangePollInterval, [feed] {
     Result<std::vector<std::string>> keys = feed->Poll();
     return keys ? std::move(*keys) : std::vector<std::string>{};  // unreadable now: the next poll tries again
   });
@@ -55,12 +53,6 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions opt
 
 LocalBackend::~LocalBackend() {
   Stop();
-}
-
-void LocalBackend::Stop() {
-  if (changes_) changes_->Stop();
-  if (controller_) controller_->Stop();
-  archiver_.reset();  // stops the followers
 }
 
 Status UpdateRecord(store::Store& store, const std::string& ns, const std::string& name,
@@ -125,4 +117,4 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
   return backend.store().Put(task);
 }
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

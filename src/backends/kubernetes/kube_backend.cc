@@ -1,11 +1,12 @@
-#include "kube_backend.h"
+#include "backends/kubernetes/kube_backend.h"
 
 #include "backends/kubernetes/slim.h"
-#include "local_backend.h"
 #include "render/labels.h"
+#include "status/decide.h"
+#include "util/clock.h"
 #include "util/sleep.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 namespace {
 
 // The Jobs and Pods ctask made: every one carries this label.
@@ -26,63 +27,56 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     o.log = options_.log;
     return o;
   };
-  tasks_ =
-      std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", backends::SlimTask));
-  jobs_ = std::make_unique<kube::Informer>(
-      client_, reflector(kube::resources::Jobs(), OwnedSelector(), backends::SlimJob), backends::AttemptIndex);
-  pods_ = std::make_unique<kube::Informer>(
-      client_, reflector(kube::resources::Pods(), OwnedSelector(), backends::SlimPod), backends::AttemptIndex);
+  tasks_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", SlimTask));
+  jobs_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Jobs(), OwnedSelector(), SlimJob),
+                                           AttemptIndex);
+  pods_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Pods(), OwnedSelector(), SlimPod),
+                                           AttemptIndex);
   tasks_->AddHandler([this](const kube::Delta& d) { Enqueue(d, false); });
   if (options_.metrics != nullptr) tasks_->AddHandler([this](const kube::Delta& d) { TrackTask(d); });
   jobs_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
   pods_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
 
   events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log);
-  runtime_ = std::make_unique<backends::JobRuntime>(client_, *jobs_, *pods_, *events_, WallClock);
-  store_ = std::make_unique<backends::KubeTaskStore>(client_, *tasks_);
-  archiver_ =
-      std::make_unique<reconcile::LogArchiver>(*store_, *runtime_, [this](const std::string& key) { queue_.Add(key); });
-  reconcile::EventSink on_event = [this](const api::ContainerTask& task, const status::TaskEvent& event) {
-    events_->Record(backends::TaskReference(task), event.type, event.reason, event.message);
+  runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, WallClock);
+  store_ = std::make_unique<KubeTaskStore>(client_, *tasks_);
+  reconcile::ManagerOptions manager;
+  manager.workers = options_.workers;
+  manager.reconciler = options_.reconciler;
+  manager.now = WallClock;
+  manager.on_status = options_.on_status;
+  manager.on_result = options_.on_result;
+  manager.on_event = [this](const api::ContainerTask& task, const status::TaskEvent& event) {
+    events_->Record(TaskReference(task), event.type, event.reason, event.message);
   };
-  reconciler_ = std::make_unique<reconcile::TaskReconciler>(*store_, *runtime_, *archiver_, WallClock,
-                                                            options_.reconciler, options_.on_status, on_event);
-  reconcile::DurationListener on_duration;
   if (metrics::OperatorMetrics* m = options_.metrics) {
-    queue_.SetObserver({.added = [m] { m->CountQueueAdd(); },
-                        .retried = [m] { m->CountQueueRetry(); },
-                        .depth = [m](int depth) { m->SetQueueDepth(depth); },
-                        .waited = [m](std::chrono::nanoseconds waited) { m->ObserveQueueWait(waited); }});
-    on_duration = [m](const Result<reconcile::ReconcileResult>& result, std::chrono::nanoseconds took) {
+    manager.queue_observer = {.added = [m] { m->CountQueueAdd(); },
+                              .retried = [m] { m->CountQueueRetry(); },
+                              .depth = [m](int depth) { m->SetQueueDepth(depth); },
+                              .waited = [m](std::chrono::nanoseconds waited) { m->ObserveQueueWait(waited); }};
+    manager.on_duration = [m](const Result<reconcile::ReconcileResult>& result, std::chrono::nanoseconds took) {
       const metrics::ReconcileResult kind = !result                 ? metrics::ReconcileResult::kError
                                             : result->requeue_after ? metrics::ReconcileResult::kRequeue
                                                                     : metrics::ReconcileResult::kSuccess;
       m->ObserveReconcile(kind, took);
     };
   }
-  controller_ =
-      std::make_unique<reconcile::Controller>(*reconciler_, queue_, options_.workers, options_.on_result, on_duration);
+  manager_ = std::make_unique<reconcile::Manager>(*store_, *runtime_, *runtime_, std::move(manager));
 }
 
 void KubeBackend::TrackTask(const kube::Delta& delta) {
   const std::string key = kube::ObjectKey(delta.object);
   const api::Json& status = delta.object.value("status", api::Json::object());
   const std::string phase = delta.type == kube::Delta::Type::kDeleted ? "" : status.value("phase", "");
-  std::map<std::string, int64_t, std::less<>> counts;
   std::string before;
+  std::map<std::string, int64_t, std::less<>> counts;
   {
     std::lock_guard lock(track_mu_);
-    auto it = phases_.find(key);
-    if (it != phases_.end()) before = it->second;
-    if (phase.empty()) {
-      phases_.erase(key);
-    } else {
-      phases_[key] = phase;
-    }
-    for (const auto& [k, p] : phases_) ++counts[p];
+    before = phases_.Set(key, phase);
+    if (before != phase) counts = phases_.counts();
   }
   metrics::OperatorMetrics& m = *options_.metrics;
-  m.SetTaskCounts(counts);
+  if (before != phase) m.SetTaskCounts(counts);
   if (phase == before || phase.empty()) return;
   // Seen by this replica's cache: a task that went from created to
   // finished between two events is still counted once for each.
@@ -90,8 +84,7 @@ void KubeBackend::TrackTask(const kube::Delta& delta) {
   if (phase == api::phase::kRunning && before != api::phase::kRunning && created) {
     m.ObserveTaskStartLatency(std::chrono::system_clock::now() - *created);
   }
-  const bool terminal =
-      phase == api::phase::kSucceeded || phase == api::phase::kFailed || phase == api::phase::kCancelled;
+  const bool terminal = status::IsTerminal(phase);
   const auto started = ParseRfc3339(status.value("startTime", ""));
   const auto completed = ParseRfc3339(status.value("completionTime", ""));
   if (terminal && started) {
@@ -120,12 +113,12 @@ void KubeBackend::Enqueue(const kube::Delta& delta, bool owned) {
   const api::Json& meta = delta.object.value("metadata", api::Json::object());
   const std::string ns = meta.value("namespace", "default");
   if (!owned) {
-    queue_.Add(ns + "/" + meta.value("name", ""));
+    manager_->queue().Add(ns + "/" + meta.value("name", ""));
     return;
   }
   const api::Json& labels = meta.value("labels", api::Json::object());
   const std::string task = labels.value(render::kLabelTask, "");
-  if (!task.empty()) queue_.Add(ns + "/" + task);
+  if (!task.empty()) manager_->queue().Add(ns + "/" + task);
 }
 
 void KubeBackend::Start() {
@@ -147,16 +140,15 @@ bool KubeBackend::WaitForSync(std::stop_token stop) {
 
 void KubeBackend::Run() {
   if (running_.exchange(true)) return;
-  controller_->Start();
+  manager_->Start();
 }
 
 void KubeBackend::Stop() {
-  if (controller_) controller_->Stop();  // the queue shuts down; workers finish their key
-  archiver_.reset();                     // followers stop; pods run on
-  if (events_) events_->Stop();          // what happened is recorded
+  if (manager_) manager_->Stop();  // the queue shuts down; workers finish their key; followers stop, pods run on
+  if (events_) events_->Stop();    // what happened is recorded
   if (tasks_) tasks_->Stop();
   if (jobs_) jobs_->Stop();
   if (pods_) pods_->Stop();
 }
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

@@ -1,7 +1,8 @@
-// The Kubernetes backend, assembled: the API client, the informers for
-// ContainerTasks and the Jobs and Pods ctask owns, the event recorder, the
-// Job runtime, the task store over the API, the log archiver, the
-// reconciler and its work queue and workers. `ctask operator` opens one.
+// The Kubernetes backend, assembled around the operator core
+// (reconcile/manager.h): the API client, the informers for ContainerTasks
+// and the Jobs and Pods ctask owns (the manager's source of keys), the event
+// recorder, the Job runtime and the task store over the API. `ctask
+// operator` opens one.
 //
 // The flow: informer Deltas -> task keys on the queue (a Job's or Pod's
 // Delta is its task's key, from the ctask labels) -> workers run
@@ -29,12 +30,10 @@
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "metrics/operator_metrics.h"
-#include "reconcile/controller.h"
-#include "reconcile/log_archiver.h"
-#include "reconcile/task_reconciler.h"
-#include "reconcile/work_queue.h"
+#include "metrics/task_phases.h"
+#include "reconcile/manager.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 
 struct KubeBackendOptions {
   std::string watch_namespace;  // "" = every namespace
@@ -62,7 +61,7 @@ class KubeBackend {
   void Run();   // workers
   void Stop();  // drain (see above)
 
-  reconcile::WorkQueue& queue() { return queue_; }
+  reconcile::WorkQueue& queue() { return manager_->queue(); }
   // Counts watch restarts since the last call into the metrics (the
   // operator calls it periodically).
   void PublishWatchRestarts();
@@ -71,26 +70,24 @@ class KubeBackend {
 
  private:
   void Enqueue(const kube::Delta& delta, bool owned);
-  // Tasks by phase, start latency and duration, from the task informer.
+  // Tasks by phase (incremental), start latency and duration, from the task
+  // informer.
   void TrackTask(const kube::Delta& delta);
 
   kube::KubeClient& client_;
   const KubeBackendOptions options_;
-  reconcile::WorkQueue queue_;
   std::unique_ptr<kube::Informer> tasks_;
   std::unique_ptr<kube::Informer> jobs_;
   std::unique_ptr<kube::Informer> pods_;
   std::unique_ptr<kube::EventRecorder> events_;
-  std::unique_ptr<backends::JobRuntime> runtime_;
-  std::unique_ptr<backends::KubeTaskStore> store_;
-  std::unique_ptr<reconcile::LogArchiver> archiver_;
-  std::unique_ptr<reconcile::TaskReconciler> reconciler_;
-  std::unique_ptr<reconcile::Controller> controller_;
+  std::unique_ptr<JobRuntime> runtime_;
+  std::unique_ptr<KubeTaskStore> store_;
+  std::unique_ptr<reconcile::Manager> manager_;
   std::atomic<bool> running_{false};
 
   std::mutex track_mu_;
-  std::map<std::string, std::string> phases_;    // guarded by track_mu_: task key -> status.phase
+  metrics::TaskPhases phases_;                   // guarded by track_mu_
   std::map<std::string, int64_t> watches_seen_;  // guarded by track_mu_: resource -> watches counted
 };
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends
