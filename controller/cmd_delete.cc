@@ -9,6 +9,7 @@
 // way it waits until the records are gone, and says so only then.
 #include <thread>
 
+#include "api/names.h"
 #include "backends/docker/local_backend.h"
 #include "cli.h"
 #include "flags.h"
@@ -125,7 +126,7 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "ctask delete: " << store.error().message() << "\n";
     return kExitRunInfrastructure;
   }
-  const std::string ns = flags->Get("namespace", "default");
+  const std::string ns = flags->Get("namespace", api::kDefaultNamespace);
 
   // 1. The intents.
   std::vector<Pending> pending;

@@ -8,7 +8,6 @@
 // and reported, never hiding the others, and makes the exit status 1.
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -19,8 +18,10 @@
 #include "api/names.h"
 #include "cli.h"
 #include "flags.h"
+#include "signals.h"
 #include "store/file_store.h"
 #include "task_table.h"
+#include "util/clock.h"
 #include "util/field_error.h"
 
 namespace ctask::cli {
@@ -30,39 +31,6 @@ namespace {
 constexpr std::chrono::milliseconds kWatchInterval(500);
 // How often a waiting -w checks whether it was interrupted.
 constexpr std::chrono::milliseconds kWatchTick(50);
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void OnInterrupt(int) {
-  g_interrupted.store(true);
-}
-
-// SIGINT and SIGTERM end a watch cleanly for as long as this lives.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_interrupted.store(false);
-    struct sigaction action = {};
-    action.sa_handler = OnInterrupt;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
-  }
-  ~InterruptGuard() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
- private:
-  struct sigaction old_int_ = {};
-  struct sigaction old_term_ = {};
-};
-
-Timestamp Now() {
-  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-}
 
 std::string NotFound(const std::string& name, const std::string& ns, const std::string& root) {
   return "ctask: containertask " + QuoteValue(name) + " not found in namespace " + QuoteValue(ns) + " (state dir " +
@@ -135,14 +103,17 @@ void ReportUnreadable(const store::ListEntry& entry, std::ostream& err) {
 // first row brings one.
 int Watch(const Query& query, const TableOptions& options, Snapshot first, std::vector<std::size_t> widths,
           bool header_shown, std::optional<std::chrono::seconds> timeout, std::ostream& out, std::ostream& err) {
-  InterruptGuard guard;
+  // SIGINT and SIGTERM end the watch cleanly (signals.h: taken on a thread
+  // of their own, as every command that waits takes them).
+  std::atomic<bool> interrupted{false};
+  SignalWatcher signals([&](int, int) { interrupted.store(true); });
   int code = kExitOk;
   struct Seen {
     std::string fingerprint;
     TableRow row;
   };
   std::map<std::string, Seen> seen;
-  const Timestamp started = Now();
+  const Timestamp started = WallClock();
   for (const store::ListEntry& entry : first.entries) {
     seen[Key(entry)] = {Fingerprint(entry), RowOf(entry, started, options)};
   }
@@ -157,7 +128,7 @@ int Watch(const Query& query, const TableOptions& options, Snapshot first, std::
   };
   const auto deadline = timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
   auto next_look = std::chrono::steady_clock::now() + kWatchInterval;
-  while (!g_interrupted.load()) {
+  while (!interrupted.load()) {
     const auto now_steady = std::chrono::steady_clock::now();
     if (deadline && now_steady >= *deadline) break;
     if (now_steady < next_look) {
@@ -171,7 +142,7 @@ int Watch(const Query& query, const TableOptions& options, Snapshot first, std::
       err << "ctask get: " << snapshot.error().message() << "\n";
       continue;
     }
-    const Timestamp now = Now();
+    const Timestamp now = WallClock();
     std::map<std::string, Seen> current;
     for (const store::ListEntry& entry : snapshot->entries) {
       const std::string key = Key(entry);
@@ -228,7 +199,7 @@ int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitUsage;
   }
   Query query;
-  query.ns = flags->Get("namespace", "default");
+  query.ns = flags->Get("namespace", api::kDefaultNamespace);
   query.all_namespaces = flags->Has("all-namespaces");
   if (!flags->positional.empty()) query.name = flags->positional[0];
   if (query.all_namespaces && !query.name.empty()) {
@@ -333,7 +304,7 @@ int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream
                                    : "No resources found in " + query.ns + " namespace.\n");
     }
   } else {
-    const Timestamp now = Now();
+    const Timestamp now = WallClock();
     std::vector<TableRow> rows = {TableHeader(options)};
     for (const store::ListEntry& entry : snapshot->entries) rows.push_back(RowOf(entry, now, options));
     widths = ColumnWidths(rows);

@@ -27,6 +27,7 @@
 #include "kube/connect.h"
 #include "kube_flags.h"
 #include "render/labels.h"
+#include "status/decide.h"
 #include "store/file_store.h"
 #include "util/field_error.h"
 
@@ -36,15 +37,10 @@ namespace {
 // How often -f looks for more output and at the task's state.
 constexpr std::chrono::milliseconds kFollowInterval(200);
 
-bool IsTerminal(const api::ContainerTask& task) {
-  const std::string& phase = task.status.phase;
-  return phase == api::phase::kSucceeded || phase == api::phase::kFailed || phase == api::phase::kCancelled;
-}
-
 // Nothing more will be written to the artifact: the task has ended and the
 // log of its last attempt is complete (or it never ran an attempt).
 bool LogIsFinal(const api::ContainerTask& task) {
-  if (!IsTerminal(task)) return false;
+  if (!status::IsTerminal(task.status.phase)) return false;
   if (task.status.attempts == 0) return true;
   auto it = task.metadata.annotations.find(render::kAnnotationLogAttempt);
   return it != task.metadata.annotations.end() && it->second == std::to_string(task.status.attempts);
@@ -166,7 +162,7 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return kExitUsage;
   }
   const std::string name = flags->positional[0];
-  const std::string ns = flags->Get("namespace", "default");
+  const std::string ns = flags->Get("namespace", api::kDefaultNamespace);
   if (std::vector<std::string> problems = api::IsDNS1123Label(ns); !problems.empty()) {
     err << "ctask logs: --namespace " << QuoteValue(ns) << " is not a namespace: " << problems.front() << "\n";
     return kExitUsage;

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "api/manifest.h"
+#include "api/names.h"
 #include "backends/docker/local_backend.h"
 #include "cli.h"
 #include "flags.h"
@@ -218,7 +219,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   std::vector<std::string> keys;
   for (api::LoadedTask& loaded : manifests.tasks) {
-    if (loaded.task.metadata.namespace_.empty()) loaded.task.metadata.namespace_ = "default";
+    loaded.task.metadata.namespace_ = api::NamespaceOrDefault(loaded.task.metadata.namespace_);
     const std::string key = reconcile::TaskKey(loaded.task);
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
       err << loaded.source.file << ": doc " << loaded.source.document << ": ContainerTask/" << loaded.task.metadata.name

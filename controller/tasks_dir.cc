@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "api/names.h"
 #include "reconcile/log_archiver.h"
 
 namespace ctask::cli {
@@ -81,7 +82,7 @@ void TasksDir::Rebuild(std::vector<std::string>& problems) {
   for (const auto& [file, state] : files_) {  // sorted by path: the first file naming a task wins
     for (const api::LoadedTask& loaded : state.last_good.tasks) {
       DesiredTask desired{loaded.task, file};
-      if (desired.task.metadata.namespace_.empty()) desired.task.metadata.namespace_ = "default";
+      desired.task.metadata.namespace_ = api::NamespaceOrDefault(desired.task.metadata.namespace_);
       const std::string key = reconcile::TaskKey(desired.task);
       auto [it, inserted] = desired_.tasks.emplace(key, std::move(desired));
       if (!inserted) {

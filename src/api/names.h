@@ -48,6 +48,13 @@ std::vector<std::string> IsValidLabelValue(std::string_view value);
 // starting with "..".
 std::vector<std::string> IsConfigMapKey(std::string_view value);
 
+// The namespace of an object that names none, as the API server defaults it.
+inline constexpr const char* kDefaultNamespace = "default";
+// `ns`, or kDefaultNamespace when it is empty.
+inline std::string NamespaceOrDefault(std::string_view ns) {
+  return ns.empty() ? std::string(kDefaultNamespace) : std::string(ns);
+}
+
 // The name of the Job that runs attempt `attempt` of task `task_name`.
 // "<task>-<attempt>" when that is a valid DNS-1123 label (so at most 63
 // characters). Otherwise "<prefix>-<hash>-<attempt>": prefix is the task name

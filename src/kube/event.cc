@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "api/names.h"
 #include "util/time.h"
 #include "util/utf8.h"
 
@@ -60,7 +61,7 @@ api::Json MakeEvent(const api::Json& involved_object, std::string_view type, std
   api::Json event = {
       {"apiVersion", "v1"},
       {"kind", "Event"},
-      {"metadata", {{"name", event_name}, {"namespace", ns.empty() ? "default" : ns}}},
+      {"metadata", {{"name", event_name}, {"namespace", api::NamespaceOrDefault(ns)}}},
       {"involvedObject", reference},
       {"reason", reason},
       {"message", TruncateUtf8(message, kMaxEventMessageBytes)},

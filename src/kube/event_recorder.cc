@@ -1,5 +1,6 @@
 #include "kube/event_recorder.h"
 
+#include "api/names.h"
 #include "kube/event.h"
 
 namespace ctask::kube {
@@ -59,7 +60,7 @@ void EventRecorder::Run(std::stop_token stop) {
     }
     const api::Json event = MakeEvent(next.object, next.type, next.reason, next.message, component_,
                                       std::chrono::system_clock::now(), instance_);
-    const std::string ns = event["metadata"].value("namespace", "default");
+    const std::string ns = event["metadata"].value("namespace", api::kDefaultNamespace);
     Result<api::Json> created = client_.Create(resources::Events(), ns, event);
     if (created) {
       std::lock_guard lock(mu_);

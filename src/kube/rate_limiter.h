@@ -4,8 +4,9 @@
 // controller loop from flooding the API server, which would throttle every
 // other client with 429s.
 //
-// TokenBucket is the arithmetic, pure and driven by the caller's clock so it
-// is tested without sleeping; RateLimiter adds the waiting.
+// TokenBucket (util/token_bucket.h) is the arithmetic, pure and driven by
+// the caller's clock so it is tested without sleeping; RateLimiter adds the
+// waiting.
 //
 // Thread-safety: TokenBucket is a plain value (not thread-safe);
 // RateLimiter is safe to call from many threads.
@@ -15,26 +16,12 @@
 #include <mutex>
 #include <stop_token>
 
+#include "util/token_bucket.h"
+
 namespace ctask::kube {
 
-class TokenBucket {
- public:
-  using Clock = std::chrono::steady_clock;
-
-  // qps <= 0 means unlimited; burst < 1 is taken as 1.
-  TokenBucket(double qps, int burst, Clock::time_point now);
-
-  // Takes one token and returns how long the caller must wait before using
-  // it (zero when one was available). Reservations queue: the n-th caller
-  // in a burst past the budget waits n/qps.
-  Clock::duration Reserve(Clock::time_point now);
-
- private:
-  double qps_;
-  double burst_;
-  double tokens_;  // may go negative: tokens already promised to waiters
-  Clock::time_point last_;
-};
+// The arithmetic, shared with the work queue (util/token_bucket.h).
+using ::ctask::TokenBucket;
 
 class RateLimiter {
  public:

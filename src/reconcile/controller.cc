@@ -1,12 +1,13 @@
 #include "reconcile/controller.h"
 
+#include "api/names.h"
 #include "reconcile/outcome.h"
 
 namespace ctask::reconcile {
 
 std::pair<std::string, std::string> SplitKey(const std::string& key) {
   const size_t slash = key.find('/');
-  if (slash == std::string::npos) return {"default", key};
+  if (slash == std::string::npos) return {api::kDefaultNamespace, key};
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 

@@ -2,14 +2,14 @@
 
 #include <thread>
 
+#include "api/names.h"
 #include "api/schema.h"
 #include "status/log_tail.h"
 
 namespace ctask::reconcile {
 
 std::string TaskKey(const api::ContainerTask& task) {
-  return (task.metadata.namespace_.empty() ? std::string("default") : task.metadata.namespace_) + "/" +
-         task.metadata.name;
+  return api::NamespaceOrDefault(task.metadata.namespace_) + "/" + task.metadata.name;
 }
 
 struct LogArchiver::Follower {

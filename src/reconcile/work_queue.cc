@@ -16,16 +16,13 @@ Clock SteadyClock() {
 // ---- RateLimiter ----
 
 RateLimiter::RateLimiter(RateLimitOptions options, TimePoint now)
-    : options_(options),
-      token_interval_(nanoseconds(std::chrono::seconds(1)) / std::max(options.qps, 1)),
-      credit_(token_interval_ * std::max(options.burst, 0)),
-      last_refill_(now) {}
+    : options_(options), bucket_(std::max(options.qps, 1), options.burst, now) {}
 
 nanoseconds RateLimiter::When(const std::string& key, TimePoint now) {
   int& failures = failures_[key];
   nanoseconds backoff = Backoff(failures);
   if (failures < std::numeric_limits<int>::max()) ++failures;
-  return std::max(backoff, TakeToken(now));
+  return std::max(backoff, bucket_.Reserve(now));
 }
 
 void RateLimiter::Forget(const std::string& key) {
@@ -42,15 +39,6 @@ nanoseconds RateLimiter::Backoff(int failures) const {
   nanoseconds delay = options_.base_delay;
   for (int i = 0; i < failures && delay < options_.max_delay; ++i) delay *= 2;
   return std::min(delay, options_.max_delay);
-}
-
-nanoseconds RateLimiter::TakeToken(TimePoint now) {
-  if (now > last_refill_) {
-    credit_ = std::min(credit_ + (now - last_refill_), token_interval_ * std::max(options_.burst, 0));
-    last_refill_ = now;
-  }
-  credit_ -= token_interval_;
-  return credit_ >= nanoseconds::zero() ? nanoseconds::zero() : -credit_;
 }
 
 // ---- WorkQueue ----

@@ -56,6 +56,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "util/token_bucket.h"
+
 namespace ctask::reconcile {
 
 using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -102,15 +104,10 @@ class RateLimiter {
 
  private:
   std::chrono::nanoseconds Backoff(int failures) const;
-  std::chrono::nanoseconds TakeToken(std::chrono::steady_clock::time_point now);
 
   RateLimitOptions options_;
   std::unordered_map<std::string, int> failures_;
-  // The bucket in time units: a token is worth token_interval_ (1s / qps).
-  // Credit is capped at burst tokens and goes negative when tokens are owed.
-  std::chrono::nanoseconds token_interval_;
-  std::chrono::nanoseconds credit_;
-  std::chrono::steady_clock::time_point last_refill_;
+  TokenBucket bucket_;  // the overall budget (util/token_bucket.h)
 };
 
 // What a WorkQueue reports as it works; each callback may be left empty.

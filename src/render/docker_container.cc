@@ -26,9 +26,8 @@ namespace {
 
 using api::Json;
 
-constexpr const char* kDefaultNamespace = "default";
 // Docker refuses a memory limit below 6 MiB (linuxMinMemory in the daemon).
-constexpr int64_t kDockerMinMemoryBytes = 6 * 1024 * 1024;
+constexpr int64_t kDockerMinMemoryBytes = int64_t{6} * 1024 * 1024;
 // Docker refuses less than 0.01 CPU ("Range of CPUs is from 0.01 to ...").
 constexpr int64_t kDockerMinMilliCpus = 10;
 constexpr int64_t kNanosPerMilli = 1'000'000;
@@ -447,7 +446,7 @@ Result<DockerContainer> RenderDockerContainer(const api::ContainerTask& task, in
                                               const std::vector<api::ConfigData>& configs, const DockerPolicy& policy) {
   const api::ContainerTaskSpec& spec = task.spec;
   attempt = std::max(attempt, 1);  // the rule of DerivedContainerName
-  const std::string ns = task.metadata.namespace_.empty() ? kDefaultNamespace : task.metadata.namespace_;
+  const std::string ns = api::NamespaceOrDefault(task.metadata.namespace_);
 
   Result<Environment> env = ResolveEnv(spec, ns, configs);
   if (!env) return std::unexpected(env.error());

@@ -10,7 +10,7 @@ namespace ctask::backends {
 namespace {
 
 std::string Namespace(const api::ContainerTask& task) {
-  return task.metadata.namespace_.empty() ? "default" : task.metadata.namespace_;
+  return api::NamespaceOrDefault(task.metadata.namespace_);
 }
 
 std::string ContainerName(const api::ContainerTask& task, int attempt) {

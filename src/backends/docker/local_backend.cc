@@ -1,6 +1,7 @@
 #include "backends/docker/local_backend.h"
 
 #include "api/codec.h"
+#include "api/names.h"
 #include "reconcile/settle.h"
 #include "store/change_feed.h"
 #include "util/uuid.h"
@@ -86,7 +87,7 @@ Status RequestChange(store::FileStore& store, const std::string& ns, const std::
 }
 
 Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
-  if (task.metadata.namespace_.empty()) task.metadata.namespace_ = "default";
+  task.metadata.namespace_ = api::NamespaceOrDefault(task.metadata.namespace_);
   const std::string& ns = task.metadata.namespace_;
   const std::string& name = task.metadata.name;
   Result<api::ContainerTask> previous = backend.store().Get(ns, name);

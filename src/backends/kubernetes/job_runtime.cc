@@ -22,7 +22,7 @@ using runtime::Observation;
 using runtime::WorkloadState;
 
 std::string Namespace(const api::ContainerTask& task) {
-  return task.metadata.namespace_.empty() ? std::string("default") : task.metadata.namespace_;
+  return api::NamespaceOrDefault(task.metadata.namespace_);
 }
 
 std::string JobKey(const api::ContainerTask& task, int attempt) {

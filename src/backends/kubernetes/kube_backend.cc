@@ -1,5 +1,6 @@
 #include "backends/kubernetes/kube_backend.h"
 
+#include "api/names.h"
 #include "backends/kubernetes/slim.h"
 #include "render/labels.h"
 #include "status/decide.h"
@@ -111,7 +112,7 @@ KubeBackend::~KubeBackend() {
 
 void KubeBackend::Enqueue(const kube::Delta& delta, bool owned) {
   const api::Json& meta = delta.object.value("metadata", api::Json::object());
-  const std::string ns = meta.value("namespace", "default");
+  const std::string ns = meta.value("namespace", api::kDefaultNamespace);
   if (!owned) {
     manager_->queue().Add(ns + "/" + meta.value("name", ""));
     return;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/codec.h"
+#include "api/names.h"
 #include "backends/kubernetes/job_runtime.h"
 #include "backends/kubernetes/slim.h"
 #include "render/labels.h"
@@ -25,7 +26,7 @@ namespace {
 using api::Json;
 
 std::string Ns(std::string_view ns) {
-  return ns.empty() ? std::string("default") : std::string(ns);
+  return api::NamespaceOrDefault(ns);
 }
 
 bool HasFinalizer(const api::ObjectMeta& meta) {
