@@ -1,33 +1,39 @@
-// HttpServer: the operator's one inbound port — a minimal HTTP/1.1 server for
-// GET and HEAD on exact paths, enough for /metrics, /healthz and /readyz
-// (Prometheus scrapes, kubelet probes). Not a general web server: no request
-// bodies, no keep-alive, no TLS, no percent-decoding.
+// HttpServer: the operator's one inbound port (/metrics, /healthz, /readyz)
+// on civetweb, the embedded server Debian ships and prometheus-cpp's pull
+// exposer runs on (DESIGN.md section 2: what a Debian package does well is
+// used, not rewritten). This file is only the small interface the operator
+// needs in front of it: GET and HEAD on exact paths, nothing else.
 //
 // Contract:
 //  - A route maps an exact path ("/metrics") to a Handler; the query string
-//    ("verbose" of "/readyz?verbose") is passed to it undecoded. The handler's
-//    ServerResponse is sent with Content-Length and "Connection: close", and
-//    the connection is closed after it: one request per connection.
+//    ("verbose" of "/readyz?verbose") is passed to it undecoded. The path is
+//    matched as sent, without percent-decoding or dot-segment removal, so
+//    "/metrics/" and "/metrics/x" are not "/metrics".
 //  - Unknown path: 404. A known path with a method other than GET or HEAD: 405
 //    with "Allow: GET, HEAD". HEAD gets GET's status and headers, no body. A
-//    request line that is not HTTP: 400. A handler that throws: 500.
-//  - It never wedges: a request's head (request line and headers) larger than
-//    ServerOptions::max_header_bytes is answered 431; a client that has not
-//    sent a complete head within read_timeout is dropped, and one that does
-//    not take its response within write_timeout too. At most max_connections
-//    requests are served at once; up to max_queued accepted connections wait
-//    for a free worker, and beyond that a connection is answered 503 and
-//    closed, so a flood costs bounded threads and memory.
-//  - Stop (and the destructor) returns promptly: it wakes every blocked read,
-//    write and accept, and waits only for handlers already running, which
-//    should themselves be quick.
+//    handler that throws: 500. A request civetweb cannot parse: its 4xx.
+//  - Every response carries Content-Length and "Connection: close": one
+//    request per connection (civetweb's keep-alive stays off).
+//  - Bounded: ServerOptions::max_connections worker threads serve requests;
+//    up to max_queued accepted connections wait for one, further ones wait in
+//    the kernel's listen backlog. A client that has not sent its request head
+//    within request_timeout is dropped, so silent clients hold a worker for
+//    at most that long; a head larger than max_header_bytes is refused
+//    (civetweb answers 400).
+//  - Stop (and the destructor) stops accepting, drops open connections and
+//    waits for the threads: civetweb's threads look at its stop flag at least
+//    every 2 s (SOCKET_TIMEOUT_QUANTUM, fixed when the library is built), so
+//    Stop takes up to about 2 s, plus the time of handlers already running,
+//    which must be quick.
+//  - Side effect: civetweb's threads set SIGPIPE to ignored, process-wide, as
+//    a server must so that a client hanging up cannot kill the process.
 //
-// Timeouts here are real time (socket polls): this is the I/O edge, and tests
-// shorten them through ServerOptions rather than fake a clock.
+// Timeouts here are real time (civetweb's socket polls): this is the I/O edge,
+// and tests shorten them through ServerOptions rather than fake a clock.
 //
-// Thread-safety: handlers run on the server's worker threads, several at
-// once, and must be safe to call concurrently. Port and Stop may be called
-// from any thread.
+// Thread-safety: handlers run on civetweb's worker threads, several at once,
+// and must be safe to call concurrently. Port and Stop may be called from any
+// thread; Stop must not be called from a handler.
 #pragma once
 
 #include <chrono>
@@ -60,28 +66,31 @@ using Handler = std::function<ServerResponse(const ServerRequest&)>;
 using Routes = std::map<std::string, Handler, std::less<>>;
 
 struct ServerOptions {
-  // 8 KiB, as for the request head of most servers (Go's default is 1 MiB,
-  // nginx's 8 KiB): probes and scrapes send a few hundred bytes.
+  // 8 KiB, as for the request head of most servers (nginx's 8 KiB; civetweb's
+  // own default is 16 KiB): probes and scrapes send a few hundred bytes.
+  // civetweb needs at least 1 KiB.
   size_t max_header_bytes = size_t{8} * 1024;
-  // A probe or scrape sends its request at once; a client silent this long
-  // is broken or hostile and only holds a worker.
-  std::chrono::milliseconds read_timeout{5'000};
-  // Bounds sending the response (a /metrics body to a client that stops
-  // reading).
-  std::chrono::milliseconds write_timeout{10'000};
-  // Requests served at once (worker threads). A scraper or two and the
-  // kubelet's probes need few; a silent client holds one for read_timeout.
+  // civetweb's request_timeout_ms: how long a client may take to send its
+  // request head, and to take each part of the response. A probe or scrape
+  // sends its request at once; a client silent this long is broken or
+  // hostile and only holds a worker.
+  std::chrono::milliseconds request_timeout{5'000};
+  // Requests served at once (civetweb's num_threads). A scraper or two and
+  // the kubelet's probes need few; a silent client holds one for
+  // request_timeout.
   int max_connections = 4;
-  // Accepted connections waiting for a worker before new ones get 503.
+  // Accepted connections waiting for a worker (civetweb's connection_queue,
+  // at least 1); beyond that they wait in the listen backlog.
   int max_queued = 16;
 };
 
 class HttpServer {
  public:
   // Listens on `address` and serves `routes` until Stop. The address is
-  // "host:port" with a numeric host ("127.0.0.1:8080", "[::1]:9000") or
-  // "localhost", or ":port" for every interface (IPv6 and IPv4 where the
-  // host has IPv6). Port 0 picks a free port (see Port()).
+  // "host:port" with a numeric IPv4 host ("127.0.0.1:8080") or "localhost",
+  // or ":port" for every interface. "[ipv6]:port" only where the civetweb
+  // library was built with IPv6 (Debian 12's was not: there ":port" is every
+  // IPv4 interface). Port 0 picks a free port (see Port()).
   // Errors: kInvalidArgument for a malformed address or options, otherwise
   // the bind/listen failure (kUnavailable for an address in use); the
   // message names the address.

@@ -2,7 +2,8 @@
 //   /metrics  the OperatorMetrics in Prometheus text format
 //   /healthz  the liveness checks (the kubelet restarts the pod on failure)
 //   /readyz   the readiness checks (failing takes the pod out of Services)
-// over http::HttpServer (GET and HEAD; see server.h for limits and timeouts).
+// over http::HttpServer (civetweb; GET and HEAD; see server.h for limits and
+// timeouts).
 //
 // `metrics`, `healthz` and `readyz` are read at every request: they must
 // outlive the returned server (stop or destroy it first).
