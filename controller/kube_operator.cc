@@ -193,7 +193,7 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
     if (!stop.stop_requested()) return {};
     return MakeError(ErrorCode::kUnavailable, "the operator is shutting down");
   });
-  Result<http::HttpServerPtr> server = metrics::StartMetricsServer(
+  Result<metrics::HttpServerPtr> server = metrics::StartMetricsServer(
       flags.Get("http-address", metrics::kDefaultMetricsAddress), operator_metrics, healthz, readyz);
   if (!server) {
     err << "ctask operator: --http-address: " << server.error().message() << "\n";

@@ -13,6 +13,10 @@ packages=(
   # libraries (DESIGN.md section 2)
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev googletest libgtest-dev libgmock-dev
+  # the operator's inbound HTTP (/metrics, /healthz, /readyz)
+  libcivetweb-dev
+  # libcrypto: SHA-256 of log artifacts
+  libssl-dev
   # Docker tier: the daemon and the root filesystem of the test images
   docker.io busybox-static
   # Kubernetes tier: certificates for the test control plane

@@ -1,7 +1,7 @@
 // YAML scalars as kubectl reads them (sigs.k8s.io/yaml over go-yaml v2):
 // which plain scalars are null, booleans (yes/no/on/off/y/n too), integers
 // (0x, 0o, 0b, leading-0 octal, '_' separators) or floats, and what explicit
-// tags mean. Shared by the reader (document.cc), which resolves scalars, and
+// tags mean. Shared by the reader (yaml_reader.cc), which resolves scalars, and
 // the writer (yaml_writer.cc), which quotes every string a reader would
 // otherwise resolve to something else.
 //

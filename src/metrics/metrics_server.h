@@ -2,7 +2,8 @@
 //   /metrics  the OperatorMetrics in Prometheus text format
 //   /healthz  the liveness checks (the kubelet restarts the pod on failure)
 //   /readyz   the readiness checks (failing takes the pod out of Services)
-// over http::HttpServer (GET and HEAD; see server.h for limits and timeouts).
+// over HttpServer (civetweb; GET and HEAD; see server.h for limits and
+// timeouts).
 //
 // `metrics`, `healthz` and `readyz` are read at every request: they must
 // outlive the returned server (stop or destroy it first).
@@ -12,9 +13,9 @@
 
 #include <string_view>
 
-#include "http/server.h"
 #include "metrics/health.h"
 #include "metrics/operator_metrics.h"
+#include "metrics/server.h"
 #include "util/error.h"
 
 namespace ctask::metrics {
@@ -23,10 +24,10 @@ namespace ctask::metrics {
 inline constexpr const char* kDefaultMetricsAddress = ":8080";
 
 // The three routes, for a caller that serves them beside others.
-http::Routes MetricsRoutes(const OperatorMetrics& metrics, const HealthChecks& healthz, const HealthChecks& readyz);
+Routes MetricsRoutes(const OperatorMetrics& metrics, const HealthChecks& healthz, const HealthChecks& readyz);
 
-Result<http::HttpServerPtr> StartMetricsServer(std::string_view address, const OperatorMetrics& metrics,
-                                               const HealthChecks& healthz, const HealthChecks& readyz,
-                                               http::ServerOptions options = {});
+Result<HttpServerPtr> StartMetricsServer(std::string_view address, const OperatorMetrics& metrics,
+                                         const HealthChecks& healthz, const HealthChecks& readyz,
+                                         ServerOptions options = {});
 
 }  // namespace ctask::metrics

@@ -1,5 +1,7 @@
 #include "util/log.h"
 
+#include <spdlog/details/log_msg.h>
+#include <spdlog/formatter.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -8,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <shared_mutex>
 #include <utility>
 
 #include "util/field_error.h"
@@ -16,51 +19,6 @@
 
 namespace ctask::log {
 namespace {
-
-// What Configure and SetClock set, replaced whole (copy on write) so a line
-// being written keeps the state it started with.
-struct State {
-  Format format = Format::kText;
-  Level level = Level::kInfo;
-  std::shared_ptr<spdlog::logger> writer;
-  Clock clock;
-};
-
-std::shared_ptr<spdlog::logger> MakeWriter(std::ostream* sink) {
-  // Single-threaded sinks: state_mu serialises every write, across
-  // Configure calls too (two sinks of one stream would each have their own
-  // mutex and could interleave).
-  spdlog::sink_ptr out;
-  if (sink == nullptr) {
-    out = std::make_shared<spdlog::sinks::stderr_sink_st>();
-  } else {
-    // force_flush: a line is in the stream when the call returns.
-    out = std::make_shared<spdlog::sinks::ostream_sink_st>(*sink, /*force_flush=*/true);
-  }
-  auto writer = std::make_shared<spdlog::logger>("ctask", std::move(out));
-  // Lines arrive formatted; spdlog adds only the end of line. Levels are
-  // filtered before formatting, so spdlog lets everything through.
-  writer->set_pattern("%v");
-  writer->set_level(spdlog::level::trace);
-  return writer;
-}
-
-// Guards the state and every write: after Configure returns, no line goes
-// to the sink it replaced.
-std::mutex state_mu;
-std::shared_ptr<const State>& StateRef() {
-  static std::shared_ptr<const State> state = [] {
-    auto initial = std::make_shared<State>();
-    initial->writer = MakeWriter(nullptr);
-    return std::shared_ptr<const State>(std::move(initial));
-  }();
-  return state;
-}
-
-std::shared_ptr<const State> Current() {
-  std::lock_guard lock(state_mu);
-  return StateRef();
-}
 
 spdlog::level::level_enum SpdlogLevel(Level level) {
   switch (level) {
@@ -74,6 +32,21 @@ spdlog::level::level_enum SpdlogLevel(Level level) {
       return spdlog::level::err;
   }
   return spdlog::level::info;
+}
+
+// Only the four levels above ever reach a sink.
+Level LevelFromSpdlog(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return Level::kDebug;
+    case spdlog::level::info:
+      return Level::kInfo;
+    case spdlog::level::warn:
+      return Level::kWarn;
+    default:
+      return Level::kError;
+  }
 }
 
 std::string_view LevelName(Level level, Format format) {
@@ -204,6 +177,140 @@ void Set(Fields& fields, Field field) {
   fields.push_back(std::move(field));
 }
 
+// The part of a line that depends on its message and fields, which spdlog
+// cannot carry (a log_msg holds one payload string): for text the escaped
+// message and the key=value pairs, for JSON the members after "level", as
+// written inside the object ("\"msg\":\"reconciled\",\"attempt\":2").
+std::string Body(Format format, std::string_view msg, const Fields& fields) {
+  Fields unique;
+  unique.reserve(fields.size());
+  for (const Field& f : fields) Set(unique, {KeyOf(f.key), f.value});
+
+  if (format == Format::kJson) {
+    nlohmann::ordered_json members;
+    members["msg"] = msg;
+    for (const Field& f : unique) {
+      if (const auto* s = std::get_if<std::string>(&f.value)) {
+        members[f.key] = *s;
+      } else {
+        members[f.key] = std::get<int64_t>(f.value);
+      }
+    }
+    // Not UTF-8 becomes U+FFFD rather than an exception: a log line is
+    // never worth failing for.
+    std::string object = members.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    return object.substr(1, object.size() - 2);  // without the braces; the formatter writes them
+  }
+
+  std::string out = Escape(msg, /*quotes=*/false);
+  if (!unique.empty()) out += ' ';
+  for (const Field& f : unique) {
+    out += ' ';
+    out += TextToken(f.key);
+    out += '=';
+    if (const auto* s = std::get_if<std::string>(&f.value)) {
+      out += TextToken(*s);
+    } else {
+      out += std::to_string(std::get<int64_t>(f.value));
+    }
+  }
+  return out;
+}
+
+// spdlog's formatter for ctask's lines: frames the Body a Logger built with
+// the line's time and level. Text: "<ts> <LEVEL padded to 5> <body>"; JSON:
+// {"ts":...,"level":...,<body>}, the framing's strings written by
+// nlohmann::json like the body's. One formatter per sink, for one Format.
+class LineFormatter final : public spdlog::formatter {
+ public:
+  explicit LineFormatter(Format format) : format_(format) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const Level level = LevelFromSpdlog(msg.level);
+    std::string head;
+    if (format_ == Format::kJson) {
+      head = "{\"ts\":" + nlohmann::json(FormatTimestamp(msg.time)).dump() +
+             ",\"level\":" + nlohmann::json(LevelName(level, format_)).dump() + ",";
+    } else {
+      const std::string_view name = LevelName(level, format_);
+      head = FormatTimestamp(msg.time) + " " + std::string(name);
+      head.append(name.size() < 5 ? 6 - name.size() : 1, ' ');
+    }
+    dest.append(head.data(), head.data() + head.size());
+    dest.append(msg.payload.begin(), msg.payload.end());
+    if (format_ == Format::kJson) dest.push_back('}');
+    dest.push_back('\n');
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<LineFormatter>(format_); }
+
+ private:
+  const Format format_;
+};
+
+// What Configure and SetClock set, replaced whole.
+struct State {
+  Format format = Format::kText;
+  std::shared_ptr<spdlog::logger> logger;  // its level is the configured one
+  Clock clock;
+};
+
+std::shared_ptr<spdlog::logger> MakeLogger(Format format, Level level, std::ostream* sink) {
+  spdlog::sink_ptr out;
+  if (sink == nullptr) {
+    out = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  } else {
+    // force_flush: a line is in the stream when the call returns.
+    out = std::make_shared<spdlog::sinks::ostream_sink_mt>(*sink, /*force_flush=*/true);
+  }
+  auto logger = std::make_shared<spdlog::logger>("ctask", std::move(out));
+  logger->set_formatter(std::make_unique<LineFormatter>(format));
+  logger->set_level(SpdlogLevel(level));
+  return logger;
+}
+
+// Two locks make Configure a clean cut between sinks. Writers hold `writing`
+// shared while they use a State, so they run at once, and the sink's own
+// mutex (an *_mt sink) keeps their lines whole. Configure takes `turnstile`,
+// which every writer passes to start, then `writing` exclusively: it waits
+// only for the writes already under way (none can start meanwhile, so it is
+// never starved), and swaps the State. A line therefore never goes to a sink
+// after Configure has replaced it, and lines through the old sink and the
+// new one never overlap on a shared stream.
+std::mutex turnstile;
+std::shared_mutex writing;
+
+std::shared_ptr<const State>& StateRef() {  // guarded by turnstile + writing (exclusive) to change
+  static std::shared_ptr<const State> state = [] {
+    auto initial = std::make_shared<State>();
+    initial->logger = MakeLogger(Format::kText, Level::kInfo, nullptr);
+    return std::shared_ptr<const State>(std::move(initial));
+  }();
+  return state;
+}
+
+// A writer's hold on the current State.
+struct Hold {
+  std::shared_lock<std::shared_mutex> lock;
+  std::shared_ptr<const State> state;
+};
+
+Hold Enter() {
+  std::lock_guard pass(turnstile);
+  Hold hold{std::shared_lock(writing), nullptr};
+  hold.state = StateRef();
+  return hold;
+}
+
+template <typename Change>
+void Replace(Change change) {
+  std::lock_guard pass(turnstile);
+  std::unique_lock exclusive(writing);
+  auto next = std::make_shared<State>(*StateRef());
+  change(*next);
+  StateRef() = std::move(next);
+}
+
 }  // namespace
 
 Result<Format> ParseFormat(std::string_view text) {
@@ -221,63 +328,27 @@ Result<Level> ParseLevel(std::string_view text) {
 }
 
 void Configure(Format format, Level level, std::ostream* sink) {
-  auto writer = MakeWriter(sink);
-  std::lock_guard lock(state_mu);
-  auto next = std::make_shared<State>(*StateRef());
-  next->format = format;
-  next->level = level;
-  next->writer = std::move(writer);
-  StateRef() = std::move(next);
+  auto logger = MakeLogger(format, level, sink);
+  Replace([&](State& state) {
+    state.format = format;
+    state.logger = std::move(logger);
+  });
 }
 
 void SetClock(Clock clock) {
-  std::lock_guard lock(state_mu);
-  auto next = std::make_shared<State>(*StateRef());
-  next->clock = std::move(clock);
-  StateRef() = std::move(next);
+  Replace([&](State& state) { state.clock = std::move(clock); });
 }
 
 std::string FormatLine(Format format, std::chrono::system_clock::time_point ts, Level level, std::string_view msg,
                        const Fields& fields) {
-  Fields unique;
-  unique.reserve(fields.size());
-  for (const Field& f : fields) Set(unique, {KeyOf(f.key), f.value});
-
-  if (format == Format::kJson) {
-    nlohmann::ordered_json line;
-    line["ts"] = FormatTimestamp(ts);
-    line["level"] = LevelName(level, format);
-    line["msg"] = msg;
-    for (const Field& f : unique) {
-      if (const auto* s = std::get_if<std::string>(&f.value)) {
-        line[f.key] = *s;
-      } else {
-        line[f.key] = std::get<int64_t>(f.value);
-      }
-    }
-    // Not UTF-8 becomes U+FFFD rather than an exception: a log line is
-    // never worth failing for.
-    return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  }
-
-  std::string out = FormatTimestamp(ts);
-  out += ' ';
-  std::string_view name = LevelName(level, format);
-  out += name;
-  out.append(name.size() < 5 ? 6 - name.size() : 1, ' ');
-  out += Escape(msg, /*quotes=*/false);
-  if (!unique.empty()) out += ' ';
-  for (const Field& f : unique) {
-    out += ' ';
-    out += TextToken(f.key);
-    out += '=';
-    if (const auto* s = std::get_if<std::string>(&f.value)) {
-      out += TextToken(*s);
-    } else {
-      out += std::to_string(std::get<int64_t>(f.value));
-    }
-  }
-  return out;
+  // Through the formatter the sinks use, so that tests of this are tests of
+  // the lines written.
+  const std::string body = Body(format, msg, fields);
+  const spdlog::details::log_msg log_msg(ts, spdlog::source_loc{}, "ctask", SpdlogLevel(level),
+                                         spdlog::string_view_t(body.data(), body.size()));
+  spdlog::memory_buf_t line;
+  LineFormatter(format).format(log_msg, line);
+  return std::string(line.data(), line.size() - 1);  // without the newline
 }
 
 Logger Logger::With(std::string key, std::string value) const {
@@ -306,28 +377,19 @@ void Logger::Error(std::string_view msg, Fields extra) const {
 }
 
 bool Logger::Enabled(Level level) const {
-  return level >= Current()->level;
+  return Enter().state->logger->should_log(SpdlogLevel(level));
 }
 
 void Logger::Write(Level level, std::string_view msg, Fields extra) const {
-  std::shared_ptr<const State> state = Current();
-  if (level < state->level) return;
+  const Hold hold = Enter();
+  const State& state = *hold.state;
+  const spdlog::level::level_enum spdlog_level = SpdlogLevel(level);
+  if (!state.logger->should_log(spdlog_level)) return;
   Fields all = fields_;
   for (Field& f : extra) Set(all, std::move(f));
-  // Formatted outside the lock; formatted again in the rare case Configure
-  // ran in between, so the line matches the sink it goes to.
-  auto format = [&](const State& s) {
-    const auto now = s.clock ? s.clock() : std::chrono::system_clock::now();
-    return FormatLine(s.format, now, level, msg, all);
-  };
-  std::string line = format(*state);
-  std::lock_guard lock(state_mu);
-  if (StateRef() != state) {
-    state = StateRef();
-    if (level < state->level) return;
-    line = format(*state);
-  }
-  state->writer->log(spdlog::source_loc{}, SpdlogLevel(level), spdlog::string_view_t(line.data(), line.size()));
+  const std::string body = Body(state.format, msg, all);
+  const auto now = state.clock ? state.clock() : std::chrono::system_clock::now();
+  state.logger->log(now, spdlog::source_loc{}, spdlog_level, spdlog::string_view_t(body.data(), body.size()));
 }
 
 Logger Root() {

@@ -18,10 +18,23 @@
 // written with a trailing '_' ("msg_"). A field set twice keeps its first
 // position and its last value.
 //
+// Built on spdlog, used for what it does (issue 9 weighed removing it): the
+// level filter is the spdlog::logger's, lines go through a thread-safe spdlog
+// sink (stderr_sink_mt, or ostream_sink_mt for a stream), and a custom
+// spdlog::formatter frames every line (time stamp and level; in JSON the
+// object's braces and "ts"/"level" members, written with nlohmann::json).
+// What spdlog does not have is structured fields: a spdlog line carries one
+// message string. So the part of the line made from the message and fields
+// is built here, before the call, in the format of the logger it is passed
+// to, and travels as that string; the formatter only frames it. Removing
+// spdlog would save a dependency and a few lines, but DESIGN.md chose it, and
+// its other sinks (files, syslog, async) stay one line away.
+//
 // Thread-safety: Configure and every Logger call may run on any thread at any
-// time; lines from many threads never interleave (one process-wide lock
-// around the spdlog sink's write of a whole line). After Configure returns, no
-// line goes to the sink it replaced. A Logger is an immutable value.
+// time; lines from many threads never interleave (the _mt sink's mutex around
+// the write of a whole line). After Configure returns, no line goes to the
+// sink it replaced: it waits for the lines under way, and lines through the
+// old and new sinks never overlap. A Logger is an immutable value.
 #pragma once
 
 #include <chrono>

@@ -410,6 +410,21 @@ TEST(DocumentLimitsTest, HugeFlowNesting) {
   }
 }
 
+// Deep flow collections inside YAML (not JSON, which nlohmann reads
+// iteratively) must be refused by the nesting pre-scan: yaml-cpp's scanner
+// reads an unclosed run of brackets into its token queue before the tree
+// builder's exact check sees the second one, 1.9 GB and 5 s for 8 MiB of
+// them (input_guards.cc). Without the pre-scan these are refused too, but
+// only after that, and as "mapping key must be a string".
+TEST(DocumentLimitsTest, DeepFlowInYamlIsRefusedBeforeYamlCpp) {
+  for (const std::string& text : {"x: " + Repeat("[", 1'000'000), "- " + Repeat("[", 1'000'000),
+                                  "x: " + Repeat("{", 1'000'000), "x: " + Repeat("[a, ", 250'000)}) {
+    auto deep = ParseDocuments(text);
+    ASSERT_FALSE(deep.has_value());
+    EXPECT_EQ(deep.error().message(), "line 1: nesting deeper than 100 levels") << text.substr(0, 8);
+  }
+}
+
 TEST(DocumentLimitsTest, BlockNesting) {
   // Compact sequences on one line: "- - - ... x".
   auto compact = ParseDocuments(Repeat("- ", 100'000) + "x\n");

@@ -103,6 +103,13 @@ class DockerE2eTest : public ::testing::Test {
     return json::parse(r.out, nullptr, false);
   }
 
+  // The record's status.phase; "" before the first status is written.
+  std::string PhaseOf(const std::string& name) const {
+    const json record = Record(name);
+    const auto status = record.is_object() ? record.find("status") : record.end();
+    return status != record.end() && status->is_object() ? status->value("phase", "") : "";
+  }
+
   std::string Artifact(const std::string& name) const {
     return ReadFile(fs::path(state_) / "tasks" / ns_ / name / "log");
   }

@@ -291,7 +291,7 @@ TEST_F(RunE2eTest, DeleteOfADetachedRunsTaskGoesThroughItsOwner) {
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
   const pid_t pid = static_cast<pid_t>(std::atol(ReadFile(fs::path(state_) / "lock").c_str()));
   ASSERT_GT(pid, 0);
-  for (int i = 0; i < 600 && Record("owned")["status"].value("phase", "") != "Running"; ++i) {
+  for (int i = 0; i < 600 && PhaseOf("owned") != "Running"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(Record("owned")["status"]["phase"], "Running");
@@ -332,7 +332,7 @@ TEST_F(RunE2eTest, ADeleteThatTimesOutSaysTheTaskIsStillStopping) {
       Manifest("slow.yaml", Task("slow", std::string(kImage) + "  command: [sh, -c, 'echo up; sleep 300']\n"));
   BinaryResult r = Ctask({"run", "-f", file.string(), "--detach", "--stop-grace", "3"});
   ASSERT_EQ(r.exit_code, 0) << Shown(r);
-  for (int i = 0; i < 600 && Record("slow")["status"].value("phase", "") != "Running"; ++i) {
+  for (int i = 0; i < 600 && PhaseOf("slow") != "Running"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   BinaryResult d = Ctask({"delete", "slow", "-n", ns_, "--timeout", "0"});

@@ -240,7 +240,7 @@ TEST(OperatorMetrics, BucketsAscendAndSpanTheirRange) {
 class MetricsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<http::HttpServerPtr> started = StartMetricsServer("127.0.0.1:0", metrics_, healthz_, readyz_);
+    Result<HttpServerPtr> started = StartMetricsServer("127.0.0.1:0", metrics_, healthz_, readyz_);
     ASSERT_TRUE(started.has_value()) << started.error().message();
     server_ = std::move(*started);
   }
@@ -257,7 +257,7 @@ class MetricsServerTest : public ::testing::Test {
   OperatorMetrics metrics_;
   HealthChecks healthz_{"healthz"};
   HealthChecks readyz_{"readyz"};
-  http::HttpServerPtr server_;  // last: stopped before what it serves goes
+  HttpServerPtr server_;  // last: stopped before what it serves goes
 };
 
 TEST_F(MetricsServerTest, ServesMetricsInTheTextFormat) {
@@ -314,7 +314,7 @@ TEST(StartMetricsServer, ABadAddressIsAnError) {
   OperatorMetrics metrics;
   HealthChecks healthz("healthz");
   HealthChecks readyz("readyz");
-  Result<http::HttpServerPtr> started = StartMetricsServer("127.0.0.1:notaport", metrics, healthz, readyz);
+  Result<HttpServerPtr> started = StartMetricsServer("127.0.0.1:notaport", metrics, healthz, readyz);
   ASSERT_FALSE(started.has_value());
   EXPECT_EQ(started.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(started.error().message().find("127.0.0.1:notaport"), std::string::npos);
