@@ -1,5 +1,5 @@
 # The entry points. Each installs what it needs first (hack/install-deps.sh).
-.PHONY: run test build generate fuzz fmt clean docker-up docker-down bench
+.PHONY: run test build generate fuzz fmt lint clean docker-up docker-down bench
 
 run:        ## The main job: set up, build, run examples/hello.yaml through Docker
 	hack/run-example.sh
@@ -24,6 +24,9 @@ docker-up:  ## Start a local Docker daemon (if none answers) and build the test 
 
 docker-down: ## Stop the Docker daemon that docker-up started (only that one)
 	hack/docker-down.sh
+
+lint:       ## clang-format check and clang-tidy (.clang-tidy) over src/ and controller/
+	hack/build.sh && hack/lint.sh
 
 fmt:        ## Format the C++ sources
 	clang-format-16 -i $$(git ls-files '*.cc' '*.h')

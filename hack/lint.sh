@@ -7,7 +7,9 @@
 # clang-tidy needs a compile database: build/compile_commands.json, written
 # by the configure of the unit tier (hack/test.sh runs this after it). Its
 # time is bounded: CTASK_TIDY_TIMEOUT seconds (default 900) for the whole
-# run, on CTASK_JOBS cores; past it the tier fails and says so.
+# run, on CTASK_JOBS cores; past it the tier fails and says so. CTASK_TIDY=0
+# runs the format check only (what hack/test.sh runs in CI today: clang-tidy
+# over the tree is not clean yet, see the closing note of issue 9).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$CTASK_ROOT"
@@ -16,6 +18,11 @@ log "lint: clang-format"
 mapfile -t sources < <(git ls-files '*.cc' '*.h')
 if ! clang-format-16 --dry-run --Werror "${sources[@]}"; then
   die "clang-format: the files above differ from .clang-format (make fmt rewrites them)"
+fi
+
+if [ "${CTASK_TIDY:-1}" = 0 ]; then
+  log "lint: format clean (clang-tidy skipped: CTASK_TIDY=0)"
+  exit 0
 fi
 
 db=build/compile_commands.json

@@ -12,6 +12,7 @@
 # directory and the end of each log are printed.
 #
 # Tiers, in order (each must pass; none is skipped):
+#   format     clang-format over every C++ file (hack/lint.sh; seconds)
 #   unit       GoogleTest suites through ctest (build/), both ctest labels:
 #                unit     the fast suites (ctest -L unit runs only these)
 #                cluster  kubectl and ctask against the control plane:
@@ -27,6 +28,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$CTASK_ROOT"
 
 "$CTASK_ROOT/hack/install-deps.sh"
+
+log "tier format: clang-format over every C++ file"
+CTASK_TIDY=0 "$CTASK_ROOT/hack/lint.sh"
+
 "$CTASK_ROOT/hack/docker-up.sh"
 
 # The control plane for the cluster suites.
