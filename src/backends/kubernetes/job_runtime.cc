@@ -6,6 +6,7 @@
 #include "backends/kubernetes/observe_job.h"
 #include "backends/kubernetes/slim.h"
 #include "kube/log_follower.h"
+#include "reconcile/outcome.h"
 #include "render/job.h"
 #include "render/labels.h"
 
@@ -68,10 +69,6 @@ Error ExplainRefusedChild(const Error& error, std::string_view child) {
     message += ": grant the operator this permission (its ClusterRole, manifests/rbac.yaml)";
   }
   return Error(error.code(), message).WithHttp(error.http_status(), error.reason());
-}
-
-bool RefusedForGood(const Error& error) {
-  return error.code() == ErrorCode::kInvalidArgument || error.code() == ErrorCode::kPermissionDenied;
 }
 
 }  // namespace
@@ -157,14 +154,15 @@ Status JobRuntime::Apply(const api::ContainerTask& task, int attempt) {
   }
   if (task.spec.network.isolated) {
     Result<Json> policy = client_.Create(resources::NetworkPolicies(), ns, render::RenderNetworkPolicy(task));
-    if (!policy && RefusedForGood(policy.error())) {
+    if (!policy && reconcile::IsTerminalError(policy.error())) {
       return std::unexpected(ExplainRefusedChild(policy.error(), "NetworkPolicy"));
     }
     if (!policy && policy.error().code() != ErrorCode::kAlreadyExists) return std::unexpected(policy.error());
   }
   Result<Json> created = client_.Create(resources::Jobs(), ns, *rendered);
   if (!created) {
-    if (RefusedForGood(created.error())) return std::unexpected(ExplainRefusedChild(created.error(), "Job"));
+    if (reconcile::IsTerminalError(created.error()))
+      return std::unexpected(ExplainRefusedChild(created.error(), "Job"));
     if (created.error().code() != ErrorCode::kAlreadyExists) return std::unexpected(created.error());
     // The cache is behind: the Job exists. Ours is adopted; another's refused.
     Result<Json> existing = client_.Get(resources::Jobs(), ns, name);
