@@ -78,6 +78,14 @@ inline std::unexpected<Error> MakeError(ErrorCode code, std::string message) {
   return std::unexpected<Error>(Error(code, std::move(message)));
 }
 
+// A Result's success or error without its value: for checking several
+// Results of different types in one loop.
+template <typename T>
+Status ErrorOf(const Result<T>& result) {
+  if (result) return {};
+  return std::unexpected(result.error());
+}
+
 inline std::unexpected<Error> InvalidArgument(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
 }

@@ -107,15 +107,20 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
              previous.error().code() != ErrorCode::kInternal) {  // unreadable: replaced below
     return std::unexpected(previous.error());
   }
+  return CreateRecord(backend.store(), std::move(task));
+}
+
+Status CreateRecord(store::Store& store, api::ContainerTask task) {
   Result<std::string> uid = NewUuid();
   if (!uid) return std::unexpected(uid.error());
+  task.metadata.namespace_ = api::NamespaceOrDefault(task.metadata.namespace_);
   task.metadata.uid = *uid;
   task.metadata.generation = 1;
   task.metadata.creation_timestamp = WallClock();
   task.metadata.resource_version.clear();
   task.metadata.deletion_timestamp.reset();
   task.status = {};
-  return backend.store().Put(task);
+  return store.Put(task);
 }
 
 }  // namespace ctask::backends

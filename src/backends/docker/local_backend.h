@@ -83,6 +83,11 @@ Result<bool> RemoveMarked(LocalBackend& backend, const std::string& ns, const st
 // status. A record of the same name is deleted first, with its containers.
 Status SubmitFresh(LocalBackend& backend, api::ContainerTask task);
 
+// Puts `task` as a new record (fresh UID, generation 1, created now, no
+// status) over whatever record of that name is there: the caller knows there
+// is none, or that it may go without its containers.
+Status CreateRecord(store::Store& store, api::ContainerTask task);
+
 // Read-modify-write of a record, retried on conflicts with the reconciler.
 Status UpdateRecord(store::Store& store, const std::string& ns, const std::string& name,
                     const std::function<void(api::ContainerTask&)>& change);

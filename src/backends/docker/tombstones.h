@@ -18,7 +18,7 @@
 #include "api/types.h"
 #include "util/error.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 
 class Tombstones {
  public:
@@ -37,4 +37,4 @@ class Tombstones {
   std::string root_;
 };
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

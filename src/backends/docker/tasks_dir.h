@@ -18,7 +18,7 @@
 
 #include "api/manifest.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 
 struct DesiredTask {
   api::ContainerTask task;  // namespace defaulted to "default"
@@ -62,4 +62,4 @@ class TasksDir {
   DesiredState desired_;
 };
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

@@ -1,51 +1,35 @@
 // TasksDir over a real temporary directory. Files that change are rewritten
 // with another size, so a change never depends on the file system's mtime
 // granularity.
-#include "tasks_dir.h"
+#include "backends/docker/tasks_dir.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-namespace ctask::cli {
+#include "backends/docker/tasks_dir_files.h"
+
+namespace ctask::backends {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string TaskYaml(const std::string& name, const std::string& image = "busybox:1.36") {
-  return "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name +
-         "\nspec:\n  image: " + image + "\n";
-}
+using testing::TaskYaml;
 
-class TasksDirTest : public ::testing::Test {
+class TasksDirTest : public testing::TasksDirFiles {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ctask-tasksdir-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  void Write(const std::string& file, const std::string& content) {
-    std::ofstream out(dir_ / file, std::ios::binary | std::ios::trunc);
-    out << content;
-  }
   std::vector<std::string> Names(const TasksDir& d) {
     std::vector<std::string> keys;
     for (const auto& [key, task] : d.desired().tasks) keys.push_back(key);
     return keys;
   }
-
-  fs::path dir_;
 };
 
 using Keys = std::vector<std::string>;
 
 TEST_F(TasksDirTest, ANewFileBringsItsTasks) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   ScanResult r = d.Scan();
   EXPECT_FALSE(r.changed);
   EXPECT_TRUE(r.problems.empty());
@@ -58,7 +42,7 @@ TEST_F(TasksDirTest, ANewFileBringsItsTasks) {
   EXPECT_EQ(Names(d), (Keys{"default/one", "default/two"}));
   const DesiredTask& one = d.desired().tasks.at("default/one");
   EXPECT_EQ(one.task.metadata.namespace_, "default");
-  EXPECT_EQ(one.file, (dir_ / "a.yaml").string());
+  EXPECT_EQ(one.file, (tasks() / "a.yaml").string());
   EXPECT_EQ(one.task.spec.image, "busybox:1.36");
 
   r = d.Scan();  // nothing changed
@@ -68,7 +52,7 @@ TEST_F(TasksDirTest, ANewFileBringsItsTasks) {
 }
 
 TEST_F(TasksDirTest, AChangedFileIsReadAgain) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("a.yml", TaskYaml("one"));
   ASSERT_TRUE(d.Scan().changed);
   Write("a.yml", TaskYaml("one", "alpine:3.20.1"));
@@ -78,7 +62,7 @@ TEST_F(TasksDirTest, AChangedFileIsReadAgain) {
 }
 
 TEST_F(TasksDirTest, AnInvalidEditKeepsTheLastGoodTasksAndReportsOnce) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("a.yaml", TaskYaml("one"));
   ASSERT_TRUE(d.Scan().changed);
 
@@ -103,7 +87,7 @@ TEST_F(TasksDirTest, AnInvalidEditKeepsTheLastGoodTasksAndReportsOnce) {
 }
 
 TEST_F(TasksDirTest, AFileThatNeverLoadedHoldsNoTasks) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("bad.yaml", "kind: ContainerTask\nmetadata:\n  name: x\n");  // no apiVersion, no spec
   ScanResult r = d.Scan();
   EXPECT_FALSE(r.changed);
@@ -112,28 +96,28 @@ TEST_F(TasksDirTest, AFileThatNeverLoadedHoldsNoTasks) {
 }
 
 TEST_F(TasksDirTest, ADeletedFileRemovesItsTasks) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("a.yaml", TaskYaml("one"));
   Write(
       "b.json",
       R"({"apiVersion":"ctask.io/v1alpha1","kind":"ContainerTask","metadata":{"name":"two"},"spec":{"image":"busybox"}})");
   ASSERT_TRUE(d.Scan().changed);
   EXPECT_EQ(Names(d), (Keys{"default/one", "default/two"}));
-  fs::remove(dir_ / "a.yaml");
+  fs::remove(tasks() / "a.yaml");
   ScanResult r = d.Scan();
   EXPECT_TRUE(r.changed);
   EXPECT_EQ(Names(d), (Keys{"default/two"}));
 }
 
 TEST_F(TasksDirTest, HiddenBackupAndOtherFilesAreIgnored) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write(".hidden.yaml", TaskYaml("hidden"));
   Write("a.yaml~", TaskYaml("backup"));
   Write("#a.yaml#", TaskYaml("emacs"));
   Write("notes.txt", TaskYaml("text"));
   Write("a.yaml.swp", TaskYaml("swap"));
-  fs::create_directories(dir_ / "sub.yaml");
-  std::ofstream(dir_ / "sub.yaml" / "x.yaml") << TaskYaml("nested");
+  fs::create_directories(tasks() / "sub.yaml");
+  std::ofstream(tasks() / "sub.yaml" / "x.yaml") << TaskYaml("nested");
   ScanResult r = d.Scan();
   EXPECT_FALSE(r.changed);
   EXPECT_TRUE(r.problems.empty());
@@ -141,7 +125,7 @@ TEST_F(TasksDirTest, HiddenBackupAndOtherFilesAreIgnored) {
 }
 
 TEST_F(TasksDirTest, DuplicateNamesAcrossFilesFirstWins) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("a.yaml", TaskYaml("same", "busybox:from-a"));
   Write("b.yaml", TaskYaml("other") + "---\n" + TaskYaml("same", "busybox:from-b"));
   ScanResult r = d.Scan();
@@ -154,10 +138,10 @@ TEST_F(TasksDirTest, DuplicateNamesAcrossFilesFirstWins) {
 }
 
 TEST_F(TasksDirTest, AMissingDirectoryKeepsTheTasks) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("a.yaml", TaskYaml("one"));
   ASSERT_TRUE(d.Scan().changed);
-  fs::remove_all(dir_);
+  fs::remove_all(tasks());
   ScanResult r = d.Scan();
   EXPECT_FALSE(r.changed);
   ASSERT_EQ(r.problems.size(), 1u);
@@ -166,7 +150,7 @@ TEST_F(TasksDirTest, AMissingDirectoryKeepsTheTasks) {
 }
 
 TEST_F(TasksDirTest, SecretsAndConfigMapsAreCollected) {
-  TasksDir d(dir_.string());
+  TasksDir d(tasks().string());
   Write("a.yaml", TaskYaml("one") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  k: v\n");
   ASSERT_TRUE(d.Scan().changed);
   ASSERT_EQ(d.desired().configs.size(), 1u);
@@ -175,4 +159,4 @@ TEST_F(TasksDirTest, SecretsAndConfigMapsAreCollected) {
 }
 
 }  // namespace
-}  // namespace ctask::cli
+}  // namespace ctask::backends

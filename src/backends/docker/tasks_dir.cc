@@ -1,4 +1,4 @@
-#include "tasks_dir.h"
+#include "backends/docker/tasks_dir.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include "api/names.h"
 #include "reconcile/log_archiver.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 namespace {
 
 bool IsManifestName(const std::string& name) {
@@ -95,4 +95,4 @@ void TasksDir::Rebuild(std::vector<std::string>& problems) {
   }
 }
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

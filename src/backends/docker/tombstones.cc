@@ -1,4 +1,4 @@
-#include "tombstones.h"
+#include "backends/docker/tombstones.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 #include "api/codec.h"
 #include "util/sha256.h"
 
-namespace ctask::cli {
+namespace ctask::backends {
 
 namespace fs = std::filesystem;
 
@@ -61,4 +61,4 @@ void Tombstones::RemoveAllBut(const std::set<std::string>& keep) {
   }
 }
 
-}  // namespace ctask::cli
+}  // namespace ctask::backends

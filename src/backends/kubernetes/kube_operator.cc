@@ -1,0 +1,138 @@
+#include "backends/kubernetes/kube_operator.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "metrics/metrics_server.h"
+#include "util/log.h"
+#include "util/sleep.h"
+
+namespace ctask::backends {
+namespace {
+
+// How often watch restarts are counted into the metrics.
+constexpr std::chrono::seconds kPublishInterval{5};
+
+Status CheckCrd(kube::KubeClient& client) {
+  Result<api::Json> crd = client.Get(kube::resources::CustomResourceDefinitions(), "", kContainerTaskCrdName);
+  if (crd) return {};
+  return MakeError(ErrorCode::kNotFound, std::string("the CustomResourceDefinition ") + kContainerTaskCrdName +
+                                             " is not available (" + crd.error().message() +
+                                             "): install it with `kubectl apply -f crds/` (or `kubectl apply -k "
+                                             "manifests/`)");
+}
+
+// /healthz: the process answers. /readyz: the caches have listed, and the
+// operator is not shutting down.
+struct HealthEndpoints {
+  metrics::HealthChecks healthz{"healthz"};
+  metrics::HealthChecks readyz{"readyz"};
+
+  HealthEndpoints(const KubeBackend& backend, std::stop_token stop) {
+    healthz.Add("ping", [] { return Status(); });
+    readyz.Add("informer-sync", [&backend]() -> Status {
+      if (backend.HasSynced()) return {};
+      return MakeError(ErrorCode::kUnavailable, "the caches of ContainerTasks, Jobs and Pods have not listed yet");
+    });
+    readyz.Add("shutdown", [stop]() -> Status {
+      if (!stop.stop_requested()) return {};
+      return MakeError(ErrorCode::kUnavailable, "the operator is shutting down");
+    });
+  }
+};
+
+// Blocks until `token` is requested.
+void WaitFor(std::stop_token token) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  cv.wait(lock, token, [] { return false; });
+}
+
+void RunWithoutElection(KubeBackend& backend, metrics::OperatorMetrics& metrics, std::stop_token stop) {
+  metrics.SetLeader(true);
+  backend.Run();
+  WaitFor(stop);
+  log::Root().Info(
+      "operator stopping: finishing the reconciles in flight; pods keep running and are adopted at the next "
+      "start");
+  backend.Stop();
+}
+
+Result<KubeOperatorEnd> RunElected(KubeBackend& backend, kube::KubeClient& election_client,
+                                   kube::LeaderElectionConfig election, metrics::OperatorMetrics& metrics,
+                                   std::stop_token stop) {
+  const log::Logger logger = log::Root();
+  const std::string lease = election.lease_namespace + "/" + election.lease_name;
+  election.on_started_leading = [&](std::stop_token leading) {
+    logger.Info("leading: Lease acquired; reconciling", {{"lease", lease}, {"identity", election.identity}});
+    metrics.SetLeader(true);
+    backend.Run();
+    WaitFor(leading);
+    logger.Info("leadership ends: finishing the reconciles in flight before the Lease is released");
+    backend.Stop();
+    metrics.SetLeader(false);
+  };
+  const std::string identity = election.identity;
+  election.on_new_leader = [logger, identity](const std::string& leader) {
+    if (!leader.empty() && leader != identity) logger.Info("standing by", {{"leader", leader}});
+  };
+  election.log = [logger](const std::string& line) { logger.Info("leader election: " + line); };
+  Result<kube::LeaderElectorPtr> elector = kube::LeaderElector::Create(election_client, election);
+  if (!elector) return std::unexpected(elector.error());
+  logger.Info("waiting for the Lease", {{"lease", lease}, {"identity", identity}});
+  Status elected = (*elector)->Run(stop);
+  backend.Stop();
+  if (!elected) {
+    // client-go's controllers exit when they lose the Lease: the restart
+    // starts clean, as a standby.
+    logger.Error("operator stopped: leadership lost", {{"error", elected.error().message()}});
+    return KubeOperatorEnd::kLeadershipLost;
+  }
+  return KubeOperatorEnd::kStopped;
+}
+
+}  // namespace
+
+Result<KubeOperatorEnd> RunKubeOperator(kube::KubeClient& client, kube::KubeClient* election_client,
+                                        KubeOperatorOptions options, std::stop_token stop) {
+  const log::Logger logger = log::Root();
+  if (Status crd = CheckCrd(client); !crd) return std::unexpected(crd.error());
+  if (options.election) {
+    options.election->on_started_leading = [](std::stop_token) {};  // the operator's, set when it runs
+    if (Status valid = kube::ValidateLeaderElectionConfig(*options.election); !valid) {
+      return std::unexpected(valid.error());
+    }
+    if (election_client == nullptr) return InvalidArgument("leader election needs its own client");
+  }
+  metrics::OperatorMetrics& metrics = *options.backend.metrics;
+  KubeBackend backend(client, std::move(options.backend));
+  HealthEndpoints health(backend, stop);
+  Result<metrics::HttpServerPtr> server =
+      metrics::StartMetricsServer(options.http_address, metrics, health.healthz, health.readyz);
+  if (!server) return InvalidArgument("--http-address: " + server.error().message());
+  logger.Info("serving /metrics, /healthz, /readyz",
+              {{"address", options.http_address}, {"port", int64_t{(*server)->Port()}}});
+  std::jthread publisher([&](std::stop_token publishing) {
+    while (SleepFor(kPublishInterval, publishing)) backend.PublishWatchRestarts();
+  });
+
+  backend.Start();
+  if (!backend.WaitForSync(stop)) {
+    logger.Info("operator stopped before its caches synced");
+    backend.Stop();
+    return KubeOperatorEnd::kStopped;
+  }
+  logger.Info("caches synced", {{"tasks", static_cast<int64_t>(backend.tasks().Size())}});
+  if (!options.election) {
+    RunWithoutElection(backend, metrics, stop);
+    logger.Info("operator stopped");
+    return KubeOperatorEnd::kStopped;
+  }
+  Result<KubeOperatorEnd> end = RunElected(backend, *election_client, std::move(*options.election), metrics, stop);
+  if (end && *end == KubeOperatorEnd::kStopped) logger.Info("operator stopped");
+  return end;
+}
+
+}  // namespace ctask::backends

@@ -1,0 +1,89 @@
+// The Kubernetes operator's lifetime (kube_operator.h) over the fake
+// transport: the checks that end it before anything runs, and a stop before
+// the caches synced. The whole run (workers, leader election, the metrics
+// port) is proven against the real API server by tests/operator/ and
+// tests/cluster/leader_election_test.cc.
+#include "backends/kubernetes/kube_operator.h"
+
+#include <gtest/gtest.h>
+
+#include "kube/fake_transport.h"
+
+namespace ctask::backends {
+namespace {
+
+using kube::testing::FakeTransport;
+using kube::testing::Reply;
+
+class KubeOperatorRunTest : public ::testing::Test {
+ protected:
+  KubeOperatorRunTest() {
+    auto transport = std::make_unique<FakeTransport>();
+    fake_ = transport.get();
+    kube::ClientOptions options;
+    options.qps = 0;
+    client_ = std::make_unique<kube::KubeClient>(
+        std::move(transport), "https://k8s.test:6443/", [] { return Result<std::string>("tok"); }, options);
+  }
+
+  KubeOperatorOptions Options() {
+    KubeOperatorOptions options;
+    options.backend.metrics = &metrics_;
+    options.http_address = "127.0.0.1:0";
+    return options;
+  }
+
+  FakeTransport* fake_ = nullptr;
+  std::unique_ptr<kube::KubeClient> client_;
+  metrics::OperatorMetrics metrics_;
+};
+
+TEST_F(KubeOperatorRunTest, WithoutTheCrdItSaysHowToInstallItAndStartsNothing) {
+  fake_->Push(Reply(404, R"({"kind":"Status","code":404,"reason":"NotFound","message":"not found"})"));
+  std::stop_source stop;
+  Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, Options(), stop.get_token());
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(end.error().message().find("containertasks.ctask.io"), std::string::npos) << end.error().message();
+  EXPECT_NE(end.error().message().find("kubectl apply -f crds/"), std::string::npos) << end.error().message();
+  ASSERT_EQ(fake_->requests().size(), 1u);  // the CRD's GET, nothing else
+  EXPECT_NE(fake_->requests()[0].url.find("customresourcedefinitions/containertasks.ctask.io"), std::string::npos);
+}
+
+TEST_F(KubeOperatorRunTest, AnAddressThatCannotBeServedIsAnInvalidArgumentNamingTheFlag) {
+  fake_->Push(Reply(200, R"({"kind":"CustomResourceDefinition"})"));
+  KubeOperatorOptions options = Options();
+  options.http_address = "not-an-address";
+  std::stop_source stop;
+  Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, std::move(options), stop.get_token());
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(end.error().message().find("--http-address"), std::string::npos) << end.error().message();
+}
+
+TEST_F(KubeOperatorRunTest, AnElectionThatCannotWorkIsRefusedBeforeAnythingStarts) {
+  fake_->Push(Reply(200, R"({"kind":"CustomResourceDefinition"})"));
+  KubeOperatorOptions options = Options();
+  options.election.emplace();
+  options.election->lease_namespace = "ctask-system";
+  options.election->lease_name = "ctask-operator";
+  options.election->identity = "me";
+  options.election->renew_deadline = options.election->lease_duration;  // must be shorter
+  std::stop_source stop;
+  Result<KubeOperatorEnd> end = RunKubeOperator(*client_, client_.get(), std::move(options), stop.get_token());
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(fake_->requests().size(), 1u);
+}
+
+TEST_F(KubeOperatorRunTest, AStopBeforeTheCachesSyncedEndsItCleanly) {
+  fake_->Push(Reply(200, R"({"kind":"CustomResourceDefinition"})"));
+  std::stop_source stop;
+  stop.request_stop();
+  Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, Options(), stop.get_token());
+  ASSERT_TRUE(end) << end.error().message();
+  EXPECT_EQ(*end, KubeOperatorEnd::kStopped);
+}
+
+}  // namespace
+}  // namespace ctask::backends
