@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fakes/fake_clock.h"
 #include "fakes/fake_runtime.h"
 #include "reconcile/outcome.h"
 #include "reconcile/settle.h"
@@ -81,7 +82,7 @@ class TaskReconcilerTest : public ::testing::Test {
       cv_.notify_all();
     });
     reconciler_ = std::make_unique<TaskReconciler>(
-        *store_, runtime_, *archiver_, [this] { return now_; }, ReconcilerOptions{},
+        *store_, runtime_, *archiver_, clock_, ReconcilerOptions{},
         [this](const api::ContainerTask& task) {
           std::lock_guard lock(mu_);
           written_.push_back(task);
@@ -137,12 +138,12 @@ class TaskReconcilerTest : public ::testing::Test {
   // reconciles until its log is merged.
   void ExitAndMerge(const std::string& key, int attempt, int code, const std::string& output, int follows_ended) {
     runtime_.AppendOutput(key, attempt, output);
-    runtime_.Exit(key, attempt, code, now_);
+    runtime_.Exit(key, attempt, code, WallTimestamp(clock_));
     WaitLogFinished("default/hello", follows_ended);
   }
 
   fs::path root_;
-  Timestamp now_ = kT0;
+  fakes::FakeClock clock_{kT0};
   FakeRuntime runtime_{kT0};
   std::unique_ptr<store::FileStore> file_store_;
   std::unique_ptr<RacingStore> store_;
@@ -181,7 +182,7 @@ TEST_F(TaskReconcilerTest, PendingRunningSucceededWithTheLogInTheSameWrite) {
   EXPECT_EQ(runtime_.applies(key, 1), 1);
 
   // 2. Running.
-  now_ = kT0 + seconds(1);
+  clock_.SetWall(kT0 + seconds(1));
   r = Reconcile();
   EXPECT_FALSE(r.settled);
   // A running attempt is looked at again for its growing logTail.
@@ -190,10 +191,10 @@ TEST_F(TaskReconcilerTest, PendingRunningSucceededWithTheLogInTheSameWrite) {
   EXPECT_EQ(Stored().status.phase, api::phase::kRunning);
 
   // 3. Exited, but its log is still being read: the status waits for it.
-  now_ = kT0 + seconds(5);
+  clock_.SetWall(kT0 + seconds(5));
   runtime_.HoldLogEnd(key, 1);
   runtime_.AppendOutput(key, 1, "hello\nworld\n");
-  runtime_.Exit(key, 1, 0, now_);
+  runtime_.Exit(key, 1, 0, WallTimestamp(clock_));
   const size_t writes_before = Written().size();
   r = Reconcile();
   EXPECT_FALSE(r.settled);
@@ -241,12 +242,12 @@ TEST_F(TaskReconcilerTest, ApplyIsCalledOncePerAttempt) {
   const std::string key = "uid-hello";
   Reconcile();
   for (int i = 0; i < 10; ++i) {
-    now_ += seconds(1);
+    clock_.Advance(seconds(1));
     ReconcileResult r = Reconcile();
     EXPECT_FALSE(r.settled);
   }
   runtime_.HoldLogEnd(key, 1);
-  runtime_.Exit(key, 1, 0, now_);
+  runtime_.Exit(key, 1, 0, WallTimestamp(clock_));
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(Reconcile().settled) << "the log is not complete yet";
   runtime_.ReleaseLogEnd(key, 1);
   WaitLogFinished("default/hello");
@@ -265,7 +266,7 @@ TEST_F(TaskReconcilerTest, AFailedAttemptIsRetriedAfterTheBackoff) {
   const std::string key = "uid-hello";
   Reconcile();  // apply 1
   Reconcile();  // running
-  now_ = kT0 + seconds(5);
+  clock_.SetWall(kT0 + seconds(5));
   ExitAndMerge(key, 1, 1, "attempt one failed\n", 1);
 
   ReconcileResult r = Reconcile();
@@ -280,13 +281,13 @@ TEST_F(TaskReconcilerTest, AFailedAttemptIsRetriedAfterTheBackoff) {
   EXPECT_EQ(runtime_.applies(key, 2), 0) << "not before the backoff";
 
   // Still inside the backoff: nothing starts.
-  now_ = kT0 + seconds(14);
+  clock_.SetWall(kT0 + seconds(14));
   r = Reconcile();
   EXPECT_EQ(runtime_.applies(key, 2), 0);
   EXPECT_EQ(r.requeue_after, milliseconds(seconds(1)));
 
   // The backoff passed: attempt 2 starts, once.
-  now_ = kT0 + seconds(15);
+  clock_.SetWall(kT0 + seconds(15));
   r = Reconcile();
   EXPECT_EQ(runtime_.applies(key, 2), 1);
   EXPECT_EQ(Stored().status.phase, api::phase::kPending);
@@ -295,7 +296,7 @@ TEST_F(TaskReconcilerTest, AFailedAttemptIsRetriedAfterTheBackoff) {
   EXPECT_EQ(Stored().status.phase, api::phase::kRunning);
   EXPECT_EQ(runtime_.applies(key, 2), 1);
 
-  now_ = kT0 + seconds(20);
+  clock_.SetWall(kT0 + seconds(20));
   ExitAndMerge(key, 2, 0, "attempt two ok\n", 2);
   r = Reconcile();
   EXPECT_FALSE(r.settled);
@@ -414,7 +415,7 @@ TEST_F(TaskReconcilerTest, ReconcileUntilSettledRemovesARunningTaskCompletely) {
   ASSERT_EQ(Stored().status.phase, api::phase::kRunning);
   runtime_.AppendOutput("uid-hello", 1, "partial output\n");
   api::ContainerTask marked = Stored();
-  marked.metadata.deletion_timestamp = now_;
+  marked.metadata.deletion_timestamp = WallTimestamp(clock_);
   ASSERT_TRUE(store_->Put(marked).has_value());
 
   Result<ReconcileResult> once = reconciler_->Reconcile("default", "hello");
@@ -422,7 +423,7 @@ TEST_F(TaskReconcilerTest, ReconcileUntilSettledRemovesARunningTaskCompletely) {
   EXPECT_FALSE(once->settled) << "one pass cannot finish a running task's deletion";
 
   SettleOptions options;
-  options.deadline = std::chrono::steady_clock::now() + kHangGuard;
+  options.deadline = RealClock().Steady() + kHangGuard;
   Result<bool> settled = ReconcileUntilSettled(*reconciler_, "default", "hello", options);
   ASSERT_TRUE(settled.has_value()) << settled.error().message();
   EXPECT_TRUE(*settled);
@@ -437,13 +438,13 @@ TEST_F(TaskReconcilerTest, ReconcileUntilSettledGivesUpAtItsDeadline) {
   Reconcile();
   Reconcile();  // Running, and it stays so: nothing settles it
   SettleOptions options;
-  options.deadline = std::chrono::steady_clock::now();
-  int slept = 0;
-  options.sleep = [&](milliseconds) { ++slept; };
+  fakes::FakeClock settle_clock;
+  options.clock = &settle_clock;
+  options.deadline = settle_clock.Steady();
   Result<bool> settled = ReconcileUntilSettled(*reconciler_, "default", "hello", options);
   ASSERT_TRUE(settled.has_value());
   EXPECT_FALSE(*settled);
-  EXPECT_EQ(slept, 0);
+  EXPECT_TRUE(settle_clock.Sleeps().empty());
 }
 
 TEST_F(TaskReconcilerTest, ADeletedTaskLosesEveryAttemptAndItsRecord) {
@@ -456,13 +457,13 @@ TEST_F(TaskReconcilerTest, ADeletedTaskLosesEveryAttemptAndItsRecord) {
   Reconcile();
   ExitAndMerge(key, 1, 1, "x\n", 1);
   Reconcile();
-  now_ += seconds(5);
+  clock_.Advance(seconds(5));
   Reconcile();  // attempt 2 applied
   Reconcile();  // running
   ASSERT_EQ(runtime_.applies(key, 2), 1);
 
   api::ContainerTask deleting = Stored();
-  deleting.metadata.deletion_timestamp = now_;
+  deleting.metadata.deletion_timestamp = WallTimestamp(clock_);
   ASSERT_TRUE(file_store_->Put(deleting).has_value());
   runtime_.AppendOutput(key, 2, "last words\n");
   // a. The running attempt is stopped and its log archived before anything
@@ -615,7 +616,7 @@ TEST_F(TaskReconcilerTest, ARunningTasksLogTailIsWrittenAtMostOncePerInterval) {
   EXPECT_EQ(Stored().status.log_tail, "one\n") << "not again within log_tail_interval";
   ASSERT_TRUE(r.requeue_after);
   EXPECT_LE(*r.requeue_after, milliseconds(ReconcilerOptions{}.log_tail_interval));
-  now_ += ReconcilerOptions{}.log_tail_interval;
+  clock_.Advance(ReconcilerOptions{}.log_tail_interval);
   Reconcile();
   EXPECT_EQ(Stored().status.log_tail, "one\ntwo\n");
 }

@@ -35,6 +35,8 @@ struct LocalBackendOptions {
   // The Secrets and ConfigMaps tasks' env reads (the caller keeps them
   // current); unset: none.
   std::shared_ptr<const ConfigSet> configs;
+  // Every time the backend reads or waits for; must outlive the backend.
+  const Clock* clock = &RealClock();
 };
 
 class LocalBackend {
@@ -57,11 +59,13 @@ class LocalBackend {
   reconcile::TaskReconciler& reconciler() { return manager_->reconciler(); }
   const std::string& state_dir() const { return store_->root(); }
   std::chrono::seconds stop_grace() const { return stop_grace_; }
+  const Clock& clock() const { return *clock_; }
 
  private:
   LocalBackend() = default;
 
   std::chrono::seconds stop_grace_{10};
+  const Clock* clock_ = &RealClock();
   std::optional<store::StoreLock> lock_;
   std::unique_ptr<store::FileStore> store_;
   std::unique_ptr<http::CurlClient> http_;

@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "fakes/fake_clock.h"
 #include "kube/fake_transport.h"
 #include "reconcile/outcome.h"
 
@@ -41,8 +42,7 @@ class JobRuntimeTest : public ::testing::Test {
     jobs_ = std::make_unique<Informer>(*client_, ReflectorOptions{.resource = resources::Jobs()}, AttemptIndex);
     pods_ = std::make_unique<Informer>(*client_, ReflectorOptions{.resource = resources::Pods()}, AttemptIndex);
     events_ = std::make_unique<EventRecorder>(*client_, "ctask", "test");
-    runtime_ = std::make_unique<JobRuntime>(*client_, *jobs_, *pods_, *events_,
-                                            [] { return *ParseRfc3339("2026-12-03T10:00:00Z"); });
+    runtime_ = std::make_unique<JobRuntime>(*client_, *jobs_, *pods_, *events_, clock_);
   }
 
   static api::ContainerTask Task() {
@@ -55,6 +55,7 @@ class JobRuntimeTest : public ::testing::Test {
     return t;
   }
 
+  fakes::FakeClock clock_{*ParseRfc3339("2026-12-03T10:00:00Z")};
   FakeTransport* fake_ = nullptr;
   std::unique_ptr<KubeClient> client_;
   std::unique_ptr<Informer> jobs_;
