@@ -118,7 +118,7 @@ using StillRunning = std::function<Result<bool>()>;
 // The default is util/sleep.h's SleepFor; tests inject their own.
 using SleepFunction = std::function<bool(std::chrono::milliseconds delay, const std::stop_token& stop)>;
 
-// Backoff between follows (see the contract above).
+// Backoff between follows (see the contract above; util/backoff.h).
 inline constexpr std::chrono::milliseconds kFollowInitialBackoff{200};
 inline constexpr std::chrono::milliseconds kFollowMaxBackoff{5'000};
 

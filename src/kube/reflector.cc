@@ -1,9 +1,11 @@
 #include "kube/reflector.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <utility>
 
+#include "util/backoff.h"
 #include "util/sleep.h"
 
 namespace ctask::kube {
@@ -30,8 +32,9 @@ void Reflector::Deliver(const Delta& delta) {
 }
 
 std::chrono::milliseconds Reflector::NextBackoff() {
-  backoff_ = backoff_.count() == 0 ? options_.initial_backoff : std::min(backoff_ * 2, options_.max_backoff);
-  return backoff_;
+  const std::chrono::milliseconds wait = ExponentialBackoff(options_.initial_backoff, options_.max_backoff, failures_);
+  if (failures_ < std::numeric_limits<int>::max()) ++failures_;
+  return wait;
 }
 
 void Reflector::Run(std::stop_token stop) {
@@ -54,7 +57,7 @@ bool Reflector::ListUntilDone(const std::stop_token& stop) {
     // never older than what this reflector saw before.
     Result<ObjectList> list = client_.ListAll(options_.resource, options_.ns, list_options, options_.page_size);
     if (list) {
-      backoff_ = std::chrono::milliseconds(0);
+      failures_ = 0;
       if (options_.transform) {
         for (api::Json& item : list->items) options_.transform(item);
       }
@@ -101,7 +104,7 @@ Reflector::WatchEnd Reflector::WatchOnce(const std::stop_token& stop) {
         if (event.type != "BOOKMARK") {
           if (options_.transform && event.type != "ERROR") options_.transform(event.object);
           if (std::optional<Delta> delta = cache_.Apply(event)) Deliver(*delta);
-          backoff_ = std::chrono::milliseconds(0);
+          failures_ = 0;
         }
         if (!version.empty()) {
           std::lock_guard lock(mu_);

@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "util/backoff.h"
+
 namespace ctask::reconcile {
 
 using std::chrono::nanoseconds;
@@ -31,10 +33,7 @@ int RateLimiter::NumRequeues(const std::string& key) const {
 }
 
 nanoseconds RateLimiter::Backoff(int failures) const {
-  // Doubling stops at the cap, so this neither loops long nor overflows.
-  nanoseconds delay = options_.base_delay;
-  for (int i = 0; i < failures && delay < options_.max_delay; ++i) delay *= 2;
-  return std::min(delay, options_.max_delay);
+  return ExponentialBackoff(options_.base_delay, options_.max_delay, failures);
 }
 
 // ---- WorkQueue ----

@@ -84,7 +84,8 @@ struct RateLimitOptions {
 };
 
 // How long a failed key waits before its next try: the max of
-//  - per key: base_delay * 2^(failures so far), capped at max_delay, and
+//  - per key: base_delay * 2^(failures so far), capped at max_delay
+//    (util/backoff.h), and
 //  - overall: a token bucket (qps, burst) like golang.org/x/time/rate: it
 //    starts full, every retry takes a token, tokens may go into debt, and the
 //    wait is the time until the debt is repaid.
