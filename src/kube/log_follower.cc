@@ -95,7 +95,7 @@ bool LogCursor::Offer(std::string_view line, const LineCallback& emit) {
 
 Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
                  const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop,
-                 const SleepFunction& sleep) {
+                 const Clock& clock) {
   const std::string what = Describe("follow the log of", resources::Pods(), ns, pod);
   LogCursor cursor(options.timestamps);
   int failures = 0;  // streams in a row that brought no data
@@ -151,7 +151,7 @@ Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, 
 
     // 3. Back off, less after a stream that brought data.
     if (received) failures = 0;
-    if (!sleep(ExponentialBackoff(kFollowInitialBackoff, kFollowMaxBackoff, failures), stop)) {
+    if (!clock.SleepFor(ExponentialBackoff(kFollowInitialBackoff, kFollowMaxBackoff, failures), stop)) {
       return MakeError(ErrorCode::kCancelled, what + ": stopped");
     }
     if (failures < std::numeric_limits<int>::max()) ++failures;

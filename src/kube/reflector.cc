@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "util/backoff.h"
-#include "util/sleep.h"
 
 namespace ctask::kube {
 
@@ -76,7 +75,7 @@ bool Reflector::ListUntilDone(const std::stop_token& stop) {
     }
     const auto wait = NextBackoff();
     Log(list.error().message() + "; listing again in " + std::to_string(wait.count()) + " ms");
-    if (!SleepFor(wait, stop)) return false;
+    if (!options_.clock->SleepFor(wait, stop)) return false;
   }
   return false;
 }
@@ -129,7 +128,7 @@ Reflector::WatchEnd Reflector::WatchOnce(const std::stop_token& stop) {
   }
   const auto wait = NextBackoff();
   Log(error.message() + "; watching again in " + std::to_string(wait.count()) + " ms");
-  if (!SleepFor(wait, stop)) return WatchEnd::kStopped;
+  if (!options_.clock->SleepFor(wait, stop)) return WatchEnd::kStopped;
   // A refusal that will not pass by waiting (no permission, the resource
   // is gone) is a reason to start over from a list, as client-go does.
   const bool transient = error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kDeadlineExceeded;

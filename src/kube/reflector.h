@@ -34,6 +34,7 @@
 #include "kube/client.h"
 #include "kube/object_cache.h"
 #include "kube/resource.h"
+#include "util/clock.h"
 
 namespace ctask::kube {
 
@@ -58,6 +59,8 @@ struct ReflectorOptions {
   // reads, so the cache stays small (client-go's TransformFunc). It must
   // keep metadata.name, metadata.namespace and metadata.resourceVersion.
   std::function<void(api::Json& object)> transform;
+  // The backoff waits; must outlive the reflector.
+  const Clock* clock = &RealClock();
 };
 
 struct ReflectorStats {

@@ -262,7 +262,7 @@ Status JobRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const
     return o.state == WorkloadState::kRunning || o.state == WorkloadState::kWaiting;
   };
   auto on_line = [&](std::string_view line) { return on_data(runtime::LogStream::kStdout, line); };
-  return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop);
+  return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop, clock_);
 }
 
 }  // namespace ctask::backends

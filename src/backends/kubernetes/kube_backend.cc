@@ -25,6 +25,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     o.label_selector = std::move(selector);
     o.transform = std::move(slim);
     o.log = options_.log;
+    o.clock = options_.clock;
     return o;
   };
   tasks_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", SlimTask));
@@ -37,7 +38,8 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   jobs_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
   pods_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
 
-  events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log);
+  events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log,
+                                                  *options_.clock);
   runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, *options_.clock);
   store_ = std::make_unique<KubeTaskStore>(client_, *tasks_);
   reconcile::ManagerOptions manager;
