@@ -14,15 +14,15 @@
 #include <vector>
 
 #include "fakes/fake_clock.h"
-#include "kube/fake_transport.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
+using fakes::Failure;
+using fakes::FakeTransport;
+using fakes::Reply;
 using std::chrono::milliseconds;
-using testing::Failure;
-using testing::FakeTransport;
-using testing::Reply;
 
 constexpr const char* kServer = "https://k8s.test:6443";
 constexpr const char* kLeasePath = "https://k8s.test:6443/apis/coordination.k8s.io/v1/namespaces/ops/leases";
@@ -117,7 +117,7 @@ class LeaderElectionTest : public ::testing::Test {
     return elector_->Run(stop_.get_token());
   }
 
-  void Push(testing::FakeReply reply) { fake_->Push(std::move(reply)); }
+  void Push(fakes::FakeReply reply) { fake_->Push(std::move(reply)); }
   std::vector<http::Request> requests() const { return fake_->requests(); }
   std::vector<std::string> Methods() const {
     std::vector<std::string> out;

@@ -11,16 +11,16 @@
 #include <vector>
 
 #include "fakes/fake_clock.h"
-#include "kube/fake_transport.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeReply;
-using testing::FakeTransport;
-using testing::Reply;
-using testing::StreamReply;
+using fakes::FakeReply;
+using fakes::FakeTransport;
+using fakes::Reply;
+using fakes::StreamReply;
 
 constexpr const char* kT1 = "2026-11-23T15:04:05.100000000Z";
 constexpr const char* kT2 = "2026-11-23T15:04:05.200000000Z";

@@ -13,16 +13,16 @@
 #include <thread>
 #include <vector>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
 using api::Json;
-using testing::Failure;
-using testing::FakeTransport;
-using testing::Reply;
-using testing::StreamReply;
+using fakes::Failure;
+using fakes::FakeTransport;
+using fakes::Reply;
+using fakes::StreamReply;
 using Type = Delta::Type;
 
 Json Object(const std::string& name, const std::string& rv) {
@@ -59,8 +59,8 @@ std::string Expired() {
                          {"code", 410}});
 }
 
-testing::FakeReply QuietWatch() {
-  testing::FakeReply reply = StreamReply({});
+fakes::FakeReply QuietWatch() {
+  fakes::FakeReply reply = StreamReply({});
   reply.hold_until_stop = true;
   return reply;
 }
@@ -191,7 +191,7 @@ TEST_F(ReflectorUnitTest, AnHttp410RelistsToo) {
 TEST_F(ReflectorUnitTest, AConnectionFailureRetriesTheWatchFromTheSameVersionWithoutRelisting) {
   transport_->Push(Reply(200, ListBody("10", {})));
   transport_->Push(Failure(ErrorCode::kUnavailable, "connection refused"));
-  testing::FakeReply reset = StreamReply({Event("ADDED", Object("a", "11"))});
+  fakes::FakeReply reset = StreamReply({Event("ADDED", Object("a", "11"))});
   reset.end_error = Error(ErrorCode::kUnavailable, "connection reset");
   transport_->Push(reset);
   transport_->Push(QuietWatch());

@@ -15,6 +15,7 @@
 
 #include "fakes/fake_clock.h"
 #include "fakes/fake_runtime.h"
+#include "fakes/fault_store.h"
 #include "reconcile/outcome.h"
 #include "reconcile/settle.h"
 #include "render/labels.h"
@@ -34,38 +35,6 @@ using std::chrono::seconds;
 constexpr auto kHangGuard = std::chrono::seconds(20);
 const Timestamp kT0 = *ParseRfc3339("2026-11-23T10:00:00Z");
 
-// A Store that forwards to another and, when armed, puts a newer version of
-// the record right after a Get returns it: another writer won the race.
-class RacingStore : public store::Store {
- public:
-  explicit RacingStore(store::Store& inner) : inner_(inner) {}
-  void ArmRace() { armed_ = true; }
-
-  Status Put(const api::ContainerTask& task) override { return inner_.Put(task); }
-  Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override {
-    Result<api::ContainerTask> got = inner_.Get(ns, name);
-    if (got && armed_) {
-      armed_ = false;
-      api::ContainerTask newer = *got;
-      newer.metadata.labels["edited"] = "by-someone-else";
-      if (Status put = inner_.Put(newer); !put) ADD_FAILURE() << put.error().message();
-    }
-    return got;
-  }
-  Result<std::vector<store::ListEntry>> List() override { return inner_.List(); }
-  Status Delete(std::string_view ns, std::string_view name) override { return inner_.Delete(ns, name); }
-  Result<store::LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit) override {
-    return inner_.OpenLog(ns, name, limit);
-  }
-  Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override {
-    return inner_.ReadLog(ns, name, offset);
-  }
-
- private:
-  store::Store& inner_;
-  bool armed_ = false;
-};
-
 class TaskReconcilerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,7 +44,7 @@ class TaskReconcilerTest : public ::testing::Test {
     auto opened = store::FileStore::Open(root_.string());
     ASSERT_TRUE(opened.has_value()) << opened.error().message();
     file_store_ = std::move(*opened);
-    store_ = std::make_unique<RacingStore>(*file_store_);
+    store_ = std::make_unique<fakes::FaultStore>(*file_store_);
     archiver_ = std::make_unique<LogArchiver>(*store_, runtime_, [this](const std::string& key) {
       std::lock_guard lock(mu_);
       ++finished_[key];
@@ -146,7 +115,7 @@ class TaskReconcilerTest : public ::testing::Test {
   fakes::FakeClock clock_{kT0};
   FakeRuntime runtime_{kT0};
   std::unique_ptr<store::FileStore> file_store_;
-  std::unique_ptr<RacingStore> store_;
+  std::unique_ptr<fakes::FaultStore> store_;
   std::unique_ptr<LogArchiver> archiver_;
   std::unique_ptr<TaskReconciler> reconciler_;
   std::mutex mu_;
@@ -513,7 +482,12 @@ TEST_F(TaskReconcilerTest, AFailingRemovalIsRetriedAndKeepsTheRecord) {
 TEST_F(TaskReconcilerTest, AStoreConflictIsReturnedAndTheNextReconcileConverges) {
   Create(NewTask());
   const std::string key = "uid-hello";
-  store_->ArmRace();
+  // Right after the reconciler's read, another writer puts a newer version.
+  store_->AfterNextGet([](store::Store& inner, const api::ContainerTask& got) {
+    api::ContainerTask newer = got;
+    newer.metadata.labels["edited"] = "by-someone-else";
+    if (Status put = inner.Put(newer); !put) ADD_FAILURE() << put.error().message();
+  });
   Result<ReconcileResult> r = reconciler_->Reconcile("default", "hello");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), ErrorCode::kConflict);

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "fakes/fake_clock.h"
-#include "kube/fake_transport.h"
+#include "fakes/fake_transport.h"
 #include "reconcile/outcome.h"
 
 namespace ctask::backends {
@@ -23,8 +23,8 @@ using kube::KubeClient;
 using kube::ReflectorOptions;
 namespace {
 
-using kube::testing::FakeTransport;
-using kube::testing::Reply;
+using fakes::FakeTransport;
+using fakes::Reply;
 
 std::string StatusBody(int code, const std::string& reason, const std::string& message) {
   return api::Json{{"kind", "Status"}, {"code", code}, {"reason", reason}, {"message", message}}.dump();

@@ -1,4 +1,4 @@
-// FakeTransport: a scripted http::Client for the kube client tests, as
+// FakeTransport: a scripted http::Client for the API client tests, as
 // leveldb's in-memory Env is for its tests. The test queues replies in the
 // order the calls will come; each call (Do or Stream) takes the next one and
 // is recorded, so a test checks what was sent after the fact.
@@ -26,7 +26,7 @@
 #include "http/client.h"
 #include "util/error.h"
 
-namespace ctask::kube::testing {
+namespace ctask::fakes {
 
 struct FakeReply {
   Result<http::Response> response = http::Response{200, {}, ""};
@@ -114,4 +114,4 @@ inline std::optional<std::string> Header(const http::Request& request, std::stri
   return std::nullopt;
 }
 
-}  // namespace ctask::kube::testing
+}  // namespace ctask::fakes
