@@ -64,7 +64,7 @@ KubeClient::KubeClient(http::ClientPtr transport, std::string server, TokenProvi
       }()),
       token_(std::move(token)),
       options_(std::move(options)),
-      limiter_(options_.qps, options_.burst) {}
+      limiter_(options_.qps, options_.burst, *options_.clock) {}
 
 Result<http::Request> KubeClient::NewRequest(std::string_view method, std::string_view path_and_query,
                                              const std::stop_token& stop) {

@@ -32,6 +32,7 @@
 #include "kube/rate_limiter.h"
 #include "kube/resource.h"
 #include "kube/watch_decoder.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 namespace ctask::kube {
@@ -59,6 +60,8 @@ struct ClientOptions {
   // and thread-safe. Requests never sent (stopped while rate-limited, no
   // token) are not reported.
   std::function<void(std::string_view verb, int http_status)> on_request;
+  // The rate limiter's time and waits; must outlive the client.
+  const Clock* clock = &RealClock();
 };
 
 // The bearer token to send now, or "" for none (client certificates).

@@ -6,11 +6,12 @@
 namespace ctask::kube {
 
 EventRecorder::EventRecorder(KubeClient& client, std::string component, std::string instance,
-                             std::function<void(const std::string&)> log)
+                             std::function<void(const std::string&)> log, const Clock& clock)
     : client_(client),
       component_(std::move(component)),
       instance_(std::move(instance)),
       log_(std::move(log)),
+      clock_(clock),
       thread_([this](std::stop_token stop) { Run(stop); }) {}
 
 EventRecorder::~EventRecorder() {
@@ -58,8 +59,8 @@ void EventRecorder::Run(std::stop_token stop) {
       next = std::move(pending_.front());
       pending_.pop_front();
     }
-    const api::Json event = MakeEvent(next.object, next.type, next.reason, next.message, component_,
-                                      std::chrono::system_clock::now(), instance_);
+    const api::Json event =
+        MakeEvent(next.object, next.type, next.reason, next.message, component_, clock_.Now(), instance_);
     const std::string ns = event["metadata"].value("namespace", api::kDefaultNamespace);
     Result<api::Json> created = client_.Create(resources::Events(), ns, event);
     if (created) {

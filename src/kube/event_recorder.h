@@ -25,6 +25,7 @@
 
 #include "api/json.h"
 #include "kube/client.h"
+#include "util/clock.h"
 
 namespace ctask::kube {
 
@@ -32,10 +33,11 @@ inline constexpr size_t kMaxPendingEvents = 1000;
 
 class EventRecorder {
  public:
-  // `client` must outlive the recorder. `component` is the reporting
-  // component ("ctask-operator"), `instance` this replica (the pod name).
+  // `client` and `clock` (which dates the events) must outlive the
+  // recorder. `component` is the reporting component ("ctask-operator"),
+  // `instance` this replica (the pod name).
   EventRecorder(KubeClient& client, std::string component, std::string instance,
-                std::function<void(const std::string&)> log = {});
+                std::function<void(const std::string&)> log = {}, const Clock& clock = RealClock());
   ~EventRecorder();  // Stop()
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
@@ -59,6 +61,7 @@ class EventRecorder {
   const std::string component_;
   const std::string instance_;
   const std::function<void(const std::string&)> log_;
+  const Clock& clock_;
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;

@@ -87,14 +87,15 @@ Status ValidateLeaderElectionConfig(const LeaderElectionConfig& config) {
 }
 
 Result<std::unique_ptr<LeaderElector>> LeaderElector::Create(KubeClient& client, LeaderElectionConfig config,
-                                                             LeaderElectionClock clock) {
+                                                             const Clock& clock, std::function<double()> random) {
   Status valid = ValidateLeaderElectionConfig(config);
   if (!valid) return std::unexpected(valid.error());
-  return std::unique_ptr<LeaderElector>(new LeaderElector(client, std::move(config), std::move(clock)));
+  return std::unique_ptr<LeaderElector>(new LeaderElector(client, std::move(config), clock, std::move(random)));
 }
 
-LeaderElector::LeaderElector(KubeClient& client, LeaderElectionConfig config, LeaderElectionClock clock)
-    : client_(client), config_(std::move(config)), clock_(std::move(clock)), random_(clock_.random) {
+LeaderElector::LeaderElector(KubeClient& client, LeaderElectionConfig config, const Clock& clock,
+                             std::function<double()> random)
+    : client_(client), config_(std::move(config)), clock_(clock), random_(std::move(random)) {
   if (!random_) {
     random_ = [engine = std::mt19937_64(std::random_device{}()),
                uniform = std::uniform_real_distribution<double>(0.0, 1.0)]() mutable { return uniform(engine); };
@@ -102,7 +103,7 @@ LeaderElector::LeaderElector(KubeClient& client, LeaderElectionConfig config, Le
 }
 
 bool LeaderElector::IsLeader() const {
-  const auto now = clock_.now();
+  const auto now = clock_.Steady();
   std::lock_guard lock(mu_);
   return leading_ && now - last_renewed_ < config_.renew_deadline;
 }
@@ -153,7 +154,7 @@ void LeaderElector::Observe(api::Json lease) {
   const api::Json& spec = SpecOf(lease);
   if (spec != observed_spec_) {
     observed_spec_ = spec;
-    observed_time_ = clock_.now();
+    observed_time_ = clock_.Steady();
   }
   {
     std::lock_guard lock(mu_);
@@ -172,7 +173,7 @@ void LeaderElector::MaybeReportNewLeader() {
 
 Status LeaderElector::TryAcquireOrRenew() {
   const Resource leases = resources::Leases();
-  const std::string now_text = FormatMicroTime(clock_.wall_now());
+  const std::string now_text = FormatMicroTime(clock_.Now());
   const int64_t duration_seconds = std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count();
   const api::Json& observed = observed_spec_;
   const bool observed_ours = ObservedHolder() == config_.identity;
@@ -182,7 +183,7 @@ Status LeaderElector::TryAcquireOrRenew() {
   // update is a conflict and the slow path below re-reads).
   if (observed_ours) {
     const int64_t observed_seconds = IntField(observed, "leaseDurationSeconds", duration_seconds);
-    if (clock_.now() < observed_time_ + std::chrono::seconds(observed_seconds)) {
+    if (clock_.Steady() < observed_time_ + std::chrono::seconds(observed_seconds)) {
       Result<api::Json> updated =
           client_.Update(leases, config_.lease_namespace,
                          LeaseWith(config_.identity, duration_seconds, StringField(observed, "acquireTime"), now_text,
@@ -212,7 +213,7 @@ Status LeaderElector::TryAcquireOrRenew() {
   const api::Json& spec = observed_spec_;
   const std::string holder = StringField(spec, "holderIdentity");
   const int64_t record_seconds = IntField(spec, "leaseDurationSeconds", duration_seconds);
-  const bool expired = observed_time_ + std::chrono::seconds(record_seconds) < clock_.now();
+  const bool expired = observed_time_ + std::chrono::seconds(record_seconds) < clock_.Steady();
   if (!holder.empty() && holder != config_.identity && !expired) {
     return MakeError(ErrorCode::kFailedPrecondition, LeaseDescription() + " is held by \"" + holder +
                                                          "\" and has not expired (" + std::to_string(record_seconds) +
@@ -239,7 +240,7 @@ bool LeaderElector::Acquire(const std::stop_token& stop) {
   Log(LeaseDescription() + ": \"" + config_.identity + "\" is campaigning");
   std::string last_failure;
   while (!stop.stop_requested()) {
-    const auto started = clock_.now();
+    const auto started = clock_.Steady();
     Status attempt = TryAcquireOrRenew();
     MaybeReportNewLeader();
     if (attempt) {
@@ -257,15 +258,15 @@ bool LeaderElector::Acquire(const std::stop_token& stop) {
       Log(LeaseDescription() + ": could not acquire: " + attempt.error().message());
     }
     last_failure = attempt.error().message();
-    if (!clock_.sleep(Jittered(), stop)) break;
+    if (!clock_.SleepFor(Jittered(), stop)) break;
   }
   return false;
 }
 
 Status LeaderElector::Renew(const std::stop_token& stop) {
   milliseconds wait = config_.retry_period;
-  while (clock_.sleep(wait, stop)) {
-    const auto started = clock_.now();
+  while (clock_.SleepFor(wait, stop)) {
+    const auto started = clock_.Steady();
     Status renewed = TryAcquireOrRenew();
     MaybeReportNewLeader();
     if (renewed) {
@@ -284,7 +285,7 @@ Status LeaderElector::Renew(const std::stop_token& stop) {
       std::lock_guard lock(mu_);
       deadline = last_renewed_ + config_.renew_deadline;
     }
-    const auto now = clock_.now();
+    const auto now = clock_.Steady();
     if (now >= deadline) {
       return MakeError(ErrorCode::kDeadlineExceeded, LeaseDescription() + ": lost leadership: no renew succeeded for " +
                                                          Millis(config_.renew_deadline) +
@@ -299,7 +300,7 @@ Status LeaderElector::Renew(const std::stop_token& stop) {
 
 void LeaderElector::Release() {
   if (ObservedHolder() != config_.identity) return;
-  const std::string now_text = FormatMicroTime(clock_.wall_now());
+  const std::string now_text = FormatMicroTime(clock_.Now());
   Result<api::Json> released = client_.Update(
       resources::Leases(), config_.lease_namespace,
       LeaseWith("", kReleasedLeaseSeconds, now_text, now_text, IntField(observed_spec_, "leaseTransitions", 0)));

@@ -69,7 +69,7 @@
 
 #include "api/json.h"
 #include "kube/client.h"
-#include "kube/log_follower.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 namespace ctask::kube {
@@ -114,23 +114,18 @@ struct LeaderElectionConfig {
 // kLeaderElectionJitterFactor (client-go's checks); no on_started_leading.
 Status ValidateLeaderElectionConfig(const LeaderElectionConfig& config);
 
-// Time and chance, injected so that tests drive them and never wait.
-struct LeaderElectionClock {
-  // Observations, expiry and the renew deadline.
-  std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
-  // acquireTime and renewTime as written in the Lease (read by people only).
-  std::function<std::chrono::system_clock::time_point()> wall_now = [] { return std::chrono::system_clock::now(); };
-  SleepFunction sleep = SleepFor;
-  // Uniform in [0, 1), for the jitter; nullptr = a random engine.
-  std::function<double()> random;
-};
-
 class LeaderElector {
  public:
   // kInvalidArgument when ValidateLeaderElectionConfig refuses `config`.
-  // `client` must outlive the elector.
+  // `client` and `clock` must outlive the elector. Time and chance are
+  // injected so that tests drive them and never wait: the clock's Steady
+  // time for observations, expiry and the renew deadline, its wall time
+  // for acquireTime and renewTime (read by people only), its SleepFor
+  // between attempts; `random` (uniform in [0, 1); unset: a random engine)
+  // for the jitter.
   static Result<std::unique_ptr<LeaderElector>> Create(KubeClient& client, LeaderElectionConfig config,
-                                                       LeaderElectionClock clock = {});
+                                                       const Clock& clock = RealClock(),
+                                                       std::function<double()> random = {});
 
   // Campaigns, then leads (see the contract above), until `stop` is
   // requested (returns success, after the release) or leadership is lost:
@@ -145,7 +140,7 @@ class LeaderElector {
   std::string Leader() const;
 
  private:
-  LeaderElector(KubeClient& client, LeaderElectionConfig config, LeaderElectionClock clock);
+  LeaderElector(KubeClient& client, LeaderElectionConfig config, const Clock& clock, std::function<double()> random);
 
   // One attempt (client-go's tryAcquireOrRenew): success when this elector
   // holds the Lease afterwards; kFailedPrecondition when another identity
@@ -169,7 +164,7 @@ class LeaderElector {
 
   KubeClient& client_;
   const LeaderElectionConfig config_;
-  const LeaderElectionClock clock_;
+  const Clock& clock_;
   std::function<double()> random_;
 
   // Run's thread only.

@@ -1,7 +1,10 @@
 #include "kube/log_follower.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
+
+#include "util/backoff.h"
 
 namespace ctask::kube {
 
@@ -92,10 +95,10 @@ bool LogCursor::Offer(std::string_view line, const LineCallback& emit) {
 
 Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
                  const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop,
-                 const SleepFunction& sleep) {
+                 const Clock& clock) {
   const std::string what = Describe("follow the log of", resources::Pods(), ns, pod);
   LogCursor cursor(options.timestamps);
-  std::chrono::milliseconds backoff = kFollowInitialBackoff;
+  int failures = 0;  // streams in a row that brought no data
   bool first = true;
   bool last_read = false;  // the container has ended: this read fetches the rest
   while (true) {
@@ -147,9 +150,11 @@ Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, 
     last_read = !*running;
 
     // 3. Back off, less after a stream that brought data.
-    if (received) backoff = kFollowInitialBackoff;
-    if (!sleep(backoff, stop)) return MakeError(ErrorCode::kCancelled, what + ": stopped");
-    backoff = std::min(backoff * 2, kFollowMaxBackoff);
+    if (received) failures = 0;
+    if (!clock.SleepFor(ExponentialBackoff(kFollowInitialBackoff, kFollowMaxBackoff, failures), stop)) {
+      return MakeError(ErrorCode::kCancelled, what + ": stopped");
+    }
+    if (failures < std::numeric_limits<int>::max()) ++failures;
   }
 }
 

@@ -44,8 +44,8 @@
 #include <string_view>
 
 #include "kube/client.h"
+#include "util/clock.h"
 #include "util/error.h"
-#include "util/sleep.h"
 #include "util/time.h"
 
 namespace ctask::kube {
@@ -114,18 +114,15 @@ struct LogFollowOptions {
 
 // Whether the container still runs (the caller reads the pod's status).
 using StillRunning = std::function<Result<bool>()>;
-// Sleeps `delay` unless `stop` is requested first; false when stopped.
-// The default is util/sleep.h's SleepFor; tests inject their own.
-using SleepFunction = std::function<bool(std::chrono::milliseconds delay, const std::stop_token& stop)>;
 
-// Backoff between follows (see the contract above).
+// Backoff between follows (see the contract above; util/backoff.h).
 inline constexpr std::chrono::milliseconds kFollowInitialBackoff{200};
 inline constexpr std::chrono::milliseconds kFollowMaxBackoff{5'000};
 
 // Follows the log of `pod` until the container ends (success), `stop`, or an
-// error; see the contract above.
+// error; see the contract above. The backoffs are `clock`'s SleepFor.
 Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
                  const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop = {},
-                 const SleepFunction& sleep = SleepFor);
+                 const Clock& clock = RealClock());
 
 }  // namespace ctask::kube

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <stop_token>
 
+#include "util/clock.h"
 #include "util/token_bucket.h"
 
 namespace ctask::kube {
@@ -25,13 +26,16 @@ using ::ctask::TokenBucket;
 
 class RateLimiter {
  public:
-  RateLimiter(double qps, int burst);
+  // `clock` (its Steady time refills the bucket; waits are its SleepFor)
+  // must outlive the limiter.
+  RateLimiter(double qps, int burst, const Clock& clock = RealClock());
 
   // Waits for the caller's turn. Returns false, at once, if `stop` is
   // requested while waiting (the request should not be sent then).
   bool Wait(const std::stop_token& stop);
 
  private:
+  const Clock& clock_;
   std::mutex mu_;
   TokenBucket bucket_;  // guarded by mu_
 };

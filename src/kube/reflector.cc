@@ -1,10 +1,11 @@
 #include "kube/reflector.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <utility>
 
-#include "util/sleep.h"
+#include "util/backoff.h"
 
 namespace ctask::kube {
 
@@ -30,8 +31,9 @@ void Reflector::Deliver(const Delta& delta) {
 }
 
 std::chrono::milliseconds Reflector::NextBackoff() {
-  backoff_ = backoff_.count() == 0 ? options_.initial_backoff : std::min(backoff_ * 2, options_.max_backoff);
-  return backoff_;
+  const std::chrono::milliseconds wait = ExponentialBackoff(options_.initial_backoff, options_.max_backoff, failures_);
+  if (failures_ < std::numeric_limits<int>::max()) ++failures_;
+  return wait;
 }
 
 void Reflector::Run(std::stop_token stop) {
@@ -54,7 +56,7 @@ bool Reflector::ListUntilDone(const std::stop_token& stop) {
     // never older than what this reflector saw before.
     Result<ObjectList> list = client_.ListAll(options_.resource, options_.ns, list_options, options_.page_size);
     if (list) {
-      backoff_ = std::chrono::milliseconds(0);
+      failures_ = 0;
       if (options_.transform) {
         for (api::Json& item : list->items) options_.transform(item);
       }
@@ -73,7 +75,7 @@ bool Reflector::ListUntilDone(const std::stop_token& stop) {
     }
     const auto wait = NextBackoff();
     Log(list.error().message() + "; listing again in " + std::to_string(wait.count()) + " ms");
-    if (!SleepFor(wait, stop)) return false;
+    if (!options_.clock->SleepFor(wait, stop)) return false;
   }
   return false;
 }
@@ -101,7 +103,7 @@ Reflector::WatchEnd Reflector::WatchOnce(const std::stop_token& stop) {
         if (event.type != "BOOKMARK") {
           if (options_.transform && event.type != "ERROR") options_.transform(event.object);
           if (std::optional<Delta> delta = cache_.Apply(event)) Deliver(*delta);
-          backoff_ = std::chrono::milliseconds(0);
+          failures_ = 0;
         }
         if (!version.empty()) {
           std::lock_guard lock(mu_);
@@ -126,7 +128,7 @@ Reflector::WatchEnd Reflector::WatchOnce(const std::stop_token& stop) {
   }
   const auto wait = NextBackoff();
   Log(error.message() + "; watching again in " + std::to_string(wait.count()) + " ms");
-  if (!SleepFor(wait, stop)) return WatchEnd::kStopped;
+  if (!options_.clock->SleepFor(wait, stop)) return WatchEnd::kStopped;
   // A refusal that will not pass by waiting (no permission, the resource
   // is gone) is a reason to start over from a list, as client-go does.
   const bool transient = error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kDeadlineExceeded;

@@ -34,6 +34,7 @@
 #include "kube/client.h"
 #include "kube/object_cache.h"
 #include "kube/resource.h"
+#include "util/clock.h"
 
 namespace ctask::kube {
 
@@ -43,8 +44,9 @@ struct ReflectorOptions {
   std::string label_selector;
   std::string field_selector;
   int64_t page_size = 500;
-  // Backoff after a failed list or watch: doubles from initial to max;
-  // client-go's reflector uses 800 ms and 30 s.
+  // Backoff after a failed list or watch: doubles from initial to max
+  // (util/backoff.h), from initial again after a success; client-go's
+  // reflector uses 800 ms and 30 s.
   std::chrono::milliseconds initial_backoff{800};
   std::chrono::milliseconds max_backoff{30'000};
   // Each watch asks the server to end it after a random time in
@@ -57,6 +59,8 @@ struct ReflectorOptions {
   // reads, so the cache stays small (client-go's TransformFunc). It must
   // keep metadata.name, metadata.namespace and metadata.resourceVersion.
   std::function<void(api::Json& object)> transform;
+  // The backoff waits; must outlive the reflector.
+  const Clock* clock = &RealClock();
 };
 
 struct ReflectorStats {
@@ -99,9 +103,9 @@ class Reflector {
 
   std::atomic<bool> synced_{false};
   mutable std::mutex mu_;
-  std::string resource_version_;          // guarded by mu_
-  ReflectorStats stats_;                  // guarded by mu_
-  std::chrono::milliseconds backoff_{0};  // Run thread only
+  std::string resource_version_;  // guarded by mu_
+  ReflectorStats stats_;          // guarded by mu_
+  int failures_ = 0;              // Run thread only: failures since the last success
 };
 
 }  // namespace ctask::kube

@@ -12,12 +12,13 @@ std::pair<std::string, std::string> SplitKey(const std::string& key) {
 }
 
 Controller::Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result,
-                       DurationListener on_duration)
+                       DurationListener on_duration, const Clock& clock)
     : reconciler_(reconciler),
       queue_(queue),
       workers_(std::max(workers, 1)),
       on_result_(std::move(on_result)),
-      on_duration_(std::move(on_duration)) {}
+      on_duration_(std::move(on_duration)),
+      clock_(clock) {}
 
 Controller::~Controller() {
   Stop();
@@ -35,9 +36,9 @@ void Controller::Stop() {
 void Controller::Work() {
   while (std::optional<std::string> key = queue_.Get()) {
     const auto [ns, name] = SplitKey(*key);
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = clock_.Steady();
     Result<ReconcileResult> result = reconciler_.Reconcile(ns, name);
-    if (on_duration_) on_duration_(result, std::chrono::steady_clock::now() - started);
+    if (on_duration_) on_duration_(result, clock_.Steady() - started);
     const QueueCalls calls = PlanQueueCalls(result, queue_.NumRequeues(*key));
     if (calls.forget) queue_.Forget(*key);
     if (calls.count_failure) queue_.CountFailure(*key);

@@ -17,6 +17,7 @@
 
 #include "reconcile/task_reconciler.h"
 #include "reconcile/work_queue.h"
+#include "util/clock.h"
 
 namespace ctask::reconcile {
 
@@ -27,9 +28,10 @@ using DurationListener = std::function<void(const Result<ReconcileResult>& resul
 
 class Controller {
  public:
-  // `reconciler` and `queue` must outlive the controller.
+  // `reconciler`, `queue` and `clock` (which times each reconcile) must
+  // outlive the controller.
   Controller(TaskReconciler& reconciler, WorkQueue& queue, int workers, ResultListener on_result = {},
-             DurationListener on_duration = {});
+             DurationListener on_duration = {}, const Clock& clock = RealClock());
   ~Controller();  // Stop()
 
   void Start();
@@ -44,6 +46,7 @@ class Controller {
   const int workers_;
   const ResultListener on_result_;
   const DurationListener on_duration_;
+  const Clock& clock_;
   std::vector<std::jthread> threads_;
 };
 

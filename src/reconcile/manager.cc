@@ -2,15 +2,16 @@
 
 namespace ctask::reconcile {
 
-Manager::Manager(store::Store& store, runtime::Runtime& runtime, runtime::LogSource& logs, ManagerOptions options) {
+Manager::Manager(store::Store& store, runtime::Runtime& runtime, runtime::LogSource& logs, ManagerOptions options)
+    : queue_(*options.clock) {
   queue_.SetObserver(std::move(options.queue_observer));
   // The end of a follow is the prompt sign that an attempt exited.
   archiver_ = std::make_unique<LogArchiver>(
       store, logs, [this](const std::string& key) { queue_.Add(key); }, std::move(options.display));
-  reconciler_ = std::make_unique<TaskReconciler>(store, runtime, *archiver_, std::move(options.now), options.reconciler,
+  reconciler_ = std::make_unique<TaskReconciler>(store, runtime, *archiver_, *options.clock, options.reconciler,
                                                  std::move(options.on_status), std::move(options.on_event));
   controller_ = std::make_unique<Controller>(*reconciler_, queue_, options.workers, std::move(options.on_result),
-                                             std::move(options.on_duration));
+                                             std::move(options.on_duration), *options.clock);
 }
 
 Manager::~Manager() {

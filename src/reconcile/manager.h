@@ -19,7 +19,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,15 +30,16 @@
 #include "reconcile/work_queue.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
-#include "util/time.h"
+#include "util/clock.h"
 
 namespace ctask::reconcile {
 
 struct ManagerOptions {
   int workers = 4;
   ReconcilerOptions reconciler;
-  // The wall clock status timestamps are read from (TaskReconciler's now).
-  std::function<Timestamp()> now;
+  // Status timestamps (its wall time), the queue's delays and reconcile
+  // durations (its steady time); must outlive the manager.
+  const Clock* clock = &RealClock();
   LogDisplay display;            // live output, for `ctask run`
   StatusListener on_status;      // every status write
   EventSink on_event;            // every transition worth an event

@@ -14,22 +14,20 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <string>
-#include <thread>
 
 #include "reconcile/task_reconciler.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 namespace ctask::reconcile {
 
 struct SettleOptions {
+  // By clock->Steady().
   std::chrono::steady_clock::time_point deadline;
   std::chrono::milliseconds max_wait{200};
-  std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
-  std::function<void(std::chrono::milliseconds)> sleep = [](std::chrono::milliseconds d) {
-    std::this_thread::sleep_for(d);
-  };
+  // Reads the deadline and sleeps between passes; must outlive the call.
+  const Clock* clock = &RealClock();
 };
 
 // true: settled. false: the deadline passed first (the last transient

@@ -50,13 +50,12 @@ bool IsLive(const std::optional<runtime::Observation>& o) {
 
 }  // namespace
 
-TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs,
-                               std::function<Timestamp()> now, ReconcilerOptions options, StatusListener on_status,
-                               EventSink on_event)
+TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, const Clock& clock,
+                               ReconcilerOptions options, StatusListener on_status, EventSink on_event)
     : store_(store),
       runtime_(runtime),
       logs_(logs),
-      now_(std::move(now)),
+      clock_(clock),
       options_(options),
       on_status_(std::move(on_status)),
       on_event_(std::move(on_event)) {}
@@ -133,7 +132,7 @@ Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task
   const bool forbidden = refusal.code() == ErrorCode::kPermissionDenied;
   failed.status = status::FailStart(failed.status, failed.metadata.generation, attempt,
                                     forbidden ? status::reason::kForbidden : status::reason::kInvalidSpec,
-                                    refusal.message(), now_());
+                                    refusal.message(), WallTimestamp(clock_));
   if (Status put = store_.Put(failed); !put) return std::unexpected(put.error());
   if (on_status_) on_status_(failed);
   if (std::optional<status::TaskEvent> event = status::TransitionEvent(task.status, failed.status)) {
@@ -177,7 +176,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     MergeLog(updated, *log);
   }
   // While it runs, the tail as it grows, at most once per log_tail_interval.
-  const Timestamp now = now_();
+  const Timestamp now = WallTimestamp(clock_);
   if (observed && observed->state == WorkloadState::kRunning) {
     std::optional<std::string> tail = logs_.LiveTail(TaskKey(task), observed->attempt);
     if (tail && *tail != task.status.log_tail && TailDue(TaskKey(task), now)) updated.status.log_tail = *tail;

@@ -25,6 +25,7 @@
 #include "runtime/runtime.h"
 #include "status/transition.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/time.h"
 
@@ -60,8 +61,9 @@ using EventSink = std::function<void(const api::ContainerTask& task, const statu
 
 class TaskReconciler {
  public:
-  // All references must outlive the reconciler.
-  TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, std::function<Timestamp()> now,
+  // All references must outlive the reconciler. Status timestamps are
+  // WallTimestamp(clock).
+  TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, const Clock& clock,
                  ReconcilerOptions options, StatusListener on_status = {}, EventSink on_event = {});
 
   Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name);
@@ -81,7 +83,7 @@ class TaskReconciler {
   store::Store& store_;
   runtime::Runtime& runtime_;
   LogArchiver& logs_;
-  const std::function<Timestamp()> now_;
+  const Clock& clock_;
   const ReconcilerOptions options_;
   const StatusListener on_status_;
   const EventSink on_event_;

@@ -4,14 +4,12 @@
 #include <limits>
 #include <utility>
 
+#include "util/backoff.h"
+
 namespace ctask::reconcile {
 
 using std::chrono::nanoseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
-
-Clock SteadyClock() {
-  return [] { return std::chrono::steady_clock::now(); };
-}
 
 // ---- RateLimiter ----
 
@@ -35,15 +33,12 @@ int RateLimiter::NumRequeues(const std::string& key) const {
 }
 
 nanoseconds RateLimiter::Backoff(int failures) const {
-  // Doubling stops at the cap, so this neither loops long nor overflows.
-  nanoseconds delay = options_.base_delay;
-  for (int i = 0; i < failures && delay < options_.max_delay; ++i) delay *= 2;
-  return std::min(delay, options_.max_delay);
+  return ExponentialBackoff(options_.base_delay, options_.max_delay, failures);
 }
 
 // ---- WorkQueue ----
 
-WorkQueue::WorkQueue(Clock clock, RateLimitOptions limits) : clock_(std::move(clock)), limiter_(limits, clock_()) {}
+WorkQueue::WorkQueue(const Clock& clock, RateLimitOptions limits) : clock_(clock), limiter_(limits, clock_.Steady()) {}
 
 void WorkQueue::Add(const std::string& key) {
   std::lock_guard lock(mu_);
@@ -59,12 +54,12 @@ void WorkQueue::AddRateLimited(const std::string& key) {
   std::lock_guard lock(mu_);
   if (shutting_down_) return;
   if (observer_.retried) observer_.retried();
-  AddAfterLocked(key, limiter_.When(key, clock_()));
+  AddAfterLocked(key, limiter_.When(key, clock_.Steady()));
 }
 
 void WorkQueue::CountFailure(const std::string& key) {
   std::lock_guard lock(mu_);
-  limiter_.When(key, clock_());
+  limiter_.When(key, clock_.Steady());
 }
 
 void WorkQueue::Forget(const std::string& key) {
@@ -81,7 +76,7 @@ std::optional<std::string> WorkQueue::Get() {
   std::unique_lock lock(mu_);
   while (true) {
     if (shutting_down_) return std::nullopt;
-    TimePoint now = clock_();
+    TimePoint now = clock_.Steady();
     PromoteDueLocked(now);
     if (!queue_.empty()) {
       std::string key = std::move(queue_.front());
@@ -102,9 +97,9 @@ std::optional<std::string> WorkQueue::Get() {
     if (waiting_.empty()) {
       cv_.wait(lock);
     } else {
-      // The wait is measured on the real clock whatever clock_ is; a fake
-      // clock that jumps is followed by Poke.
-      cv_.wait_until(lock, std::chrono::steady_clock::now() + (waiting_.top().due - now));
+      // The wait is measured on the real steady clock (wait_for) whatever
+      // clock_ is; a fake clock that jumps is followed by Poke.
+      cv_.wait_for(lock, waiting_.top().due - now);
     }
   }
 }
@@ -132,7 +127,7 @@ bool WorkQueue::ShuttingDown() const {
 
 int WorkQueue::Len() const {
   std::lock_guard lock(mu_);
-  TimePoint now = clock_();
+  TimePoint now = clock_.Steady();
   size_t ready = queue_.size();
   for (const auto& [key, due] : waiting_due_) {
     if (due <= now && !processing_.contains(key)) ++ready;
@@ -162,7 +157,7 @@ void WorkQueue::AddLocked(const std::string& key) {
   waiting_due_.erase(key);
   if (!dirty_.insert(key).second) return;
   if (observer_.added) observer_.added();
-  if (observer_.waited) added_at_.emplace(key, clock_());
+  if (observer_.waited) added_at_.emplace(key, clock_.Steady());
   if (processing_.contains(key)) return;  // Done re-queues it
   queue_.push_back(key);
   ReportDepthLocked();
@@ -177,7 +172,7 @@ void WorkQueue::AddAfterLocked(const std::string& key, nanoseconds delay) {
   }
   // Queued, or due again on Done: either is sooner than any delay.
   if (dirty_.contains(key)) return;
-  TimePoint due = clock_() + delay;
+  TimePoint due = clock_.Steady() + delay;
   auto [it, inserted] = waiting_due_.try_emplace(key, due);
   if (!inserted) {
     if (it->second <= due) return;  // the earlier due time wins

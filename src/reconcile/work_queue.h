@@ -23,12 +23,13 @@
 //    dropped key is found again by the next start's full listing. Adds after
 //    ShutDown are ignored; Done still works, so workers can finish their key.
 //
-// Time comes from an injected Clock, so tests drive delays with a fake clock
-// and never sleep. Nothing runs in the background: delayed keys become ready
-// when a Get (or Len) looks at the clock. A blocked Get sleeps on a condition
-// variable until the earliest due time by the clock, measured on the real
-// steady clock; a Clock that jumps (a test's fake clock) must be followed by
-// Poke() so blocked Get callers look again.
+// Time is the Steady() time of an injected Clock (util/clock.h), so tests
+// drive delays with a fake clock and never sleep. Nothing runs in the
+// background: delayed keys become ready when a Get (or Len) looks at the
+// clock. A blocked Get sleeps on a condition variable until the earliest due
+// time by the clock, measured on the real steady clock; a Clock that jumps
+// (a test's fake clock) must be followed by Poke() so blocked Get callers
+// look again.
 //
 // Observer: optional callbacks (QueueObserver below) that make the queue
 // measurable — adds, retries, depth, time spent queued — without the queue
@@ -56,14 +57,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "util/clock.h"
 #include "util/token_bucket.h"
 
 namespace ctask::reconcile {
-
-using Clock = std::function<std::chrono::steady_clock::time_point()>;
-
-// The real clock: std::chrono::steady_clock::now.
-Clock SteadyClock();
 
 // client-go's DefaultControllerRateLimiter values.
 //
@@ -87,7 +84,8 @@ struct RateLimitOptions {
 };
 
 // How long a failed key waits before its next try: the max of
-//  - per key: base_delay * 2^(failures so far), capped at max_delay, and
+//  - per key: base_delay * 2^(failures so far), capped at max_delay
+//    (util/backoff.h), and
 //  - overall: a token bucket (qps, burst) like golang.org/x/time/rate: it
 //    starts full, every retry takes a token, tokens may go into debt, and the
 //    wait is the time until the debt is repaid.
@@ -129,7 +127,8 @@ struct QueueObserver {
 
 class WorkQueue {
  public:
-  explicit WorkQueue(Clock clock = SteadyClock(), RateLimitOptions limits = {});
+  // `clock` must outlive the queue.
+  explicit WorkQueue(const Clock& clock = RealClock(), RateLimitOptions limits = {});
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
@@ -189,7 +188,7 @@ class WorkQueue {
   // Tells the observer the queue's length after a change to queue_.
   void ReportDepthLocked();
 
-  const Clock clock_;
+  const Clock& clock_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // signalled when Get may find a key, or must stop

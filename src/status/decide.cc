@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/schema.h"
+#include "util/backoff.h"
 
 namespace ctask::status {
 namespace {
@@ -58,10 +59,9 @@ api::AttemptStatus EntryFor(const Observation& o, const std::string& attempt_rea
   return a;
 }
 
+// The first retry waits backoffSeconds, each later one twice the one before.
 seconds Backoff(const api::RetryPolicy& policy, int failed_attempts) {
-  int64_t s = policy.backoff_seconds;
-  for (int i = 1; i < failed_attempts && s < kMaxRetryBackoff.count(); ++i) s *= 2;
-  return std::min(seconds(s), kMaxRetryBackoff);
+  return ExponentialBackoff(seconds(policy.backoff_seconds), kMaxRetryBackoff, failed_attempts - 1);
 }
 
 void Requeue(Decision& d, seconds after) {

@@ -252,7 +252,7 @@ class LineFormatter final : public spdlog::formatter {
 struct State {
   Format format = Format::kText;
   std::shared_ptr<spdlog::logger> logger;  // its level is the configured one
-  Clock clock;
+  const Clock* clock = &RealClock();
 };
 
 std::shared_ptr<spdlog::logger> MakeLogger(Format format, Level level, std::ostream* sink) {
@@ -335,8 +335,8 @@ void Configure(Format format, Level level, std::ostream* sink) {
   });
 }
 
-void SetClock(Clock clock) {
-  Replace([&](State& state) { state.clock = std::move(clock); });
+void SetClock(const Clock& clock) {
+  Replace([&](State& state) { state.clock = &clock; });
 }
 
 std::string FormatLine(Format format, std::chrono::system_clock::time_point ts, Level level, std::string_view msg,
@@ -388,7 +388,7 @@ void Logger::Write(Level level, std::string_view msg, Fields extra) const {
   Fields all = fields_;
   for (Field& f : extra) Set(all, std::move(f));
   const std::string body = Body(state.format, msg, all);
-  const auto now = state.clock ? state.clock() : std::chrono::system_clock::now();
+  const auto now = state.clock->Now();
   state.logger->log(now, spdlog::source_loc{}, spdlog_level, spdlog::string_view_t(body.data(), body.size()));
 }
 

@@ -39,13 +39,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "util/clock.h"
 #include "util/error.h"
 
 namespace ctask::log {
@@ -70,9 +70,10 @@ using Fields = std::vector<Field>;
 // Until the first call: text, info, stderr.
 void Configure(Format format, Level level, std::ostream* sink = nullptr);
 
-// The time stamped on each line; nullptr restores the system clock. For tests.
-using Clock = std::function<std::chrono::system_clock::time_point()>;
-void SetClock(Clock clock);
+// The clock whose wall time (Clock::Now) is stamped on each line; until the
+// first call, and again after SetClock(RealClock()), the real one. `clock`
+// must stay alive until the next SetClock. For tests.
+void SetClock(const Clock& clock);
 
 class Logger {
  public:

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/fault_transport.h"
 #include "cluster/kube_fixture.h"
+#include "fakes/fault_transport.h"
 #include "http/curl_client.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -42,7 +42,8 @@ class ReflectorHarness {
       return;
     }
     auto tokens = std::make_shared<kube::TokenSource>(*config);
-    auto transport = std::make_unique<FaultTransport>(std::make_unique<http::CurlClient>(kube::ToCurlOptions(*config)));
+    auto transport =
+        std::make_unique<fakes::FaultTransport>(std::make_unique<http::CurlClient>(kube::ToCurlOptions(*config)));
     transport_ = transport.get();
     kube::ClientOptions client_options;
     client_options.qps = 0;
@@ -118,10 +119,10 @@ class ReflectorHarness {
 
   kube::Reflector& reflector() { return *reflector_; }
   kube::ObjectCache& cache() { return cache_; }
-  FaultTransport& transport() { return *transport_; }
+  fakes::FaultTransport& transport() { return *transport_; }
 
  private:
-  FaultTransport* transport_ = nullptr;  // owned by client_
+  fakes::FaultTransport* transport_ = nullptr;  // owned by client_
   kube::KubeClientPtr client_;
   kube::ObjectCache cache_;
   std::unique_ptr<kube::Reflector> reflector_;

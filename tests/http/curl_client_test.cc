@@ -15,11 +15,11 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <future>
-#include <latch>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -441,13 +441,13 @@ TEST(CurlClientTest, StreamReturnsAnErrorBodyInsteadOfStreamingIt) {
 }
 
 TEST(CurlClientTest, OnDataReturningFalseStopsPromptly) {
-  // The server would stream for ten seconds; the client stops after one piece.
+  // The server sends many pieces and keeps the response open until the
+  // client hangs up; the client stops after the first piece.
   UnixHttpServer server([](UnixHttpServer& self, int fd, const ReceivedRequest&) {
     UnixHttpServer::Send(fd, kChunkedHead);
-    Clock::time_point end = Clock::now() + std::chrono::seconds(10);
-    while (!self.stopping() && Clock::now() < end && UnixHttpServer::SendChunk(fd, "tick\n")) {
-      std::this_thread::sleep_for(milliseconds(10));
+    for (int i = 0; i < 100 && UnixHttpServer::SendChunk(fd, "tick\n"); ++i) {
     }
+    self.WaitForClose(fd, std::chrono::seconds(30));
   });
   CurlClient client = ClientFor(server);
   int calls = 0;
@@ -473,10 +473,12 @@ TEST(CurlClientTest, StopTokenCancelsAStreamWhileNoDataFlows) {
   CurlClient client = ClientFor(server);
   std::stop_source stop;
   std::promise<void> started;
-  // Another thread stops the call a while after the last data arrived.
+  // Another thread stops the call once the only data has arrived. Whether the
+  // stop lands while the client still handles that piece or once it waits
+  // for more, nothing but the stop can end the call: the server sends
+  // nothing more and holds the connection open.
   std::jthread stopper([&, started_future = started.get_future()] {
     started_future.wait();
-    std::this_thread::sleep_for(milliseconds(100));
     stop.request_stop();
   });
   Request request = Get("/watch");
@@ -665,18 +667,20 @@ TEST(CurlClientReuseTest, ConcurrentCallsAllSucceedAndThePoolStaysBounded) {
   // holds kThreads handles at once; when they come back the pool keeps only
   // kMaxIdleHandles of them.
   constexpr int kThreads = static_cast<int>(CurlClient::kMaxIdleHandles) + 4;
-  std::latch all_arrived(kThreads);
-  KeepAliveServer server(KeepAliveServer::Transport::kTcp,
-                         [&](KeepAliveServer& self, int fd, const ReceivedRequest& request) {
-                           if (request.target.starts_with("/together")) {
-                             all_arrived.count_down();
-                             Clock::time_point end = Clock::now() + std::chrono::seconds(10);
-                             while (!all_arrived.try_wait() && !self.stopping() && Clock::now() < end) {
-                               std::this_thread::sleep_for(milliseconds(1));
-                             }
-                           }
-                           KeepAliveServer::Echo(self, fd, request);
-                         });
+  std::mutex arrived_mu;
+  std::condition_variable arrived_cv;
+  int arrived = 0;  // guarded by arrived_mu
+  KeepAliveServer server(
+      KeepAliveServer::Transport::kTcp, [&](KeepAliveServer& self, int fd, const ReceivedRequest& request) {
+        if (request.target.starts_with("/together")) {
+          std::unique_lock lock(arrived_mu);
+          ++arrived;
+          arrived_cv.notify_all();
+          // Bounded: a hang guard, not a timing claim.
+          arrived_cv.wait_for(lock, std::chrono::seconds(10), [&] { return arrived >= kThreads || self.stopping(); });
+        }
+        KeepAliveServer::Echo(self, fd, request);
+      });
   CurlClient client = ClientFor(server);
   std::atomic<int> ok = 0;
   {

@@ -9,17 +9,17 @@
 #include <string_view>
 #include <vector>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
-using testing::Failure;
-using testing::FakeReply;
-using testing::FakeTransport;
-using testing::Header;
-using testing::Reply;
-using testing::StreamReply;
+using fakes::Failure;
+using fakes::FakeReply;
+using fakes::FakeTransport;
+using fakes::Header;
+using fakes::Reply;
+using fakes::StreamReply;
 
 constexpr const char* kServer = "https://k8s.test:6443";
 

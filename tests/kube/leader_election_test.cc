@@ -13,15 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
+using fakes::Failure;
+using fakes::FakeTransport;
+using fakes::Reply;
 using std::chrono::milliseconds;
-using testing::Failure;
-using testing::FakeTransport;
-using testing::Reply;
 
 constexpr const char* kServer = "https://k8s.test:6443";
 constexpr const char* kLeasePath = "https://k8s.test:6443/apis/coordination.k8s.io/v1/namespaces/ops/leases";
@@ -87,44 +88,36 @@ class LeaderElectionTest : public ::testing::Test {
     };
     config_.on_stopped_leading = [this] { stopped_leading_calls_++; };
     config_.on_new_leader = [this](const std::string& identity) { new_leaders_.push_back(identity); };
+    clock_.OnSleep(
+        [this](std::chrono::nanoseconds delay, const std::stop_token& stop) { return OnSleep(delay, stop); });
   }
 
   // The fake clock: time moves only in sleeps. The run stops at sleep
   // number `stop_at_sleep_` (1-based), or when nothing is left scripted.
-  LeaderElectionClock FakeClock() {
-    LeaderElectionClock clock;
-    clock.now = [this] { return std::chrono::steady_clock::time_point(std::chrono::hours(1000)) + Elapsed(); };
-    clock.wall_now = [this] {
-      return std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + std::chrono::hours(18) +
-             std::chrono::microseconds(123456) + Elapsed();
-    };
-    clock.sleep = [this](milliseconds delay, const std::stop_token& stop) {
-      sleeps_.push_back(delay);
-      leader_at_sleep_.push_back(elector_->IsLeader());
-      if (stop.stop_requested()) return false;
-      const bool stop_now = stop_at_sleep_ > 0 ? sleeps_.size() >= stop_at_sleep_ : fake_->remaining() == 0;
-      if (stop_now) {
-        stop_.request_stop();
-        return false;
-      }
-      elapsed_ms_ += delay.count();
-      return true;
-    };
-    clock.random = [] { return 0.5; };  // every acquire wait: 2s * (1 + 1.2 * 0.5) = 3.2s
-    return clock;
+  bool OnSleep(std::chrono::nanoseconds delay, const std::stop_token& stop) {
+    sleeps_.push_back(std::chrono::duration_cast<milliseconds>(delay));
+    leader_at_sleep_.push_back(elector_->IsLeader());
+    if (stop.stop_requested()) return false;
+    const bool stop_now = stop_at_sleep_ > 0 ? sleeps_.size() >= stop_at_sleep_ : fake_->remaining() == 0;
+    if (stop_now) {
+      stop_.request_stop();
+      return false;
+    }
+    return true;
   }
 
-  milliseconds Elapsed() const { return milliseconds(elapsed_ms_.load()); }
+  milliseconds Elapsed() const { return std::chrono::duration_cast<milliseconds>(clock_.Steady() - start_); }
 
   Status Run() {
-    Result<LeaderElectorPtr> elector = LeaderElector::Create(*client_, config_, FakeClock());
+    // Every acquire wait: 2s * (1 + 1.2 * 0.5) = 3.2s.
+    Result<LeaderElectorPtr> elector = LeaderElector::Create(*client_, config_, clock_, [] { return 0.5; });
     EXPECT_TRUE(elector.has_value()) << elector.error().message();
     if (!elector) return std::unexpected(elector.error());
     elector_ = std::move(*elector);
     return elector_->Run(stop_.get_token());
   }
 
-  void Push(testing::FakeReply reply) { fake_->Push(std::move(reply)); }
+  void Push(fakes::FakeReply reply) { fake_->Push(std::move(reply)); }
   std::vector<http::Request> requests() const { return fake_->requests(); }
   std::vector<std::string> Methods() const {
     std::vector<std::string> out;
@@ -132,6 +125,10 @@ class LeaderElectionTest : public ::testing::Test {
     return out;
   }
 
+  // The fake wall clock starts at kT0.
+  fakes::FakeClock clock_{std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + std::chrono::hours(18) +
+                          std::chrono::microseconds(123456)};
+  const std::chrono::steady_clock::time_point start_ = clock_.Steady();
   FakeTransport* fake_ = nullptr;
   std::unique_ptr<KubeClient> client_;
   LeaderElectionConfig config_;
@@ -139,7 +136,6 @@ class LeaderElectionTest : public ::testing::Test {
   std::stop_source stop_;
   size_t stop_at_sleep_ = 0;
 
-  std::atomic<int64_t> elapsed_ms_{0};
   std::vector<milliseconds> sleeps_;
   std::vector<bool> leader_at_sleep_;
   std::atomic<int> started_{0};

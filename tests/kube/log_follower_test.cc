@@ -10,16 +10,17 @@
 #include <thread>
 #include <vector>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeReply;
-using testing::FakeTransport;
-using testing::Reply;
-using testing::StreamReply;
+using fakes::FakeReply;
+using fakes::FakeTransport;
+using fakes::Reply;
+using fakes::StreamReply;
 
 constexpr const char* kT1 = "2026-11-23T15:04:05.100000000Z";
 constexpr const char* kT2 = "2026-11-23T15:04:05.200000000Z";
@@ -141,21 +142,17 @@ class FollowLogTest : public ::testing::Test {
       return i < answers.size() ? answers[i] : false;
     };
   }
-  SleepFunction RecordSleeps() {
-    return [this](std::chrono::milliseconds delay, const std::stop_token&) {
-      sleeps_.push_back(delay);
-      return true;
-    };
-  }
+  // The backoffs asked for, in order (the fake clock records them).
+  std::vector<std::chrono::nanoseconds> Sleeps() const { return clock_.Sleeps(); }
   Status Follow(const StillRunning& running, LogFollowOptions options = {}) {
-    return FollowLog(*client_, "y", "p", options, running, sink_.callback(), {}, RecordSleeps());
+    return FollowLog(*client_, "y", "p", options, running, sink_.callback(), {}, clock_);
   }
 
   FakeTransport* fake_;
   std::unique_ptr<KubeClient> client_;
   Sink sink_;
   size_t running_calls_ = 0;
-  std::vector<std::chrono::milliseconds> sleeps_;
+  fakes::FakeClock clock_;
 };
 
 FakeReply Broken(std::vector<std::string> chunks) {
@@ -176,7 +173,7 @@ TEST_F(FollowLogTest, ResumesAfterBreakWithEachLineOnce) {
   EXPECT_EQ(sent[1].url,
             "https://k8s.test/api/v1/namespaces/y/pods/p/log?follow=true&timestamps=true&sinceTime=2026-11-23T15%3A04%"
             "3A05Z");
-  EXPECT_EQ(sleeps_, (std::vector<std::chrono::milliseconds>{200ms}));
+  EXPECT_EQ(Sleeps(), (std::vector<std::chrono::nanoseconds>{200ms}));
 }
 
 TEST_F(FollowLogTest, CleanEndWhileRunningRefollows) {
@@ -193,7 +190,7 @@ TEST_F(FollowLogTest, StillRunningFalseEndsAndDeliversHeldLine) {
   ASSERT_TRUE(followed.has_value());
   EXPECT_EQ(sink_.lines, (std::vector<std::string>{"a\n", "last words"}));
   EXPECT_EQ(fake_->requests().size(), 1u);
-  EXPECT_TRUE(sleeps_.empty());
+  EXPECT_TRUE(Sleeps().empty());
 }
 
 TEST_F(FollowLogTest, BreakThenEndedReadsTheRestOnce) {
@@ -235,7 +232,7 @@ TEST_F(FollowLogTest, BackoffDoublesCapsAndResetsAfterData) {
   fake_->Push(StreamReply({}));
   Status followed = Follow(Running(std::vector<bool>(7, true)));
   ASSERT_TRUE(followed.has_value()) << followed.error().message();
-  EXPECT_EQ(sleeps_, (std::vector<std::chrono::milliseconds>{200ms, 400ms, 800ms, 1600ms, 3200ms, 5000ms, 200ms}));
+  EXPECT_EQ(Sleeps(), (std::vector<std::chrono::nanoseconds>{200ms, 400ms, 800ms, 1600ms, 3200ms, 5000ms, 200ms}));
 }
 
 TEST_F(FollowLogTest, PodGoneIsNotFound) {
@@ -257,7 +254,7 @@ TEST_F(FollowLogTest, ReaderReturningFalseIsCancelled) {
   fake_->Push(StreamReply({L(kT1, "a") + L(kT2, "b")}));
   int calls = 0;
   Status followed = FollowLog(
-      *client_, "y", "p", {}, Running({}), [&](std::string_view) { return ++calls, false; }, {}, RecordSleeps());
+      *client_, "y", "p", {}, Running({}), [&](std::string_view) { return ++calls, false; }, {}, clock_);
   ASSERT_FALSE(followed.has_value());
   EXPECT_EQ(followed.error().code(), ErrorCode::kCancelled);
   EXPECT_EQ(calls, 1);
@@ -278,7 +275,7 @@ TEST_F(FollowLogTest, StopDuringStreamReturnsPromptly) {
           got_line.notify_all();
           return true;
         },
-        stop.get_token(), RecordSleeps());
+        stop.get_token(), clock_);
   });
   got_line.wait(false);
   stop.request_stop();
@@ -290,13 +287,16 @@ TEST_F(FollowLogTest, StopDuringStreamReturnsPromptly) {
 TEST_F(FollowLogTest, StopDuringBackoffReturnsPromptly) {
   fake_->Push(Broken({}));
   std::stop_source stop;
-  Status followed = FollowLog(*client_, "y", "p", {}, Running({true}), sink_.callback(), stop.get_token(),
-                              [&](std::chrono::milliseconds, const std::stop_token& token) {
-                                stop.request_stop();
-                                return SleepFor(1h, token);
-                              });
+  // The stop comes while the follower waits out its backoff; the real
+  // clock's sleep ends on it at once (tests/util/clock_test.cc).
+  clock_.OnSleep([&](std::chrono::nanoseconds, const std::stop_token&) {
+    stop.request_stop();
+    return true;
+  });
+  Status followed = FollowLog(*client_, "y", "p", {}, Running({true}), sink_.callback(), stop.get_token(), clock_);
   ASSERT_FALSE(followed.has_value());
   EXPECT_EQ(followed.error().code(), ErrorCode::kCancelled);
+  EXPECT_EQ(Sleeps(), (std::vector<std::chrono::nanoseconds>{200ms}));
 }
 
 }  // namespace

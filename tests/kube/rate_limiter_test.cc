@@ -1,12 +1,15 @@
 // TokenBucket arithmetic on explicit time points (no sleeping), and
-// RateLimiter's prompt return on stop.
+// RateLimiter's waits on a fake clock: what it asks to wait, and its return
+// on stop.
 #include "kube/rate_limiter.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <stop_token>
-#include <thread>
+#include <vector>
+
+#include "fakes/fake_clock.h"
 
 namespace ctask::kube {
 namespace {
@@ -64,14 +67,18 @@ TEST(RateLimiterTest, WaitWithinBurstReturnsTrue) {
 }
 
 TEST(RateLimiterTest, StopDuringWaitReturnsFalse) {
-  RateLimiter limiter(0.0001, 1);  // the second token is ~3 hours away
+  fakes::FakeClock clock;
+  RateLimiter limiter(0.0001, 1, clock);  // the second token is ~3 hours away
   ASSERT_TRUE(limiter.Wait({}));
   std::stop_source stop;
-  std::jthread stopper([&] {
-    std::this_thread::sleep_for(10ms);
+  // The stop comes while the caller waits for its token; the real clock's
+  // sleep ends on it at once (tests/util/clock_test.cc).
+  clock.OnSleep([&](std::chrono::nanoseconds, const std::stop_token&) {
     stop.request_stop();
+    return true;
   });
   EXPECT_FALSE(limiter.Wait(stop.get_token()));
+  EXPECT_EQ(clock.Sleeps(), (std::vector<std::chrono::nanoseconds>{0s, 10'000s}));
 }
 
 TEST(RateLimiterTest, AlreadyStoppedReturnsFalse) {

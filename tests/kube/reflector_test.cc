@@ -1,6 +1,7 @@
 // The reflector's list/watch/relist logic over a scripted transport: which
-// requests it makes (resourceVersion, bookmarks) and which Deltas it hands
-// out, for each way a watch can end. The same behaviour against a real API
+// requests it makes (resourceVersion, bookmarks), which Deltas it hands out
+// and which backoffs it asks of its (fake) clock, for each way a watch can
+// end. The same behaviour against a real API
 // server is in tests/cluster/reflector_test.cc and tests/cluster_disruptive/.
 #include "kube/reflector.h"
 
@@ -13,17 +14,19 @@
 #include <thread>
 #include <vector>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::kube {
 namespace {
 
 using api::Json;
-using testing::Failure;
-using testing::FakeTransport;
-using testing::Reply;
-using testing::StreamReply;
+using fakes::Failure;
+using fakes::FakeTransport;
+using fakes::Reply;
+using fakes::StreamReply;
 using Type = Delta::Type;
+using namespace std::chrono_literals;
 
 Json Object(const std::string& name, const std::string& rv) {
   return {{"apiVersion", "v1"},
@@ -59,8 +62,8 @@ std::string Expired() {
                          {"code", 410}});
 }
 
-testing::FakeReply QuietWatch() {
-  testing::FakeReply reply = StreamReply({});
+fakes::FakeReply QuietWatch() {
+  fakes::FakeReply reply = StreamReply({});
   reply.hold_until_stop = true;
   return reply;
 }
@@ -98,6 +101,7 @@ class ReflectorUnitTest : public ::testing::Test {
     options.ns = "ns";
     options.initial_backoff = std::chrono::milliseconds(1);
     options.max_backoff = std::chrono::milliseconds(4);
+    options.clock = &clock_;
     reflector_ = std::make_unique<Reflector>(*client_, cache_, options, [this](const Delta& delta) {
       std::lock_guard lock(mu_);
       seen_.emplace_back(delta.type, ObjectKey(delta.object) + "@" + ResourceVersionOf(delta.object));
@@ -108,20 +112,19 @@ class ReflectorUnitTest : public ::testing::Test {
     thread_.request_stop();
     if (thread_.joinable()) thread_.join();
   }
-  // Waits (bounded: a hang guard, not a timing claim) until the script is
-  // used up and the reflector sits in the last, quiet watch.
+  // Waits (bounded: a hang guard, not a timing claim) until the reflector
+  // sits in the last, quiet watch: its one thread has then handled every
+  // reply scripted before it.
   void WaitForScriptToRunOut() {
-    for (int i = 0; i < 5000 && transport_->remaining() > 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ASSERT_EQ(transport_->remaining(), 0u) << "the reflector stopped asking";
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(transport_->WaitForHeld(1, std::chrono::seconds(60))) << "the reflector stopped asking";
+    ASSERT_EQ(transport_->remaining(), 0u);
   }
   std::vector<std::pair<Type, std::string>> Seen() {
     std::lock_guard lock(mu_);
     return seen_;
   }
 
+  fakes::FakeClock clock_;
   FakeTransport* transport_ = nullptr;
   std::unique_ptr<KubeClient> client_;
   ObjectCache cache_;
@@ -191,7 +194,7 @@ TEST_F(ReflectorUnitTest, AnHttp410RelistsToo) {
 TEST_F(ReflectorUnitTest, AConnectionFailureRetriesTheWatchFromTheSameVersionWithoutRelisting) {
   transport_->Push(Reply(200, ListBody("10", {})));
   transport_->Push(Failure(ErrorCode::kUnavailable, "connection refused"));
-  testing::FakeReply reset = StreamReply({Event("ADDED", Object("a", "11"))});
+  fakes::FakeReply reset = StreamReply({Event("ADDED", Object("a", "11"))});
   reset.end_error = Error(ErrorCode::kUnavailable, "connection reset");
   transport_->Push(reset);
   transport_->Push(QuietWatch());
@@ -205,6 +208,8 @@ TEST_F(ReflectorUnitTest, AConnectionFailureRetriesTheWatchFromTheSameVersionWit
   EXPECT_EQ(reflector_->Stats().lists, 1);
   EXPECT_EQ(reflector_->Stats().failures, 2);
   EXPECT_EQ(Seen(), (std::vector<std::pair<Type, std::string>>{{Type::kAdded, "ns/a@11"}}));
+  // The event between the failures resets the backoff.
+  EXPECT_EQ(clock_.Sleeps(), (std::vector<std::chrono::nanoseconds>{1ms, 1ms}));
 }
 
 TEST_F(ReflectorUnitTest, AFailedListIsRetriedAndNothingIsSyncedBeforeIt) {
@@ -216,6 +221,7 @@ TEST_F(ReflectorUnitTest, AFailedListIsRetriedAndNothingIsSyncedBeforeIt) {
   WaitForScriptToRunOut();
   EXPECT_TRUE(reflector_->HasSynced());
   EXPECT_EQ(reflector_->Stats().failures, 2);
+  EXPECT_EQ(clock_.Sleeps(), (std::vector<std::chrono::nanoseconds>{1ms, 2ms})) << "backed off, doubling";
   EXPECT_EQ(Seen(), (std::vector<std::pair<Type, std::string>>{{Type::kAdded, "ns/a@5"}}));
 }
 

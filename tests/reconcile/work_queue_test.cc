@@ -19,32 +19,20 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/fake_clock.h"
+
 namespace ctask::reconcile {
 namespace {
 
 using namespace std::chrono_literals;
-using TimePoint = std::chrono::steady_clock::time_point;
+using fakes::FakeClock;
 
 // Generous: only reached when the queue hangs.
 constexpr auto kHangGuard = 60s;
 
-// A clock that moves only when told to. Atomic: blocked Get callers read it
-// from other threads.
-class FakeClock {
- public:
-  TimePoint Now() const { return TimePoint(std::chrono::nanoseconds(ns_.load())); }
-  void Advance(std::chrono::nanoseconds d) { ns_ += d.count(); }
-  Clock AsClock() {
-    return [this] { return Now(); };
-  }
-
- private:
-  std::atomic<int64_t> ns_{int64_t{1} << 40};  // far from zero: no epoch edge cases
-};
-
 struct FakeClockQueue {
   FakeClock clock;
-  WorkQueue queue{clock.AsClock()};
+  WorkQueue queue{clock};
 
   // Moves time on and lets blocked Get callers see it.
   void Advance(std::chrono::nanoseconds d) {
@@ -52,6 +40,11 @@ struct FakeClockQueue {
     queue.Poke();
   }
 };
+
+// A queue on its own fake clock, which lives as long as the queue does.
+std::shared_ptr<WorkQueue> QueueOn(std::shared_ptr<FakeClock> clock) {
+  return std::shared_ptr<WorkQueue>(new WorkQueue(*clock), [clock](WorkQueue* queue) { delete queue; });
+}
 
 // Runs queue->Get() on another thread. The queue is shared so that a hang
 // (reported as a failure) does not leave the thread with a dangling queue.
@@ -284,19 +277,19 @@ TEST(WorkQueue, DelayedKeyFallingDueWhileProcessingWaitsForDone) {
 }
 
 TEST(WorkQueue, BlockedGetWakesWhenFakeClockReachesDueTime) {
-  FakeClock clock;
-  auto queue = std::make_shared<WorkQueue>(clock.AsClock());
+  auto clock = std::make_shared<FakeClock>();
+  auto queue = QueueOn(clock);
   queue->AddAfter("a", 10s);
   auto got = GetAsync(queue);
-  clock.Advance(10s);
+  clock->Advance(10s);
   queue->Poke();
   ASSERT_EQ(got.wait_for(kHangGuard), std::future_status::ready);
   EXPECT_EQ(got.get(), "a");
 }
 
 TEST(WorkQueue, BlockedGetWakesForAdd) {
-  FakeClock clock;
-  auto queue = std::make_shared<WorkQueue>(clock.AsClock());
+  auto clock = std::make_shared<FakeClock>();
+  auto queue = QueueOn(clock);
   auto got = GetAsync(queue);
   queue->Add("a");
   ASSERT_EQ(got.wait_for(kHangGuard), std::future_status::ready);
@@ -316,14 +309,14 @@ TEST(WorkQueue, BlockedGetNoticesEarlierDelayedKey) {
 }
 
 TEST(WorkQueue, KeysFallingDueTogetherReachEveryBlockedGet) {
-  FakeClock clock;
-  auto queue = std::make_shared<WorkQueue>(clock.AsClock());
+  auto clock = std::make_shared<FakeClock>();
+  auto queue = QueueOn(clock);
   std::vector<std::future<std::optional<std::string>>> gets;
   for (int i = 0; i < 3; ++i) gets.push_back(GetAsync(queue));
   queue->AddAfter("a", 1s);
   queue->AddAfter("b", 1s);
   queue->AddAfter("c", 1s);
-  clock.Advance(1s);
+  clock->Advance(1s);
   queue->Poke();
   std::vector<std::string> keys;
   for (auto& got : gets) {
@@ -366,41 +359,41 @@ TEST(WorkQueue, GetAfterShutDownReturnsNulloptEvenWithKeysQueued) {
 
 TEST(RateLimiter, PerKeyBackoffDoublesFromBaseToCap) {
   FakeClock clock;
-  RateLimiter limiter({}, clock.Now());
+  RateLimiter limiter({}, clock.Steady());
   const std::vector<std::chrono::nanoseconds> expected = {
       100ms, 200ms, 400ms, 800ms, 1600ms, 3200ms, 6400ms, 12800ms, 25600ms, 51200ms, 60s, 60s, 60s,
   };
   for (size_t i = 0; i < expected.size(); ++i) {
     clock.Advance(1h);  // keep the bucket full: only the backoff shows
-    EXPECT_EQ(limiter.When("a", clock.Now()), expected[i]) << "failure " << i + 1;
+    EXPECT_EQ(limiter.When("a", clock.Steady()), expected[i]) << "failure " << i + 1;
     EXPECT_EQ(limiter.NumRequeues("a"), static_cast<int>(i + 1));
   }
   for (int i = 0; i < 100; ++i) {
     clock.Advance(1h);
-    ASSERT_EQ(limiter.When("a", clock.Now()), 60s) << "the cap must hold, without overflow";
+    ASSERT_EQ(limiter.When("a", clock.Steady()), 60s) << "the cap must hold, without overflow";
   }
 }
 
 TEST(RateLimiter, ForgetResetsOnlyThatKey) {
   FakeClock clock;
-  RateLimiter limiter({}, clock.Now());
-  for (int i = 0; i < 3; ++i) limiter.When("a", clock.Now());
-  limiter.When("b", clock.Now());
+  RateLimiter limiter({}, clock.Steady());
+  for (int i = 0; i < 3; ++i) limiter.When("a", clock.Steady());
+  limiter.When("b", clock.Steady());
   EXPECT_EQ(limiter.NumRequeues("a"), 3);
   limiter.Forget("a");
   EXPECT_EQ(limiter.NumRequeues("a"), 0);
   EXPECT_EQ(limiter.NumRequeues("b"), 1);
-  EXPECT_EQ(limiter.When("a", clock.Now()), 100ms);
-  EXPECT_EQ(limiter.When("b", clock.Now()), 200ms);
+  EXPECT_EQ(limiter.When("a", clock.Steady()), 100ms);
+  EXPECT_EQ(limiter.When("b", clock.Steady()), 200ms);
 }
 
 TEST(RateLimiter, TokenBucketDelaysRetriesBeyondTheBurst) {
   FakeClock clock;
-  RateLimiter limiter({}, clock.Now());
+  RateLimiter limiter({}, clock.Steady());
   // Distinct keys, so each backoff is the base 100ms; the bucket's 100
   // tokens cover the first 100 retries.
   int k = 0;
-  auto next = [&] { return limiter.When("key-" + std::to_string(k++), clock.Now()); };
+  auto next = [&] { return limiter.When("key-" + std::to_string(k++), clock.Steady()); };
   for (int i = 0; i < kDefaultBurst; ++i) ASSERT_EQ(next(), 100ms) << "retry " << i + 1;
   // Then one token per 100ms (10 qps), each retry queued behind the last.
   EXPECT_EQ(next(), 100ms);
@@ -420,13 +413,13 @@ TEST(RateLimiter, TokenBucketDelaysRetriesBeyondTheBurst) {
 
 TEST(RateLimiter, CustomOptions) {
   FakeClock clock;
-  RateLimiter limiter({.base_delay = 1s, .max_delay = 3s, .qps = 1, .burst = 1}, clock.Now());
-  EXPECT_EQ(limiter.When("a", clock.Now()), 1s);
-  EXPECT_EQ(limiter.When("b", clock.Now()), 1s);  // bucket: one token owed
-  EXPECT_EQ(limiter.When("c", clock.Now()), 2s);  // bucket: two owed
-  EXPECT_EQ(limiter.When("a", clock.Now()), 3s);  // backoff 2s, bucket 3s
+  RateLimiter limiter({.base_delay = 1s, .max_delay = 3s, .qps = 1, .burst = 1}, clock.Steady());
+  EXPECT_EQ(limiter.When("a", clock.Steady()), 1s);
+  EXPECT_EQ(limiter.When("b", clock.Steady()), 1s);  // bucket: one token owed
+  EXPECT_EQ(limiter.When("c", clock.Steady()), 2s);  // bucket: two owed
+  EXPECT_EQ(limiter.When("a", clock.Steady()), 3s);  // backoff 2s, bucket 3s
   clock.Advance(1h);
-  EXPECT_EQ(limiter.When("a", clock.Now()), 3s);  // backoff 4s, capped
+  EXPECT_EQ(limiter.When("a", clock.Steady()), 3s);  // backoff 4s, capped
 }
 
 TEST(WorkQueue, AddRateLimitedBacksOffPerKey) {

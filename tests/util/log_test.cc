@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/fake_clock.h"
+
 namespace ctask::log {
 namespace {
 
@@ -34,11 +36,12 @@ std::vector<std::string> Lines(const std::string& text) {
 // process-wide logger as it found it (stderr, text, info).
 class LogTest : public ::testing::Test {
  protected:
-  void SetUp() override { SetClock(FixedTime); }
+  void SetUp() override { SetClock(clock_); }
   void TearDown() override {
     Configure(Format::kText, Level::kInfo, nullptr);
-    SetClock(nullptr);
+    SetClock(RealClock());
   }
+  fakes::FakeClock clock_{FixedTime()};
   std::ostringstream out_;
 };
 

@@ -39,7 +39,8 @@ Result<std::unique_ptr<DirectoryOperator>> DirectoryOperator::Open(DirectoryOper
   op->backend_ = std::move(*backend);
   op->tombstones_ = std::make_unique<Tombstones>(op->backend_->state_dir());
   op->sync_ = std::make_unique<RecordSync>(
-      op->backend_->store(), *op->tombstones_, [self](const std::string& key) { self->backend_->queue().Add(key); },
+      op->backend_->store(), *op->tombstones_, op->backend_->clock(),
+      [self](const std::string& key) { self->backend_->queue().Add(key); },
       [self](const std::string& line) { self->Log(line); });
   return op;
 }
@@ -50,7 +51,7 @@ void DirectoryOperator::Run(std::stop_token stop, const std::function<void()>& o
     for (const store::ListEntry& entry : *records) backend_->queue().Add(entry.namespace_ + "/" + entry.name);
   }
   backend_->Start();
-  auto last_sync = std::chrono::steady_clock::now() - kResync;
+  auto last_sync = backend_->clock().Steady() - kResync;
   std::mutex mu;
   std::condition_variable_any wake;
   while (!stop.stop_requested()) {
@@ -65,8 +66,8 @@ void DirectoryOperator::Run(std::stop_token stop, const std::function<void()>& o
 void DirectoryOperator::ScanAndSync(std::chrono::steady_clock::time_point& last_sync) {
   ScanResult scan = tasks_dir_.Scan();
   for (const std::string& problem : scan.problems) Log(problem);
-  if (!scan.changed && std::chrono::steady_clock::now() - last_sync < kResync) return;
-  last_sync = std::chrono::steady_clock::now();
+  if (!scan.changed && backend_->clock().Steady() - last_sync < kResync) return;
+  last_sync = backend_->clock().Steady();
   configs_->Replace(tasks_dir_.desired().configs);
   {
     std::lock_guard lock(digests_mu_);

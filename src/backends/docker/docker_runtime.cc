@@ -119,8 +119,7 @@ DockerRuntime::DockerRuntime(docker::DockerClient& client, DockerRuntimeOptions 
 
 Status DockerRuntime::RecordStartFailure(const api::ContainerTask& task, int attempt, const char* reason,
                                          const Error& error) {
-  const Timestamp now =
-      options_.now ? options_.now() : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const Timestamp now = WallTimestamp(*options_.clock);
   std::lock_guard lock(mu_);
   start_failures_.try_emplace(FailureKey(task, attempt), StartFailure{reason, error.message(), now});
   return MakeError(ErrorCode::kFailedPrecondition, error.message());

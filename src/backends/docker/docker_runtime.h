@@ -50,7 +50,7 @@
 #include "docker/client.h"
 #include "render/docker_container.h"
 #include "runtime/runtime.h"
-#include "util/time.h"
+#include "util/clock.h"
 
 namespace ctask::backends {
 
@@ -58,8 +58,9 @@ struct DockerRuntimeOptions {
   render::DockerPolicy policy;
   // Each pull progress message, for a terminal display; may be empty.
   std::function<void(const std::string& image, const api::Json& progress)> on_pull_progress;
-  // The clock that dates start failures (for created_at); injectable for tests.
-  std::function<Timestamp()> now;
+  // The clock that dates start failures (for created_at); must outlive the
+  // runtime.
+  const Clock* clock = &RealClock();
   // The Secrets and ConfigMaps env is resolved from, owned with whoever
   // loads them (config_set.h); unset: none.
   std::shared_ptr<const ConfigSet> configs;

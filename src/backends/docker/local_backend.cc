@@ -33,13 +33,14 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions opt
   if (Status ping = b->docker_->Ping(); !ping) return std::unexpected(ping.error());
 
   b->stop_grace_ = options.reconciler.stop_grace;
+  b->clock_ = options.clock;
   b->runtime_ = std::make_unique<DockerRuntime>(
-      *b->docker_, DockerRuntimeOptions{options.policy, options.on_pull_progress, WallClock, options.configs});
+      *b->docker_, DockerRuntimeOptions{options.policy, options.on_pull_progress, options.clock, options.configs});
   b->manager_ = std::make_unique<reconcile::Manager>(*b->store_, *b->runtime_, *b->runtime_,
                                                      reconcile::ManagerOptions{
                                                          .workers = options.workers,
                                                          .reconciler = options.reconciler,
-                                                         .now = WallClock,
+                                                         .clock = options.clock,
                                                          .display = options.display,
                                                          .on_status = options.on_status,
                                                          .on_result = options.on_result,
@@ -69,7 +70,8 @@ Status UpdateRecord(store::Store& store, const std::string& ns, const std::strin
 
 Result<bool> RemoveMarked(LocalBackend& backend, const std::string& ns, const std::string& name) {
   reconcile::SettleOptions settle;
-  settle.deadline = std::chrono::steady_clock::now() + backend.stop_grace() + kRemoveSlack;
+  settle.clock = &backend.clock();
+  settle.deadline = backend.clock().Steady() + backend.stop_grace() + kRemoveSlack;
   return reconcile::ReconcileUntilSettled(backend.reconciler(), ns, name, settle);
 }
 
@@ -93,8 +95,9 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
   Result<api::ContainerTask> previous = backend.store().Get(ns, name);
   if (previous) {
     // Replace: its containers go first (the reconciler's delete path).
-    Status marked = UpdateRecord(backend.store(), ns, name,
-                                 [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+    const Timestamp now = WallTimestamp(backend.clock());
+    Status marked =
+        UpdateRecord(backend.store(), ns, name, [now](api::ContainerTask& t) { t.metadata.deletion_timestamp = now; });
     if (!marked) return marked;
     Result<bool> removed = RemoveMarked(backend, ns, name);
     if (!removed) return std::unexpected(removed.error());
@@ -107,16 +110,16 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
              previous.error().code() != ErrorCode::kInternal) {  // unreadable: replaced below
     return std::unexpected(previous.error());
   }
-  return CreateRecord(backend.store(), std::move(task));
+  return CreateRecord(backend.store(), backend.clock(), std::move(task));
 }
 
-Status CreateRecord(store::Store& store, api::ContainerTask task) {
+Status CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask task) {
   Result<std::string> uid = NewUuid();
   if (!uid) return std::unexpected(uid.error());
   task.metadata.namespace_ = api::NamespaceOrDefault(task.metadata.namespace_);
   task.metadata.uid = *uid;
   task.metadata.generation = 1;
-  task.metadata.creation_timestamp = WallClock();
+  task.metadata.creation_timestamp = WallTimestamp(clock);
   task.metadata.resource_version.clear();
   task.metadata.deletion_timestamp.reset();
   task.status = {};

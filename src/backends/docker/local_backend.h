@@ -35,6 +35,8 @@ struct LocalBackendOptions {
   // The Secrets and ConfigMaps tasks' env reads (the caller keeps them
   // current); unset: none.
   std::shared_ptr<const ConfigSet> configs;
+  // Every time the backend reads or waits for; must outlive the backend.
+  const Clock* clock = &RealClock();
 };
 
 class LocalBackend {
@@ -57,11 +59,13 @@ class LocalBackend {
   reconcile::TaskReconciler& reconciler() { return manager_->reconciler(); }
   const std::string& state_dir() const { return store_->root(); }
   std::chrono::seconds stop_grace() const { return stop_grace_; }
+  const Clock& clock() const { return *clock_; }
 
  private:
   LocalBackend() = default;
 
   std::chrono::seconds stop_grace_{10};
+  const Clock* clock_ = &RealClock();
   std::optional<store::StoreLock> lock_;
   std::unique_ptr<store::FileStore> store_;
   std::unique_ptr<http::CurlClient> http_;
@@ -86,7 +90,7 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task);
 // Puts `task` as a new record (fresh UID, generation 1, created now, no
 // status) over whatever record of that name is there: the caller knows there
 // is none, or that it may go without its containers.
-Status CreateRecord(store::Store& store, api::ContainerTask task);
+Status CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask task);
 
 // Read-modify-write of a record, retried on conflicts with the reconciler.
 Status UpdateRecord(store::Store& store, const std::string& ns, const std::string& name,

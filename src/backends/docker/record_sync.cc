@@ -44,7 +44,7 @@ void RecordSync::Create(const std::string& key, const DesiredTask& want) {
   tombstones_.Remove(ns, name);
   api::ContainerTask task = want.task;
   task.metadata.annotations[kAnnotationSourceFile] = want.file;
-  if (Status created = CreateRecord(store_, std::move(task)); !created) {
+  if (Status created = CreateRecord(store_, clock_, std::move(task)); !created) {
     log_("task " + key + ": cannot create its record: " + created.error().message());
     return;
   }
@@ -94,8 +94,8 @@ void RecordSync::DeleteRemoved(const TasksDir& tasks_dir) {
 
 bool RecordSync::MarkDeleted(const std::string& key, const std::string& why) {
   const auto [ns, name] = reconcile::SplitKey(key);
-  Status marked =
-      UpdateRecord(store_, ns, name, [](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallClock(); });
+  Status marked = UpdateRecord(
+      store_, ns, name, [this](api::ContainerTask& t) { t.metadata.deletion_timestamp = WallTimestamp(clock_); });
   if (!marked) {
     log_("task " + key + ": cannot mark it for deletion: " + marked.error().message());
     return false;

@@ -23,6 +23,7 @@
 #include "backends/docker/tasks_dir.h"
 #include "backends/docker/tombstones.h"
 #include "store/store.h"
+#include "util/clock.h"
 
 namespace ctask::backends {
 
@@ -34,8 +35,8 @@ class RecordSync {
   using Enqueue = std::function<void(const std::string& key)>;
   using Log = std::function<void(const std::string& line)>;
 
-  RecordSync(store::Store& store, Tombstones& tombstones, Enqueue enqueue, Log log)
-      : store_(store), tombstones_(tombstones), enqueue_(std::move(enqueue)), log_(std::move(log)) {}
+  RecordSync(store::Store& store, Tombstones& tombstones, const Clock& clock, Enqueue enqueue, Log log)
+      : store_(store), tombstones_(tombstones), clock_(clock), enqueue_(std::move(enqueue)), log_(std::move(log)) {}
 
   void Sync(const TasksDir& tasks_dir);
 
@@ -51,6 +52,7 @@ class RecordSync {
 
   store::Store& store_;
   Tombstones& tombstones_;
+  const Clock& clock_;
   const Enqueue enqueue_;
   const Log log_;
   std::set<std::string> said_;

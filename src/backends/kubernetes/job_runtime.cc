@@ -101,8 +101,8 @@ bool ControlledBy(const Json& object, const std::string& uid) {
 }
 
 JobRuntime::JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
-                       kube::EventRecorder& events, std::function<Timestamp()> now)
-    : client_(client), jobs_(jobs), pods_(pods), events_(events), now_(std::move(now)) {}
+                       kube::EventRecorder& events, const Clock& clock)
+    : client_(client), jobs_(jobs), pods_(pods), events_(events), clock_(clock) {}
 
 std::optional<Json> JobRuntime::FindJob(const api::ContainerTask& task, int attempt) {
   const std::string key = JobKey(task, attempt);
@@ -147,7 +147,7 @@ Status JobRuntime::Apply(const api::ContainerTask& task, int attempt) {
 
   render::JobOptions options;
   options.attempt = attempt;
-  options.active_deadline_seconds = DeadlineLeft(task, now_());
+  options.active_deadline_seconds = DeadlineLeft(task, WallTimestamp(clock_));
   Result<Json> rendered = render::RenderJob(task, options);
   if (!rendered) {
     return Refuse(task, attempt, Refusal{"CannotRender", rendered.error().message()});
@@ -262,7 +262,7 @@ Status JobRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const
     return o.state == WorkloadState::kRunning || o.state == WorkloadState::kWaiting;
   };
   auto on_line = [&](std::string_view line) { return on_data(runtime::LogStream::kStdout, line); };
-  return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop);
+  return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop, clock_);
 }
 
 }  // namespace ctask::backends

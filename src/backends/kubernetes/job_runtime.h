@@ -27,7 +27,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -36,7 +35,7 @@
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "runtime/runtime.h"
-#include "util/time.h"
+#include "util/clock.h"
 
 namespace ctask::backends {
 
@@ -58,7 +57,7 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
   // All references must outlive the runtime; `jobs` and `pods` are the
   // informers of the operator's Jobs and Pods, indexed with AttemptIndex.
   JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
-             kube::EventRecorder& events, std::function<Timestamp()> now);
+             kube::EventRecorder& events, const Clock& clock = RealClock());
 
   Status Apply(const api::ContainerTask& task, int attempt) override;
   Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
@@ -81,7 +80,7 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
   const kube::Informer& jobs_;
   const kube::Informer& pods_;
   kube::EventRecorder& events_;
-  const std::function<Timestamp()> now_;
+  const Clock& clock_;
 
   std::mutex mu_;
   // Jobs created here that the informer had not delivered yet, by

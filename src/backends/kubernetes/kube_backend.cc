@@ -4,7 +4,6 @@
 #include "backends/kubernetes/slim.h"
 #include "render/labels.h"
 #include "status/decide.h"
-#include "util/clock.h"
 #include "util/sleep.h"
 
 namespace ctask::backends {
@@ -26,6 +25,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     o.label_selector = std::move(selector);
     o.transform = std::move(slim);
     o.log = options_.log;
+    o.clock = options_.clock;
     return o;
   };
   tasks_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", SlimTask));
@@ -38,13 +38,14 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   jobs_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
   pods_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
 
-  events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log);
-  runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, WallClock);
+  events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log,
+                                                  *options_.clock);
+  runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, *options_.clock);
   store_ = std::make_unique<KubeTaskStore>(client_, *tasks_);
   reconcile::ManagerOptions manager;
   manager.workers = options_.workers;
   manager.reconciler = options_.reconciler;
-  manager.now = WallClock;
+  manager.clock = options_.clock;
   manager.on_status = options_.on_status;
   manager.on_result = options_.on_result;
   manager.on_event = [this](const api::ContainerTask& task, const status::TaskEvent& event) {
@@ -83,13 +84,13 @@ void KubeBackend::TrackTask(const kube::Delta& delta) {
   // finished between two events is still counted once for each.
   const auto created = ParseRfc3339(delta.object["metadata"].value("creationTimestamp", ""));
   if (phase == api::phase::kRunning && before != api::phase::kRunning && created) {
-    m.ObserveTaskStartLatency(std::chrono::system_clock::now() - *created);
+    m.ObserveTaskStartLatency(options_.clock->Now() - *created);
   }
   const bool terminal = status::IsTerminal(phase);
   const auto started = ParseRfc3339(status.value("startTime", ""));
   const auto completed = ParseRfc3339(status.value("completionTime", ""));
   if (terminal && started) {
-    m.ObserveTaskDuration(phase, completed ? *completed - *started : std::chrono::system_clock::now() - *started);
+    m.ObserveTaskDuration(phase, completed ? *completed - *started : options_.clock->Now() - *started);
   }
 }
 

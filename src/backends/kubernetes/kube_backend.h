@@ -32,6 +32,7 @@
 #include "metrics/operator_metrics.h"
 #include "metrics/task_phases.h"
 #include "reconcile/manager.h"
+#include "util/clock.h"
 
 namespace ctask::backends {
 
@@ -46,6 +47,8 @@ struct KubeBackendOptions {
   // Where the operator's metrics go (queue, reconciles, tasks by phase,
   // start latency, durations, watch restarts); nullptr: none.
   metrics::OperatorMetrics* metrics = nullptr;
+  // Every time the backend reads or waits for; must outlive the backend.
+  const Clock* clock = &RealClock();
 };
 
 class KubeBackend {

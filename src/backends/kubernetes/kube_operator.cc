@@ -61,8 +61,8 @@ void RunWithoutElection(KubeBackend& backend, metrics::OperatorMetrics& metrics,
 }
 
 Result<KubeOperatorEnd> RunElected(KubeBackend& backend, kube::KubeClient& election_client,
-                                   kube::LeaderElectionConfig election, metrics::OperatorMetrics& metrics,
-                                   std::stop_token stop) {
+                                   kube::LeaderElectionConfig election, const Clock& clock,
+                                   metrics::OperatorMetrics& metrics, std::stop_token stop) {
   const log::Logger logger = log::Root();
   const std::string lease = election.lease_namespace + "/" + election.lease_name;
   election.on_started_leading = [&](std::stop_token leading) {
@@ -79,7 +79,7 @@ Result<KubeOperatorEnd> RunElected(KubeBackend& backend, kube::KubeClient& elect
     if (!leader.empty() && leader != identity) logger.Info("standing by", {{"leader", leader}});
   };
   election.log = [logger](const std::string& line) { logger.Info("leader election: " + line); };
-  Result<kube::LeaderElectorPtr> elector = kube::LeaderElector::Create(election_client, election);
+  Result<kube::LeaderElectorPtr> elector = kube::LeaderElector::Create(election_client, election, clock);
   if (!elector) return std::unexpected(elector.error());
   logger.Info("waiting for the Lease", {{"lease", lease}, {"identity", identity}});
   Status elected = (*elector)->Run(stop);
@@ -130,7 +130,8 @@ Result<KubeOperatorEnd> RunKubeOperator(kube::KubeClient& client, kube::KubeClie
     logger.Info("operator stopped");
     return KubeOperatorEnd::kStopped;
   }
-  Result<KubeOperatorEnd> end = RunElected(backend, *election_client, std::move(*options.election), metrics, stop);
+  Result<KubeOperatorEnd> end =
+      RunElected(backend, *election_client, std::move(*options.election), *options.backend.clock, metrics, stop);
   if (end && *end == KubeOperatorEnd::kStopped) logger.Info("operator stopped");
   return end;
 }

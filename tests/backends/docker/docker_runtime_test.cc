@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "api/names.h"
+#include "fakes/fake_clock.h"
 #include "http/curl_client.h"
 #include "render/labels.h"
 
@@ -128,7 +129,7 @@ class DockerRuntimeTest : public ::testing::Test {
     Status ping = client_->Ping();
     ASSERT_TRUE(ping.has_value()) << ping.error().message() << " (run hack/docker-up.sh)";
     DockerRuntimeOptions runtime_options;
-    runtime_options.now = [] { return kCreated; };
+    runtime_options.clock = &clock_;
     runtime_options.configs = configs_;
     runtime_ = std::make_unique<DockerRuntime>(*client_, runtime_options);
   }
@@ -174,6 +175,7 @@ class DockerRuntimeTest : public ::testing::Test {
   }
 
   std::string ns_;
+  fakes::FakeClock clock_{kCreated};
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<DockerClient> client_;
   std::shared_ptr<ConfigSet> configs_ = std::make_shared<ConfigSet>();

@@ -30,7 +30,7 @@ class RecordSyncTest : public testing::TasksDirFiles {
     tasks_dir_ = std::make_unique<TasksDir>(tasks().string());
     tombstones_ = std::make_unique<Tombstones>(store_->root());
     sync_ = std::make_unique<RecordSync>(
-        *store_, *tombstones_, [this](const std::string& key) { enqueued_.push_back(key); },
+        *store_, *tombstones_, RealClock(), [this](const std::string& key) { enqueued_.push_back(key); },
         [this](const std::string& line) { lines_.push_back(line); });
   }
   void ScanAndSync() {
@@ -135,7 +135,7 @@ TEST_F(RecordSyncTest, ARecordOfTheSameNameNotFromTheDirectoryIsReplaced) {
   by_run.metadata.name = "one";
   by_run.metadata.namespace_ = "default";
   by_run.spec.image = "busybox:1.36";
-  ASSERT_TRUE(CreateRecord(*store_, by_run));
+  ASSERT_TRUE(CreateRecord(*store_, RealClock(), by_run));
   Write("a.yaml", TaskYaml("one", "alpine:3.20.1"));
   ScanAndSync();
   // First the old one goes (through the workers, which remove its

@@ -8,7 +8,8 @@
 
 #include <memory>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_transport.h"
 #include "reconcile/outcome.h"
 
 namespace ctask::backends {
@@ -22,8 +23,8 @@ using kube::KubeClient;
 using kube::ReflectorOptions;
 namespace {
 
-using kube::testing::FakeTransport;
-using kube::testing::Reply;
+using fakes::FakeTransport;
+using fakes::Reply;
 
 std::string StatusBody(int code, const std::string& reason, const std::string& message) {
   return api::Json{{"kind", "Status"}, {"code", code}, {"reason", reason}, {"message", message}}.dump();
@@ -41,8 +42,7 @@ class JobRuntimeTest : public ::testing::Test {
     jobs_ = std::make_unique<Informer>(*client_, ReflectorOptions{.resource = resources::Jobs()}, AttemptIndex);
     pods_ = std::make_unique<Informer>(*client_, ReflectorOptions{.resource = resources::Pods()}, AttemptIndex);
     events_ = std::make_unique<EventRecorder>(*client_, "ctask", "test");
-    runtime_ = std::make_unique<JobRuntime>(*client_, *jobs_, *pods_, *events_,
-                                            [] { return *ParseRfc3339("2026-12-03T10:00:00Z"); });
+    runtime_ = std::make_unique<JobRuntime>(*client_, *jobs_, *pods_, *events_, clock_);
   }
 
   static api::ContainerTask Task() {
@@ -55,6 +55,7 @@ class JobRuntimeTest : public ::testing::Test {
     return t;
   }
 
+  fakes::FakeClock clock_{*ParseRfc3339("2026-12-03T10:00:00Z")};
   FakeTransport* fake_ = nullptr;
   std::unique_ptr<KubeClient> client_;
   std::unique_ptr<Informer> jobs_;

@@ -7,13 +7,13 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/fake_transport.h"
+#include "fakes/fake_transport.h"
 
 namespace ctask::backends {
 namespace {
 
-using kube::testing::FakeTransport;
-using kube::testing::Reply;
+using fakes::FakeTransport;
+using fakes::Reply;
 
 class KubeOperatorRunTest : public ::testing::Test {
  protected:

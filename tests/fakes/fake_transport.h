@@ -1,4 +1,4 @@
-// FakeTransport: a scripted http::Client for the kube client tests, as
+// FakeTransport: a scripted http::Client for the API client tests, as
 // leveldb's in-memory Env is for its tests. The test queues replies in the
 // order the calls will come; each call (Do or Stream) takes the next one and
 // is recorded, so a test checks what was sent after the fact.
@@ -7,7 +7,9 @@
 // Stream, a reply's `chunks` go to on_data one by one (the caller chooses
 // the boundaries), then the Response (or `end_error`, e.g. a connection reset
 // mid-body) ends the call. With `hold_until_stop` the stream stays open after
-// its chunks until the request's stop token is requested, like a quiet watch.
+// its chunks until the request's stop token is requested, like a quiet watch;
+// WaitForHeld lets a test wait until the caller sits in such a stream (a
+// handshake: a caller on one thread has handled everything before it then).
 // A call with nothing queued fails with kInternal, so an unexpected call
 // shows up in the test.
 //
@@ -15,6 +17,7 @@
 // outside it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -26,7 +29,7 @@
 #include "http/client.h"
 #include "util/error.h"
 
-namespace ctask::kube::testing {
+namespace ctask::fakes {
 
 struct FakeReply {
   Result<http::Response> response = http::Response{200, {}, ""};
@@ -62,6 +65,12 @@ class FakeTransport : public http::Client {
     std::lock_guard lock(mu_);
     return replies_.size();
   }
+  // Waits until `n` streams in all have reached their hold; false after
+  // `timeout` (a hang guard).
+  bool WaitForHeld(size_t n, std::chrono::seconds timeout) {
+    std::unique_lock lock(mu_);
+    return held_cv_.wait_for(lock, timeout, [&] { return held_ >= n; });
+  }
 
   Result<http::Response> Do(const http::Request& request) override {
     std::optional<FakeReply> reply = Next(request);
@@ -80,6 +89,11 @@ class FakeTransport : public http::Client {
         if (!on_data(chunk)) return MakeError(ErrorCode::kCancelled, "on_data stopped the stream");
       }
       if (reply->hold_until_stop) {
+        {
+          std::lock_guard lock(mu_);
+          ++held_;
+        }
+        held_cv_.notify_all();
         std::mutex hold_mu;
         std::condition_variable_any cv;
         std::unique_lock lock(hold_mu);
@@ -104,6 +118,8 @@ class FakeTransport : public http::Client {
   mutable std::mutex mu_;
   std::deque<FakeReply> replies_;        // guarded by mu_
   std::vector<http::Request> requests_;  // guarded by mu_
+  size_t held_ = 0;                      // guarded by mu_: streams that reached their hold
+  std::condition_variable held_cv_;
 };
 
 // The value of header `name` in `request`, nullopt when absent.
@@ -114,4 +130,4 @@ inline std::optional<std::string> Header(const http::Request& request, std::stri
   return std::nullopt;
 }
 
-}  // namespace ctask::kube::testing
+}  // namespace ctask::fakes

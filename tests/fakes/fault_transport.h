@@ -12,7 +12,7 @@
 
 #include "http/client.h"
 
-namespace ctask::testing {
+namespace ctask::fakes {
 
 class FaultTransport : public http::Client {
  public:
@@ -63,4 +63,4 @@ class FaultTransport : public http::Client {
   std::vector<std::shared_ptr<std::stop_source>> live_;  // guarded by mu_
 };
 
-}  // namespace ctask::testing
+}  // namespace ctask::fakes
