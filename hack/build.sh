@@ -7,8 +7,8 @@ source "$(dirname "$0")/lib.sh"
 "$CTASK_ROOT/hack/install-deps.sh"
 if [ "${1:-}" = --ctask-only ]; then
   log "building the ctask binary into build/"
-  CTASK_BUILD_TARGETS=ctask configure_and_build "$CTASK_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  CTASK_BUILD_TARGETS=ctask configure_and_build "$CTASK_ROOT/build" "${CTASK_BUILD_CONFIG[@]}"
 else
   log "building into build/"
-  configure_and_build "$CTASK_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  configure_and_build "$CTASK_ROOT/build" "${CTASK_BUILD_CONFIG[@]}"
 fi

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   # toolchain (clang 16: the first whose __cpp_concepts lets libstdc++ 12
   # enable <expected>; used for the libFuzzer target)
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates ccache
   clang-16 libclang-rt-16-dev llvm-16 clang-format-16 clang-tidy-16
   # libraries (DESIGN.md section 2)
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev

@@ -67,7 +67,7 @@ eval "$cluster_env"
 cluster_dir=${CTASK_CLUSTER_DIR:-$cluster_dir}
 
 log "tier unit: build and run"
-configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+configure_and_build build "${CTASK_BUILD_CONFIG[@]}"
 ctest --test-dir build --output-on-failure -j "$CTASK_JOBS"
 
 log "tier sanitizer: ASan + UBSan build and run"

@@ -15,6 +15,7 @@
 #include "api/load.h"
 #include "api/schema_check.h"
 #include "schema_samples.h"
+#include "testing/paths.h"
 
 namespace ctask::api {
 namespace {
@@ -197,14 +198,14 @@ std::string ReadFile(const std::string& path) {
 }
 
 TEST(CrdTest, CheckedInCrdIsWhatTheSchemaGenerates) {
-  const std::string path = std::string(CTASK_SOURCE_DIR) + "/crds/ctask.io_containertasks.yaml";
+  const std::string path = std::string(testing::SourceDir()) + "/crds/ctask.io_containertasks.yaml";
   const std::string checked_in = ReadFile(path);
   ASSERT_FALSE(checked_in.empty()) << path << " is missing: run 'make generate'";
   EXPECT_EQ(checked_in, CrdFileText()) << path << " is stale: run 'make generate' and commit the result";
 }
 
 TEST(ApiDocsTest, FieldReferenceIsWhatTheSchemaGenerates) {
-  const std::string path = std::string(CTASK_SOURCE_DIR) + "/docs/api.md";
+  const std::string path = std::string(testing::SourceDir()) + "/docs/api.md";
   const std::string docs = ReadFile(path);
   const std::string begin = "<!-- BEGIN GENERATED: field reference (make generate) -->\n";
   const size_t start = docs.find(begin);

@@ -11,6 +11,7 @@
 
 #include "flags.h"
 #include "run_binary.h"
+#include "testing/paths.h"
 
 namespace ctask::cli {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::RunBinary;
 
-const std::string kSource = CTASK_SOURCE_DIR;
+const std::string kSource = testing::SourceDir();
 
 struct CliRun {
   int code;

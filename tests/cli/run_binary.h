@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/paths.h"
+
 extern char** environ;
 
 namespace ctask::testing {
@@ -99,7 +101,7 @@ inline BinaryResult RunCommand(const std::vector<std::string>& command, const st
 // The ctask binary under test, with `args`.
 inline BinaryResult RunBinary(const std::vector<std::string>& args, const std::string& stdin_text = "",
                               std::chrono::seconds limit = std::chrono::seconds(20)) {
-  std::vector<std::string> command = {CTASK_BINARY};
+  std::vector<std::string> command = {CtaskBinary()};
   command.insert(command.end(), args.begin(), args.end());
   return RunCommand(command, stdin_text, limit);
 }
@@ -126,12 +128,12 @@ class Background {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> argv_strings = {CTASK_BINARY};
+    std::vector<std::string> argv_strings = {CtaskBinary()};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& s : argv_strings) argv.push_back(s.data());
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, CTASK_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    if (posix_spawn(&pid_, CtaskBinary(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
   }
   ~Background() {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/run_binary.h"
+#include "testing/paths.h"
 
 namespace ctask::testing {
 
@@ -30,7 +31,7 @@ inline constexpr const char* kStartCluster = "hack/cluster/up.sh && eval \"$(hac
 inline constexpr std::chrono::seconds kKubectlGuard(60);
 
 inline std::string SourceDir() {
-  return CTASK_SOURCE_DIR;
+  return testing::SourceDir();
 }
 
 inline std::string ClusterLogDir() {

@@ -28,6 +28,7 @@
 #include "render/job.h"
 #include "render/labels.h"
 #include "render/utf8.h"
+#include "testing/paths.h"
 
 namespace ctask::render {
 namespace {
@@ -35,8 +36,8 @@ namespace {
 namespace fs = std::filesystem;
 using api::Json;
 
-const fs::path kTestData = fs::path(CTASK_SOURCE_DIR) / "tests" / "render" / "testdata";
-const fs::path kExamples = fs::path(CTASK_SOURCE_DIR) / "examples";
+const fs::path kTestData = fs::path(testing::SourceDir()) / "tests" / "render" / "testdata";
+const fs::path kExamples = fs::path(testing::SourceDir()) / "examples";
 
 // Examples whose workspace is a PersistentVolumeClaim: Kubernetes only.
 const std::set<std::string> kKubernetesOnlyExamples = {"dataset-pvc.yaml"};
