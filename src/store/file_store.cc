@@ -185,22 +185,6 @@ Status RemoveTempFilesIn(const std::string& dir) {
   return removed ? SyncDir(dir) : Status{};
 }
 
-// Namespace and name become path components: only DNS-1123 labels may, which
-// rules out "", ".", "..", "/" and anything else that could leave the store.
-Status ValidateKey(std::string_view ns, std::string_view name) {
-  for (const auto& [field, value] : {std::pair{"namespace", ns}, std::pair{"name", name}}) {
-    const std::vector<std::string> problems = api::IsDNS1123Label(value);
-    if (problems.empty()) continue;
-    std::string message = "task key: metadata.";
-    message += field;
-    message += ": ";
-    message += QuoteValue(value);
-    message += ": " + problems.front();
-    return InvalidArgument(std::move(message));
-  }
-  return {};
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -411,7 +395,7 @@ Result<int> FileStore::LockWriters(std::string_view ns, std::string_view name) c
 Status FileStore::Put(const api::ContainerTask& task) {
   const std::string& ns = task.metadata.namespace_;
   const std::string& name = task.metadata.name;
-  if (auto valid = ValidateKey(ns, name); !valid) return valid;
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return valid;
   std::lock_guard<std::mutex> guard(StripeFor(ns, name));
   Result<int> writers = LockWriters(ns, name);
   if (!writers) return std::unexpected(writers.error());
@@ -467,7 +451,7 @@ Status FileStore::Put(const api::ContainerTask& task) {
 }
 
 Result<api::ContainerTask> FileStore::Get(std::string_view ns, std::string_view name) {
-  if (auto valid = ValidateKey(ns, name); !valid) return std::unexpected(valid.error());
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
   const std::string path = RecordPath(ns, name);
   auto task = ReadRecord(path, ns, name);
   if (!task && task.error().code() == ErrorCode::kNotFound) {
@@ -519,7 +503,7 @@ Result<std::vector<ListEntry>> FileStore::List() {
 }
 
 Status FileStore::Delete(std::string_view ns, std::string_view name) {
-  if (auto valid = ValidateKey(ns, name); !valid) return valid;
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return valid;
   std::lock_guard<std::mutex> guard(StripeFor(ns, name));
   Result<int> writers = LockWriters(ns, name);
   if (!writers) return std::unexpected(writers.error());
@@ -541,7 +525,7 @@ Status FileStore::Delete(std::string_view ns, std::string_view name) {
 }
 
 Result<LogWriterPtr> FileStore::OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) {
-  if (auto valid = ValidateKey(ns, name); !valid) return std::unexpected(valid.error());
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
   std::lock_guard<std::mutex> guard(StripeFor(ns, name));
   const std::string dir = TaskDir(ns, name);
   if (auto made = MakeDirs(dir); !made) return std::unexpected(made.error());
@@ -553,7 +537,7 @@ Result<LogWriterPtr> FileStore::OpenLog(std::string_view ns, std::string_view na
 }
 
 Result<std::string> FileStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
-  if (auto valid = ValidateKey(ns, name); !valid) return std::unexpected(valid.error());
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
   const std::string path = LogPath(ns, name);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {

@@ -1,6 +1,11 @@
 #include "store/store.h"
 
 #include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "api/names.h"
+#include "util/field_error.h"
 
 namespace ctask::store {
 
@@ -9,6 +14,20 @@ std::string TruncationMarker(int64_t dropped_bytes) {
   const int length =
       std::snprintf(buffer, sizeof buffer, kTruncationMarkerFormat, static_cast<long long>(dropped_bytes));
   return std::string(buffer, static_cast<std::size_t>(length));
+}
+
+Status ValidateTaskKey(std::string_view ns, std::string_view name) {
+  for (const auto& [field, value] : {std::pair{"namespace", ns}, std::pair{"name", name}}) {
+    const std::vector<std::string> problems = api::IsDNS1123Label(value);
+    if (problems.empty()) continue;
+    std::string message = "task key: metadata.";
+    message += field;
+    message += ": ";
+    message += QuoteValue(value);
+    message += ": " + problems.front();
+    return InvalidArgument(std::move(message));
+  }
+  return {};
 }
 
 }  // namespace ctask::store

@@ -1,7 +1,10 @@
-// Store: the local record of ContainerTasks for the Docker backend, where
-// there is no API server to hold them. For each task it keeps the task itself
-// (metadata, spec and status, as the API would return it) and the full log of
-// its latest attempt run (the artifact status.artifacts.log points at).
+// Store: where the reconciler reads and writes ContainerTasks, for both
+// backends: the state directory of the Docker backend (FileStore), the API
+// server for the Kubernetes backend (backends/kubernetes/task_store.h), and
+// in tests the in-memory fake (tests/fakes/memory_store.h). For each task it
+// keeps the task itself (metadata, spec and status, as the API would return
+// it) and the full log of its latest attempt run (the artifact
+// status.artifacts.log points at).
 //
 // Contract:
 //  - Tasks are keyed by (namespace, name). Both must be DNS-1123 labels; any
@@ -86,6 +89,11 @@ using LogWriterPtr = std::unique_ptr<LogWriter>;
 // printf-style with one %lld: the marker Close() appends to a cut log.
 inline constexpr const char* kTruncationMarkerFormat = "\n[ctask: log truncated: %lld bytes dropped]\n";
 std::string TruncationMarker(int64_t dropped_bytes);
+
+// The Store contract's key check: namespace and name must be DNS-1123
+// labels, which rules out "", ".", "..", "/" and anything else that could
+// name something outside a store. kInvalidArgument naming the field.
+Status ValidateTaskKey(std::string_view ns, std::string_view name);
 
 // One task of a List: either the task or why its record cannot be read.
 struct ListEntry {

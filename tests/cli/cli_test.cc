@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::RunBinary;
 
-const std::string kSource = testing::SourceDir();
+const std::string kSource = ctask::testing::SourceDir();
 
 struct CliRun {
   int code;

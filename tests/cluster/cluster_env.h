@@ -30,10 +30,6 @@ inline constexpr const char* kStartCluster = "hack/cluster/up.sh && eval \"$(hac
 // its own, longer guard.
 inline constexpr std::chrono::seconds kKubectlGuard(60);
 
-inline std::string SourceDir() {
-  return testing::SourceDir();
-}
-
 inline std::string ClusterLogDir() {
   const char* dir = std::getenv("CTASK_CLUSTER_DIR");
   return std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp/ctask-cluster") + "/logs";

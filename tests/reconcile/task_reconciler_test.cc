@@ -1,5 +1,5 @@
-// TaskReconciler over the fake runtime, a real LogArchiver and a real
-// FileStore in a temporary directory, as one table of named cases (the Job
+// TaskReconciler over the fake runtime, a real LogArchiver and the
+// in-memory store (tests/fakes/memory_store.h), as one table of named cases (the Job
 // controller's TestControllerSyncJob). A case is a task, the steps that bring
 // the record and the fake runtime to the state under test (reconciles, a
 // workload's output and exit, the clock), the reconcile(s) under test, and
@@ -10,12 +10,10 @@
 #include "reconcile/task_reconciler.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -30,17 +28,16 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fake_runtime.h"
 #include "fakes/fault_store.h"
+#include "fakes/memory_store.h"
 #include "reconcile/outcome.h"
 #include "reconcile/settle.h"
 #include "render/labels.h"
 #include "status/decide.h"
-#include "store/file_store.h"
 #include "util/sha256.h"
 
 namespace ctask::reconcile {
 namespace {
 
-namespace fs = std::filesystem;
 namespace phase = api::phase;
 namespace reason = status::reason;
 using namespace std::chrono_literals;
@@ -78,22 +75,13 @@ std::string LogAttempt(const api::ContainerTask& t) {
 // archiver has taken in.
 class Harness {
  public:
-  explicit Harness(fs::path root) : root_(std::move(root)) {}
   ~Harness() {
     reconciler.reset();
-    archiver.reset();  // followers stop before the directory goes
-    fs::remove_all(root_);
+    archiver.reset();  // followers stop before the store goes
   }
 
   bool Open() {
-    fs::remove_all(root_);
-    Result<std::unique_ptr<store::FileStore>> opened = store::FileStore::Open(root_.string());
-    if (!opened) {
-      ADD_FAILURE() << opened.error().message();
-      return false;
-    }
-    files = std::move(*opened);
-    store = std::make_unique<fakes::FaultStore>(*files);
+    store = std::make_unique<fakes::FaultStore>(records);
     archiver = std::make_unique<LogArchiver>(
         *store, runtime,
         [this](const std::string& key) {
@@ -144,13 +132,12 @@ class Harness {
 
   fakes::FakeClock clock{kT0};
   FakeRuntime runtime{kT0};
-  std::unique_ptr<store::FileStore> files;
+  fakes::MemoryStore records;
   std::unique_ptr<fakes::FaultStore> store;
   std::unique_ptr<LogArchiver> archiver;
   std::unique_ptr<TaskReconciler> reconciler;
 
  private:
-  const fs::path root_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, int> follows_ended_;      // guarded by mu_
@@ -213,10 +200,10 @@ Step Delivered(std::string output) {
 // A change to the record by someone else (a user, `ctask delete`).
 Step Edited(std::function<void(api::ContainerTask&)> change) {
   return [change](Harness& h) {
-    Result<api::ContainerTask> t = h.files->Get("default", kName);
+    Result<api::ContainerTask> t = h.records.Get("default", kName);
     ASSERT_TRUE(t.has_value()) << t.error().message();
     change(*t);
-    EXPECT_TRUE(h.files->Put(*t).has_value());
+    EXPECT_TRUE(h.records.Put(*t).has_value());
   };
 }
 Step MarkedDeleted() {
@@ -678,7 +665,7 @@ bool WantsRecord(const Want& w) {
 }
 
 void CheckRecord(Harness& h, const Want& want) {
-  Result<api::ContainerTask> stored = h.files->Get("default", kName);
+  Result<api::ContainerTask> stored = h.records.Get("default", kName);
   if (want.gone.value_or(false)) {
     ASSERT_FALSE(stored.has_value()) << "the record is still there";
     EXPECT_EQ(stored.error().code(), ErrorCode::kNotFound);
@@ -721,12 +708,12 @@ void CheckRecord(Harness& h, const Want& want) {
   if (want.artifact) {
     ASSERT_TRUE(st.artifacts.log.has_value());
     EXPECT_EQ(st.artifacts.log->kind, "File");
-    EXPECT_EQ(st.artifacts.log->name, h.files->LogPath("default", kName));
+    EXPECT_EQ(st.artifacts.log->name, fakes::MemoryStore::Location("default", kName) + "/log");
     EXPECT_EQ(st.artifacts.log->size_bytes, static_cast<int64_t>(want.artifact->size()));
     EXPECT_EQ(st.artifacts.log->sha256, Sha256Hex(*want.artifact));
   }
   if (want.log_file) {
-    EXPECT_EQ(h.files->ReadLog("default", kName, 0).value_or("?"), *want.log_file) << "log file";
+    EXPECT_EQ(h.records.ReadLog("default", kName, 0).value_or("?"), *want.log_file) << "log file";
   }
   if (want.edited_label) {
     auto it = t.metadata.labels.find("edited");
@@ -739,7 +726,7 @@ void CheckWrites(Harness& h, const Want& want, size_t writes_before) {
   const std::vector<api::ContainerTask> written = h.Written();
   EXPECT_EQ(written.size() - writes_before, *want.writes) << "status writes";
   if (*want.writes == 0 || written.size() <= writes_before) return;
-  Result<api::ContainerTask> stored = h.files->Get("default", kName);
+  Result<api::ContainerTask> stored = h.records.Get("default", kName);
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(api::EncodeStatus(written.back().status), api::EncodeStatus(stored->status)) << "the last write is stored";
   EXPECT_EQ(LogAttempt(written.back()), LogAttempt(*stored));
@@ -770,9 +757,7 @@ class TaskReconcilerTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(TaskReconcilerTest, Reconcile) {
   const Case& c = GetParam();
-  std::string dir = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  std::replace(dir.begin(), dir.end(), '/', '-');
-  Harness h(fs::temp_directory_path() / ("ctask-reconciler-" + std::to_string(getpid()) + "-" + dir));
+  Harness h;
   ASSERT_TRUE(h.Open());
 
   // Setup.

@@ -36,8 +36,8 @@ namespace {
 namespace fs = std::filesystem;
 using api::Json;
 
-const fs::path kTestData = fs::path(testing::SourceDir()) / "tests" / "render" / "testdata";
-const fs::path kExamples = fs::path(testing::SourceDir()) / "examples";
+const fs::path kTestData = fs::path(ctask::testing::SourceDir()) / "tests" / "render" / "testdata";
+const fs::path kExamples = fs::path(ctask::testing::SourceDir()) / "examples";
 
 // Examples whose workspace is a PersistentVolumeClaim: Kubernetes only.
 const std::set<std::string> kKubernetesOnlyExamples = {"dataset-pvc.yaml"};

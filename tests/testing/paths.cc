@@ -2,7 +2,7 @@
 
 namespace ctask::testing {
 
-const char* SourceDir() {
+std::string SourceDir() {
   return CTASK_SOURCE_DIR;
 }
 

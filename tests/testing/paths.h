@@ -4,10 +4,12 @@
 // clone and is shared by the compiler cache (hack/lib.sh).
 #pragma once
 
+#include <string>
+
 namespace ctask::testing {
 
 // The repository's root directory.
-const char* SourceDir();
+std::string SourceDir();
 
 // The ctask binary of this build.
 const char* CtaskBinary();
