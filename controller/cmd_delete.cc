@@ -103,15 +103,8 @@ struct DeleteOptions {
 };
 
 OrExit<DeleteOptions> ParseDeleteFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<ParsedFlags> flags = ParseFlags(args, DeleteFlags(), "ctask delete");
-  if (!flags) {
-    err << "ctask delete: " << flags.error().message() << "\n";
-    return std::unexpected(kExitUsage);
-  }
-  if (flags->Has("help")) {
-    out << kDeleteHelp << FlagsHelp(DeleteFlags());
-    return std::unexpected(kExitOk);
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, DeleteFlags(), "ctask delete", kDeleteHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (flags->positional.empty()) {
     err << "ctask delete: name the task(s) to delete (ctask get lists them)\n";
     return std::unexpected(kExitUsage);

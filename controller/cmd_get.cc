@@ -224,15 +224,8 @@ OrExit<Query> QueryFromFlags(const ParsedFlags& flags, std::ostream& err) {
 // The flags, checked in the order a user reads them; the first problem is
 // the one reported.
 OrExit<GetOptions> ParseGetFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<ParsedFlags> flags = ParseFlags(args, GetFlags(), "ctask get");
-  if (!flags) {
-    err << "ctask get: " << flags.error().message() << "\n";
-    return std::unexpected(kExitUsage);
-  }
-  if (flags->Has("help")) {
-    out << kGetHelp << FlagsHelp(GetFlags());
-    return std::unexpected(kExitOk);
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, GetFlags(), "ctask get", kGetHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   GetOptions options;
   OrExit<Query> query = QueryFromFlags(*flags, err);
   if (!query) return std::unexpected(query.error());

@@ -166,16 +166,8 @@ struct LogsOptions {
 // The flags up to the backend; that backend's own flags are checked when it
 // is opened, in the same order as before.
 OrExit<LogsOptions> ParseLogsFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = LogsFlags();
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask logs");
-  if (!flags) {
-    err << "ctask logs: " << flags.error().message() << "\n";
-    return std::unexpected(kExitUsage);
-  }
-  if (flags->Has("help")) {
-    out << kLogsHelp << FlagsHelp(specs);
-    return std::unexpected(kExitOk);
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, LogsFlags(), "ctask logs", kLogsHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (flags->positional.size() != 1) {
     err << "ctask logs: " << (flags->positional.empty() ? "name the task: ctask logs NAME" : "give one task NAME")
         << "\n";

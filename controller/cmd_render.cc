@@ -92,15 +92,8 @@ std::optional<int> ParseAttempt(const std::string& text, std::ostream& err) {
 }
 
 OrExit<RenderOptions> ParseRenderFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<ParsedFlags> flags = ParseFlags(args, RenderFlags(), "ctask render");
-  if (!flags) {
-    err << "ctask render: " << flags.error().message() << "\n";
-    return std::unexpected(kExitUsage);
-  }
-  if (flags->Has("help")) {
-    out << kRenderHelp << FlagsHelp(RenderFlags());
-    return std::unexpected(kExitOk);
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, RenderFlags(), "ctask render", kRenderHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (!flags->positional.empty()) {
     err << "ctask render: unexpected argument \"" << flags->positional[0] << "\": name files with -f\n";
     return std::unexpected(kExitUsage);

@@ -188,15 +188,8 @@ struct RunOptions {
 };
 
 OrExit<RunOptions> ParseRunFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<ParsedFlags> flags = ParseFlags(args, RunFlags(), "ctask run");
-  if (!flags) {
-    err << "ctask run: " << flags.error().message() << "\n";
-    return std::unexpected(kExitUsage);
-  }
-  if (flags->Has("help")) {
-    out << kRunHelp << FlagsHelp(RunFlags());
-    return std::unexpected(kExitOk);
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, RunFlags(), "ctask run", kRunHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (!flags->positional.empty()) {
     err << "ctask run: unexpected argument \"" << flags->positional[0]
         << "\": name files with -f (e.g. ctask run -f task.yaml)\n";
