@@ -9,6 +9,7 @@
 //   2  usage: an unknown command or flag, a missing flag value
 #pragma once
 
+#include <expected>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -18,6 +19,13 @@ namespace ctask::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInvalid = 1;
 inline constexpr int kExitUsage = 2;
+
+// What a command's flag parsing gives back: the options to run with, or the
+// exit status to end with at once, the reason already printed (the help was
+// asked for: kExitOk; a usage error: kExitUsage). A command's Run function
+// then reads as its steps, each returning early the same way.
+template <typename Options>
+using OrExit = std::expected<Options, int>;
 
 // `args` excludes the program name.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

@@ -73,10 +73,8 @@ Status RemoveAsOwner(backends::LocalBackendOptions options, const std::string& n
   return {};
 }
 
-}  // namespace
-
-int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = {
+const std::vector<FlagSpec>& DeleteFlags() {
+  static const std::vector<FlagSpec> kSpecs = {
       {"namespace", 'n', true, "NAMESPACE", "The tasks' namespace (default \"default\")"},
       {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
       {"stop-grace", '\0', true, "SECONDS", "Time a running task gets between SIGTERM and SIGKILL (default 10)"},
@@ -84,77 +82,86 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
        "How long to wait for the tasks to be gone (default: the stop grace + 30); they stay marked after it"},
       {"help", 'h', false, "", "Show this help"},
   };
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask delete");
-  if (!flags) {
-    err << "ctask delete: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Stop tasks and remove them, their containers and their logs from the local state directory.\n"
-           "Works on tasks another ctask process runs (a detached run, an operator): that process stops and\n"
-           "removes them. Returns once they are gone. A task an operator runs from its --tasks-dir is not\n"
-           "created again from its manifest until the manifest changes.\n\n"
-           "Usage:\n  ctask delete NAME [NAME...] [-n NAMESPACE]\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
+  return kSpecs;
+}
+
+constexpr const char* kDeleteHelp =
+    "Stop tasks and remove them, their containers and their logs from the local state directory.\n"
+    "Works on tasks another ctask process runs (a detached run, an operator): that process stops and\n"
+    "removes them. Returns once they are gone. A task an operator runs from its --tasks-dir is not\n"
+    "created again from its manifest until the manifest changes.\n\n"
+    "Usage:\n  ctask delete NAME [NAME...] [-n NAMESPACE]\n\n";
+
+// What the command line asks `delete` for.
+struct DeleteOptions {
+  std::vector<std::string> names;
+  std::string ns;
+  std::string root;              // the state directory
+  bool state_dir_given = false;  // repeated in the hint of a delete that timed out
+  std::chrono::seconds grace{};
+  std::chrono::seconds timeout{};
+};
+
+OrExit<DeleteOptions> ParseDeleteFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, DeleteFlags(), "ctask delete", kDeleteHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (flags->positional.empty()) {
     err << "ctask delete: name the task(s) to delete (ctask get lists them)\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
   Result<long> grace = flags->Number("stop-grace", 10, 0, 3600);
   if (!grace) {
     err << "ctask delete: " << grace.error().message() << "\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
   Result<long> timeout = flags->Number("timeout", *grace + backends::kRemoveSlack.count(), 0, 86400);
   if (!timeout) {
     err << "ctask delete: " << timeout.error().message() << "\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  std::string root = flags->Get("state-dir");
-  if (root.empty()) {
-    Result<std::string> fallback = store::DefaultStateDir();
-    if (!fallback) {
-      err << "ctask delete: " << fallback.error().message() << "\n";
-      return kExitRunInfrastructure;
+  DeleteOptions options;
+  options.names = flags->positional;
+  options.ns = flags->Get("namespace", api::kDefaultNamespace);
+  // An empty --state-dir means the default, as an unset one does.
+  options.root = flags->Get("state-dir");
+  options.state_dir_given = flags->Has("state-dir");
+  options.grace = std::chrono::seconds(*grace);
+  options.timeout = std::chrono::seconds(*timeout);
+  return options;
+}
+
+// Marks the tasks found gone since the last look, and says so for each.
+// Returns whether all of them are gone.
+bool NoteGone(store::FileStore& store, const std::string& ns, std::vector<Pending>& pending, std::ostream& out) {
+  bool all_gone = true;
+  for (Pending& task : pending) {
+    if (task.gone) continue;
+    Result<api::ContainerTask> record = store.Get(ns, task.name);
+    if (!record && record.error().code() == ErrorCode::kNotFound) {
+      task.gone = true;
+      out << "containertask \"" << task.name << "\" deleted\n";
+      out.flush();
+    } else {
+      all_gone = false;
     }
-    root = *fallback;
   }
-  Result<std::unique_ptr<store::FileStore>> store = store::FileStore::Open(root);
-  if (!store) {
-    err << "ctask delete: " << store.error().message() << "\n";
-    return kExitRunInfrastructure;
-  }
-  const std::string ns = flags->Get("namespace", api::kDefaultNamespace);
+  return all_gone;
+}
 
-  // 1. The intents.
-  std::vector<Pending> pending;
-  for (const std::string& name : flags->positional) pending.push_back({name});
-  int status = MarkAll(**store, ns, pending, err);
-
-  // 2. Wait until the records are gone: removed by the owner, or by us
-  //    when there is none.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*timeout);
+// Waits until the records are gone: removed by the directory's owner, or by
+// us when there is none. kExitOk when they are gone or the timeout passed
+// (the caller reports which are left), kExitRunInfrastructure when removing
+// them ourselves failed.
+int WaitUntilGone(store::FileStore& store, const DeleteOptions& options, std::vector<Pending>& pending,
+                  std::ostream& out, std::ostream& err) {
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   while (true) {
-    bool all_gone = true;
-    for (Pending& task : pending) {
-      if (task.gone) continue;
-      Result<api::ContainerTask> record = (*store)->Get(ns, task.name);
-      if (!record && record.error().code() == ErrorCode::kNotFound) {
-        task.gone = true;
-        out << "containertask \"" << task.name << "\" deleted\n";
-        out.flush();
-      } else {
-        all_gone = false;
-      }
-    }
-    if (all_gone || std::chrono::steady_clock::now() >= deadline) break;
-    if (!OwnedElsewhere(root)) {
-      backends::LocalBackendOptions options;
-      options.state_dir = root;
-      options.reconciler.stop_grace = std::chrono::seconds(*grace);
-      if (Status removed = RemoveAsOwner(std::move(options), ns, pending); !removed) {
+    if (NoteGone(store, options.ns, pending, out) || std::chrono::steady_clock::now() >= deadline) return kExitOk;
+    if (!OwnedElsewhere(options.root)) {
+      backends::LocalBackendOptions backend;
+      backend.state_dir = options.root;
+      backend.reconciler.stop_grace = options.grace;
+      if (Status removed = RemoveAsOwner(std::move(backend), options.ns, pending); !removed) {
         err << "ctask delete: " << removed.error().message()
             << " (the task stays marked for deletion; run ctask delete again)\n";
         return kExitRunInfrastructure;
@@ -163,14 +170,47 @@ int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     std::this_thread::sleep_for(kDeletePoll);
   }
+}
+
+// The tasks still there after the timeout: marked, and stopping still.
+int ReportStillStopping(const std::vector<Pending>& pending, const DeleteOptions& options, int status,
+                        std::ostream& err) {
   for (const Pending& task : pending) {
     if (task.gone) continue;
     err << "ctask delete: containertask \"" << task.name << "\" is marked for deletion and still stopping after "
-        << *timeout << "s; follow it with: ctask get " << task.name << " -w"
-        << (flags->Has("state-dir") ? " --state-dir " + root : std::string()) << "\n";
+        << options.timeout.count() << "s; follow it with: ctask get " << task.name << " -w"
+        << (options.state_dir_given ? " --state-dir " + options.root : std::string()) << "\n";
     status = kExitRunDeadline;
   }
   return status;
+}
+
+}  // namespace
+
+int RunDelete(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<DeleteOptions> options = ParseDeleteFlags(args, out, err);
+  if (!options) return options.error();
+  if (options->root.empty()) {
+    Result<std::string> fallback = store::DefaultStateDir();
+    if (!fallback) {
+      err << "ctask delete: " << fallback.error().message() << "\n";
+      return kExitRunInfrastructure;
+    }
+    options->root = *fallback;
+  }
+  Result<std::unique_ptr<store::FileStore>> store = store::FileStore::Open(options->root);
+  if (!store) {
+    err << "ctask delete: " << store.error().message() << "\n";
+    return kExitRunInfrastructure;
+  }
+
+  // 1. The intents.
+  std::vector<Pending> pending;
+  for (const std::string& name : options->names) pending.push_back({name});
+  const int status = MarkAll(**store, options->ns, pending, err);
+  // 2. The wait for the records to go.
+  if (const int waited = WaitUntilGone(**store, *options, pending, out, err); waited != kExitOk) return waited;
+  return ReportStillStopping(pending, *options, status, err);
 }
 
 }  // namespace ctask::cli

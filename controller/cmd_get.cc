@@ -20,6 +20,7 @@
 #include "flags.h"
 #include "signals.h"
 #include "store/file_store.h"
+#include "task_flags.h"
 #include "task_table.h"
 #include "util/clock.h"
 #include "util/field_error.h"
@@ -165,155 +166,175 @@ int Watch(const Query& query, const TableOptions& options, Snapshot first, std::
   return code;
 }
 
-}  // namespace
-
-int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = {
+const std::vector<FlagSpec>& GetFlags() {
+  static const std::vector<FlagSpec> kSpecs = {
       {"namespace", 'n', true, "NAMESPACE", "The tasks' namespace (default \"default\")"},
       {"all-namespaces", 'A', false, "", "List tasks of every namespace"},
       {"output", 'o', true, "FORMAT", "wide (more columns), yaml or json (the records); default: a table"},
       {"watch", 'w', false, "", "After the table, print a row whenever a task changes, appears or goes"},
       {"state-dir", '\0', true, "DIR", "The local state directory (default $XDG_STATE_HOME/ctask)"},
       {"help", 'h', false, "", "Show this help"},
+      // Hidden (no help text), for tests: end a watch after SECONDS, with exit status 0.
+      {"watch-timeout", '\0', true, "SECONDS", ""},
   };
-  std::vector<FlagSpec> all_specs = specs;
-  // Hidden, for tests: end a watch after SECONDS, with exit status 0.
-  all_specs.push_back({"watch-timeout", '\0', true, "SECONDS", ""});
-  Result<ParsedFlags> flags = ParseFlags(args, all_specs, "ctask get");
-  if (!flags) {
-    err << "ctask get: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Show the ContainerTasks in the local state directory (the Docker backend's record).\n"
-           "Reads only: an operator may own the directory meanwhile.\n\n"
-           "Usage:\n  ctask get [NAME] [-n NAMESPACE | -A] [-o wide|yaml|json] [-w] [--state-dir DIR]\n\n"
-           "Examples:\n  ctask get\n  ctask get hello -o yaml\n  ctask get -A -w\n\n"
-           "Exit status: 0 on success, 1 when the task named is not found or a record cannot be read,\n"
-           "2 on bad usage.\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
-  if (flags->positional.size() > 1) {
+  return kSpecs;
+}
+
+constexpr const char* kGetHelp =
+    "Show the ContainerTasks in the local state directory (the Docker backend's record).\n"
+    "Reads only: an operator may own the directory meanwhile.\n\n"
+    "Usage:\n  ctask get [NAME] [-n NAMESPACE | -A] [-o wide|yaml|json] [-w] [--state-dir DIR]\n\n"
+    "Examples:\n  ctask get\n  ctask get hello -o yaml\n  ctask get -A -w\n\n"
+    "Exit status: 0 on success, 1 when the task named is not found or a record cannot be read,\n"
+    "2 on bad usage.\n\n";
+
+// What the command line asks `get` for.
+struct GetOptions {
+  Query query;
+  std::string format;  // "", "wide", "yaml" or "json"
+  bool watch = false;
+  std::optional<std::chrono::seconds> watch_timeout;
+};
+
+// Which tasks: NAME, -n and -A, checked to go together and to be names. The
+// state directory is resolved by the caller, last, as before.
+OrExit<Query> QueryFromFlags(const ParsedFlags& flags, std::ostream& err) {
+  if (flags.positional.size() > 1) {
     err << "ctask get: too many arguments: give at most one task NAME\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
   Query query;
-  query.ns = flags->Get("namespace", api::kDefaultNamespace);
-  query.all_namespaces = flags->Has("all-namespaces");
-  if (!flags->positional.empty()) query.name = flags->positional[0];
+  query.ns = flags.Get("namespace", api::kDefaultNamespace);
+  query.all_namespaces = flags.Has("all-namespaces");
+  if (!flags.positional.empty()) query.name = flags.positional[0];
   if (query.all_namespaces && !query.name.empty()) {
     err << "ctask get: a task cannot be retrieved by name across all namespaces: drop -A, or name the namespace "
            "with -n\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  if (query.all_namespaces && flags->Has("namespace")) {
+  if (query.all_namespaces && flags.Has("namespace")) {
     err << "ctask get: -n and -A do not go together: choose one namespace or all\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  if (std::vector<std::string> problems = api::IsDNS1123Label(query.ns); !problems.empty()) {
-    err << "ctask get: --namespace " << QuoteValue(query.ns) << " is not a namespace: " << problems.front() << "\n";
-    return kExitUsage;
-  }
-  if (!query.name.empty()) {
-    if (std::vector<std::string> problems = api::IsDNS1123Label(query.name); !problems.empty()) {
-      err << "ctask get: " << QuoteValue(query.name) << " is not a task name: " << problems.front() << "\n";
-      return kExitUsage;
-    }
-  }
-  const std::string format = flags->Get("output", "");
-  if (format != "" && format != "wide" && format != "yaml" && format != "json") {
+  if (!CheckNamespace("ctask get", query.ns, err)) return std::unexpected(kExitUsage);
+  if (!query.name.empty() && !CheckTaskName("ctask get", query.name, err)) return std::unexpected(kExitUsage);
+  return query;
+}
+
+// The flags, checked in the order a user reads them; the first problem is
+// the one reported.
+OrExit<GetOptions> ParseGetFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, GetFlags(), "ctask get", kGetHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
+  GetOptions options;
+  OrExit<Query> query = QueryFromFlags(*flags, err);
+  if (!query) return std::unexpected(query.error());
+  options.query = std::move(*query);
+  options.format = flags->Get("output", "");
+  if (options.format != "" && options.format != "wide" && options.format != "yaml" && options.format != "json") {
     err << "ctask get: --output must be wide, yaml or json\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  const bool watch = flags->Has("watch");
-  if (watch && (format == "yaml" || format == "json")) {
+  options.watch = flags->Has("watch");
+  if (options.watch && (options.format == "yaml" || options.format == "json")) {
     err << "ctask get: --watch prints table rows: use it without -o, or with -o wide\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  std::optional<std::chrono::seconds> watch_timeout;
-  if (flags->Has("watch-timeout")) {
-    const std::string text = flags->Get("watch-timeout");
-    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
-      err << "ctask get: --watch-timeout must be a whole number of seconds\n";
-      return kExitUsage;
+  OrExit<std::optional<std::chrono::seconds>> timeout = TestTimeoutFlag("ctask get", *flags, "watch-timeout", err);
+  if (!timeout) return std::unexpected(timeout.error());
+  options.watch_timeout = *timeout;
+  OrExit<std::string> root = StateDirFlag("ctask get", *flags, err);
+  if (!root) return std::unexpected(root.error());
+  options.query.root = std::move(*root);
+  return options;
+}
+
+// Reports every record that cannot be read; the rest are still shown, and
+// the exit status says something was wrong.
+int ReportUnreadableEntries(const Snapshot& snapshot, std::ostream& err) {
+  int code = kExitOk;
+  for (const store::ListEntry& entry : snapshot.entries) {
+    if (!entry.task) {
+      ReportUnreadable(entry, err);
+      code = kExitInvalid;
     }
-    watch_timeout = std::chrono::seconds(std::stoi(text));
   }
-  if (flags->Has("state-dir")) {
-    query.root = flags->Get("state-dir");
-    if (query.root.empty()) {
-      err << "ctask get: --state-dir must name a directory\n";
-      return kExitUsage;
-    }
+  return code;
+}
+
+// -o yaml|json: the record of the task named, or a v1 List of them all, as
+// kubectl prints them. Unreadable records were reported already.
+void PrintRecords(const Snapshot& snapshot, const GetOptions& options, std::ostream& out) {
+  std::vector<api::Json> records;
+  for (const store::ListEntry& entry : snapshot.entries) {
+    if (entry.task) records.push_back(api::EncodeContainerTask(*entry.task));
+  }
+  api::Json shown;
+  if (!options.query.name.empty()) {
+    if (records.empty()) return;  // unreadable: reported already
+    shown = records.front();
   } else {
-    Result<std::string> root = store::DefaultStateDir();
-    if (!root) {
-      err << "ctask get: " << root.error().message() << "\n";
-      return kExitInvalid;
-    }
-    query.root = *root;
+    shown = api::Json::object();
+    shown["apiVersion"] = "v1";
+    shown["kind"] = "List";
+    shown["items"] = api::Json::array();
+    for (api::Json& record : records) shown["items"].push_back(std::move(record));
   }
+  if (options.format == "json") {
+    out << shown.dump(2, ' ', false, api::Json::error_handler_t::replace) << "\n";
+  } else {
+    out << api::ToYaml(shown);
+  }
+}
+
+// The table (kubectl's "No resources found" on stderr when a listing is
+// empty). Returns its column widths, which a watch's rows keep to.
+std::vector<std::size_t> PrintTable(const Snapshot& snapshot, const Query& query, const TableOptions& options,
+                                    std::ostream& out, std::ostream& err) {
+  if (snapshot.entries.empty()) {
+    if (query.name.empty()) {
+      err << (query.all_namespaces ? std::string("No resources found\n")
+                                   : "No resources found in " + query.ns + " namespace.\n");
+    }
+    return ColumnWidths({TableHeader(options)});
+  }
+  const Timestamp now = WallClock();
+  std::vector<TableRow> rows = {TableHeader(options)};
+  for (const store::ListEntry& entry : snapshot.entries) rows.push_back(RowOf(entry, now, options));
+  std::vector<std::size_t> widths = ColumnWidths(rows);
+  out << FormatRows(rows, widths) << std::flush;
+  return widths;
+}
+
+}  // namespace
+
+int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<GetOptions> options = ParseGetFlags(args, out, err);
+  if (!options) return options.error();
+  const Query& query = options->query;
 
   Result<Snapshot> snapshot = Look(query);
   if (!snapshot) {
     err << "ctask get: " << snapshot.error().message() << "\n";
     return kExitInvalid;
   }
-  int code = kExitOk;
-  for (const store::ListEntry& entry : snapshot->entries) {
-    if (!entry.task) {
-      ReportUnreadable(entry, err);
-      code = kExitInvalid;
-    }
-  }
-  if (!query.name.empty() && snapshot->entries.empty() && !watch) {
+  const int code = ReportUnreadableEntries(*snapshot, err);
+  // A watch of a task not there yet waits for it to appear.
+  if (!query.name.empty() && snapshot->entries.empty() && !options->watch) {
     err << NotFound(query.name, query.ns, query.root);
     return kExitInvalid;
   }
-
-  if (format == "yaml" || format == "json") {
-    std::vector<api::Json> records;
-    for (const store::ListEntry& entry : snapshot->entries) {
-      if (entry.task) records.push_back(api::EncodeContainerTask(*entry.task));
-    }
-    api::Json shown;
-    if (!query.name.empty()) {
-      if (records.empty()) return code;  // unreadable: reported above
-      shown = records.front();
-    } else {
-      shown = api::Json::object();
-      shown["apiVersion"] = "v1";
-      shown["kind"] = "List";
-      shown["items"] = api::Json::array();
-      for (api::Json& record : records) shown["items"].push_back(std::move(record));
-    }
-    if (format == "json") {
-      out << shown.dump(2, ' ', false, api::Json::error_handler_t::replace) << "\n";
-    } else {
-      out << api::ToYaml(shown);
-    }
+  if (options->format == "yaml" || options->format == "json") {
+    PrintRecords(*snapshot, *options, out);
     return code;
   }
 
-  const TableOptions options{.wide = format == "wide", .all_namespaces = query.all_namespaces};
-  std::vector<std::size_t> widths = ColumnWidths({TableHeader(options)});
-  if (snapshot->entries.empty()) {
-    if (query.name.empty()) {
-      err << (query.all_namespaces ? std::string("No resources found\n")
-                                   : "No resources found in " + query.ns + " namespace.\n");
-    }
-  } else {
-    const Timestamp now = WallClock();
-    std::vector<TableRow> rows = {TableHeader(options)};
-    for (const store::ListEntry& entry : snapshot->entries) rows.push_back(RowOf(entry, now, options));
-    widths = ColumnWidths(rows);
-    out << FormatRows(rows, widths) << std::flush;
-  }
-  if (!watch) return code;
+  const TableOptions table{.wide = options->format == "wide", .all_namespaces = query.all_namespaces};
+  std::vector<std::size_t> widths = PrintTable(*snapshot, query, table, out, err);
+  if (!options->watch) return code;
   const bool header_shown = !snapshot->entries.empty();
   const int watch_code =
-      Watch(query, options, std::move(*snapshot), std::move(widths), header_shown, watch_timeout, out, err);
+      Watch(query, table, std::move(*snapshot), std::move(widths), header_shown, options->watch_timeout, out, err);
   return std::max(code, watch_code);
 }
 

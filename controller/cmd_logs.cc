@@ -29,6 +29,7 @@
 #include "render/labels.h"
 #include "status/decide.h"
 #include "store/file_store.h"
+#include "task_flags.h"
 #include "util/field_error.h"
 
 namespace ctask::cli {
@@ -124,9 +125,7 @@ class LogCopier {
   bool restart_pending_ = false;
 };
 
-}  // namespace
-
-int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+std::vector<FlagSpec> LogsFlags() {
   std::vector<FlagSpec> specs = {
       {"namespace", 'n', true, "NAMESPACE", "The task's namespace (default \"default\")"},
       {"follow", 'f', false, "", "Keep printing the log as it is written, until the task has ended"},
@@ -138,126 +137,123 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   for (FlagSpec& spec : KubeFlagSpecs()) specs.push_back(std::move(spec));
   // Hidden, for tests: give up following after SECONDS, with exit status 1.
   specs.push_back({"follow-timeout", '\0', true, "SECONDS", ""});
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask logs");
-  if (!flags) {
-    err << "ctask logs: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Print a task's log: the output of its latest attempt, byte for byte, from the local\n"
-           "state directory (Docker backend) or from the task's log ConfigMap in the cluster\n"
-           "(--backend kubernetes). With -f, keep printing it as it is written until the task has\n"
-           "ended (in a cluster the archive is written when the attempt ends: -f waits for it).\n\n"
-           "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f] [--state-dir DIR]\n"
-           "  ctask logs NAME --backend kubernetes [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]\n\n"
-           "Examples:\n  ctask logs hello\n  ctask logs -f hello\n  ctask logs --backend kubernetes -n dev hello\n\n"
-           "Exit status: 0 on success, 1 when the task is not found or its log cannot be read,\n"
-           "2 on bad usage.\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
+  return specs;
+}
+
+constexpr const char* kLogsHelp =
+    "Print a task's log: the output of its latest attempt, byte for byte, from the local\n"
+    "state directory (Docker backend) or from the task's log ConfigMap in the cluster\n"
+    "(--backend kubernetes). With -f, keep printing it as it is written until the task has\n"
+    "ended (in a cluster the archive is written when the attempt ends: -f waits for it).\n\n"
+    "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f] [--state-dir DIR]\n"
+    "  ctask logs NAME --backend kubernetes [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]\n\n"
+    "Examples:\n  ctask logs hello\n  ctask logs -f hello\n  ctask logs --backend kubernetes -n dev hello\n\n"
+    "Exit status: 0 on success, 1 when the task is not found or its log cannot be read,\n"
+    "2 on bad usage.\n\n";
+
+// What the command line asks `logs` for.
+struct LogsOptions {
+  std::string name;
+  std::string ns;
+  bool follow = false;
+  std::optional<std::chrono::seconds> follow_timeout;
+  std::string backend;  // "docker" or "kubernetes"
+  // The rest (--kubeconfig, --context, the client's, --state-dir) is read
+  // when the store is opened: the kube flags say where the cluster is.
+  ParsedFlags flags;
+};
+
+// The flags up to the backend; that backend's own flags are checked when it
+// is opened, in the same order as before.
+OrExit<LogsOptions> ParseLogsFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, LogsFlags(), "ctask logs", kLogsHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (flags->positional.size() != 1) {
     err << "ctask logs: " << (flags->positional.empty() ? "name the task: ctask logs NAME" : "give one task NAME")
         << "\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  const std::string name = flags->positional[0];
-  const std::string ns = flags->Get("namespace", api::kDefaultNamespace);
-  if (std::vector<std::string> problems = api::IsDNS1123Label(ns); !problems.empty()) {
-    err << "ctask logs: --namespace " << QuoteValue(ns) << " is not a namespace: " << problems.front() << "\n";
-    return kExitUsage;
+  LogsOptions options;
+  options.name = flags->positional[0];
+  options.ns = flags->Get("namespace", api::kDefaultNamespace);
+  if (!CheckNamespace("ctask logs", options.ns, err) || !CheckTaskName("ctask logs", options.name, err)) {
+    return std::unexpected(kExitUsage);
   }
-  if (std::vector<std::string> problems = api::IsDNS1123Label(name); !problems.empty()) {
-    err << "ctask logs: " << QuoteValue(name) << " is not a task name: " << problems.front() << "\n";
-    return kExitUsage;
+  OrExit<std::optional<std::chrono::seconds>> timeout = TestTimeoutFlag("ctask logs", *flags, "follow-timeout", err);
+  if (!timeout) return std::unexpected(timeout.error());
+  options.follow_timeout = *timeout;
+  options.follow = flags->Has("follow");
+  options.backend = flags->Get("backend", flags->Has("kubeconfig") || flags->Has("context") ? "kubernetes" : "docker");
+  if (options.backend != "docker" && options.backend != "kubernetes") {
+    err << "ctask logs: --backend " << QuoteValue(options.backend) << ": must be docker or kubernetes\n";
+    return std::unexpected(kExitUsage);
   }
-  std::optional<std::chrono::seconds> follow_timeout;
-  if (flags->Has("follow-timeout")) {
-    const std::string text = flags->Get("follow-timeout");
-    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
-      err << "ctask logs: --follow-timeout must be a whole number of seconds\n";
-      return kExitUsage;
-    }
-    follow_timeout = std::chrono::seconds(std::stoi(text));
-  }
-  const std::string backend =
-      flags->Get("backend", flags->Has("kubeconfig") || flags->Has("context") ? "kubernetes" : "docker");
-  if (backend != "docker" && backend != "kubernetes") {
-    err << "ctask logs: --backend " << QuoteValue(backend) << ": must be docker or kubernetes\n";
-    return kExitUsage;
-  }
-  store::TaskReaderPtr opened_store;
-  kube::KubeClientPtr client;
-  std::string root;
-  if (backend == "kubernetes") {
-    Result<kube::ClientOptions> options = KubeClientOptionsFromFlags(*flags);
-    if (!options) {
-      err << "ctask logs: " << options.error().message() << "\n";
-      return kExitUsage;
-    }
-    Result<kube::ClusterConfig> config = KubeConfigFromFlags(*flags);
-    Result<kube::KubeClientPtr> connected =
-        config ? kube::Connect(*config, *options) : Result<kube::KubeClientPtr>(std::unexpected(config.error()));
-    if (!connected) {
-      err << "ctask logs: " << connected.error().message() << "\n";
-      return kExitInvalid;
-    }
-    client = std::move(*connected);
-    root = "cluster " + config->server;
-    opened_store = std::make_unique<backends::ApiTaskReader>(*client, ns);
-  } else if (flags->Has("state-dir")) {
-    root = flags->Get("state-dir");
-    if (root.empty()) {
-      err << "ctask logs: --state-dir must name a directory\n";
-      return kExitUsage;
-    }
-  } else {
-    Result<std::string> default_root = store::DefaultStateDir();
-    if (!default_root) {
-      err << "ctask logs: " << default_root.error().message() << "\n";
-      return kExitInvalid;
-    }
-    root = *default_root;
-  }
+  options.flags = std::move(*flags);
+  return options;
+}
 
-  if (!opened_store) {
-    // A directory that does not exist holds no tasks; opening it would create it.
-    std::error_code ec;
-    if (!std::filesystem::exists(root, ec)) {
-      err << NotFound(name, ns, root);
-      return kExitInvalid;
-    }
-    auto opened = store::FileStore::Open(root);
-    if (!opened) {
-      err << "ctask logs: " << opened.error().message() << "\n";
-      return kExitInvalid;
-    }
-    opened_store = std::move(*opened);
-  }
-  store::TaskReader& store = *opened_store;
-  Result<api::ContainerTask> task = store.Get(ns, name);
-  if (!task) {
-    if (task.error().code() == ErrorCode::kNotFound) {
-      err << NotFound(name, ns, root);
-    } else {
-      err << "ctask logs: " << task.error().message() << "\n";
-    }
-    return kExitInvalid;
-  }
-  if (!task->spec.logs.archive) {
-    out << task->status.log_tail;
-    err << "ctask: task " << name << " keeps no log artifact (spec.logs.archive is false); this is status.logTail\n";
-    return kExitOk;
-  }
+// Where the records and logs are read from, and what to call it in errors.
+struct LogSource {
+  kube::KubeClientPtr client;  // the cluster's; the store reads through it
+  store::TaskReaderPtr store;
+  std::string root;  // the state directory, or "cluster URL"
+};
 
+// --backend kubernetes: the task and its log ConfigMap, through the API.
+OrExit<LogSource> ConnectCluster(const LogsOptions& options, std::ostream& err) {
+  Result<kube::ClientOptions> client_options = KubeClientOptionsFromFlags(options.flags);
+  if (!client_options) {
+    err << "ctask logs: " << client_options.error().message() << "\n";
+    return std::unexpected(kExitUsage);
+  }
+  Result<kube::ClusterConfig> config = KubeConfigFromFlags(options.flags);
+  Result<kube::KubeClientPtr> connected =
+      config ? kube::Connect(*config, *client_options) : Result<kube::KubeClientPtr>(std::unexpected(config.error()));
+  if (!connected) {
+    err << "ctask logs: " << connected.error().message() << "\n";
+    return std::unexpected(kExitInvalid);
+  }
+  LogSource source;
+  source.client = std::move(*connected);
+  source.root = "cluster " + config->server;
+  source.store = std::make_unique<backends::ApiTaskReader>(*source.client, options.ns);
+  return source;
+}
+
+// The Docker backend's state directory, read without its lock.
+OrExit<LogSource> OpenStateDir(const LogsOptions& options, std::ostream& err) {
+  OrExit<std::string> root = StateDirFlag("ctask logs", options.flags, err);
+  if (!root) return std::unexpected(root.error());
+  LogSource source;
+  source.root = std::move(*root);
+  // A directory that does not exist holds no tasks; opening it would create it.
+  std::error_code ec;
+  if (!std::filesystem::exists(source.root, ec)) {
+    err << NotFound(options.name, options.ns, source.root);
+    return std::unexpected(kExitInvalid);
+  }
+  auto opened = store::FileStore::Open(source.root);
+  if (!opened) {
+    err << "ctask logs: " << opened.error().message() << "\n";
+    return std::unexpected(kExitInvalid);
+  }
+  source.store = std::move(*opened);
+  return source;
+}
+
+// Prints the log until it is final (or at once, without -f). `task` is the
+// record as first read; the loop reads it again between drains.
+int CopyLog(store::TaskReader& store, const LogsOptions& options, Result<api::ContainerTask> task, std::ostream& out,
+            std::ostream& err) {
+  const std::string& ns = options.ns;
+  const std::string& name = options.name;
   auto current_attempt = [&]() -> int32_t {
     Result<api::ContainerTask> now = store.Get(ns, name);
     return now ? now->status.attempts : task->status.attempts;
   };
   LogCopier copier(store, ns, name, current_attempt, out, err);
-  const bool follow = flags->Has("follow");
   const auto deadline =
-      follow_timeout ? std::optional(std::chrono::steady_clock::now() + *follow_timeout) : std::nullopt;
+      options.follow_timeout ? std::optional(std::chrono::steady_clock::now() + *options.follow_timeout) : std::nullopt;
   for (;;) {
     // The record first, then the artifact: once the record says the log is
     // final, a drain after it gets every byte.
@@ -266,9 +262,9 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       err << "ctask logs: " << drained.error().message() << "\n";
       return kExitInvalid;
     }
-    if (!follow || final) break;
+    if (!options.follow || final) break;
     if (deadline && std::chrono::steady_clock::now() >= *deadline) {
-      err << "ctask logs: task " << ns << "/" << name << " has not ended after " << follow_timeout->count()
+      err << "ctask logs: task " << ns << "/" << name << " has not ended after " << options.follow_timeout->count()
           << "s (--follow-timeout)\n";
       return kExitInvalid;
     }
@@ -288,6 +284,37 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         << (task->status.phase.empty() ? "<none>" : task->status.phase) << ")\n";
   }
   return kExitOk;
+}
+
+// The task's log: its artifact, or status.logTail when it keeps none.
+int PrintLog(const LogSource& source, const LogsOptions& options, std::ostream& out, std::ostream& err) {
+  Result<api::ContainerTask> task = source.store->Get(options.ns, options.name);
+  if (!task) {
+    if (task.error().code() == ErrorCode::kNotFound) {
+      err << NotFound(options.name, options.ns, source.root);
+    } else {
+      err << "ctask logs: " << task.error().message() << "\n";
+    }
+    return kExitInvalid;
+  }
+  if (!task->spec.logs.archive) {
+    out << task->status.log_tail;
+    err << "ctask: task " << options.name
+        << " keeps no log artifact (spec.logs.archive is false); this is status.logTail\n";
+    return kExitOk;
+  }
+  return CopyLog(*source.store, options, std::move(task), out, err);
+}
+
+}  // namespace
+
+int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<LogsOptions> options = ParseLogsFlags(args, out, err);
+  if (!options) return options.error();
+  OrExit<LogSource> source =
+      options->backend == "kubernetes" ? ConnectCluster(*options, err) : OpenStateDir(*options, err);
+  if (!source) return source.error();
+  return PrintLog(*source, *options, out, err);
 }
 
 }  // namespace ctask::cli

@@ -3,6 +3,7 @@
 // Docker create-container request the local runner would send. Secret values
 // resolved for Docker are shown redacted.
 #include <charconv>
+#include <optional>
 
 #include "api/document.h"
 #include "api/manifest.h"
@@ -51,10 +52,8 @@ api::Json Redacted(api::Json body, const api::ContainerTaskSpec& spec, const std
   return body;
 }
 
-}  // namespace
-
-int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::vector<FlagSpec> specs = {
+const std::vector<FlagSpec>& RenderFlags() {
+  static const std::vector<FlagSpec> kSpecs = {
       {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
       {"backend", 'b', true, "BACKEND", "kubernetes (default): the Job; docker: the container"},
       {"output", 'o', true, "FORMAT", "yaml (default) or json"},
@@ -62,88 +61,118 @@ int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostr
       {"allow-host-path", '\0', true, "DIR", "Docker: let tasks bind-mount DIR or below; repeatable"},
       {"help", 'h', false, "", "Show this help"},
   };
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask render");
-  if (!flags) {
-    err << "ctask render: " << flags.error().message() << "\n";
-    return kExitUsage;
+  return kSpecs;
+}
+
+constexpr const char* kRenderHelp =
+    "Show the Kubernetes Job or the Docker container each ContainerTask becomes.\n"
+    "Secrets and ConfigMaps in the same files feed the Docker container's environment;\n"
+    "values from Secrets are shown redacted.\n\n"
+    "Usage:\n  ctask render -f FILE [-f FILE...] [--backend kubernetes|docker] [-o yaml|json]\n\n"
+    "Exit status: 0 on success, 1 when a manifest is invalid or cannot be rendered, 2 on bad usage.\n\n";
+
+// What the command line asks `render` for.
+struct RenderOptions {
+  std::string backend;  // "kubernetes" or "docker"
+  std::string format;   // "yaml" or "json"
+  int attempt = 1;
+  std::vector<std::string> files;
+  render::DockerPolicy policy;
+};
+
+// --attempt N: a whole number in [1, kMaxAttempt], or nullopt (reported).
+std::optional<int> ParseAttempt(const std::string& text, std::ostream& err) {
+  int attempt = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), attempt);
+  if (ec != std::errc() || end != text.data() + text.size() || attempt < 1 || attempt > kMaxAttempt) {
+    err << "ctask render: --attempt must be a whole number from 1 to " << kMaxAttempt << "\n";
+    return std::nullopt;
   }
-  if (flags->Has("help")) {
-    out << "Show the Kubernetes Job or the Docker container each ContainerTask becomes.\n"
-           "Secrets and ConfigMaps in the same files feed the Docker container's environment;\n"
-           "values from Secrets are shown redacted.\n\n"
-           "Usage:\n  ctask render -f FILE [-f FILE...] [--backend kubernetes|docker] [-o yaml|json]\n\n"
-           "Exit status: 0 on success, 1 when a manifest is invalid or cannot be rendered, 2 on bad usage.\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
+  return attempt;
+}
+
+OrExit<RenderOptions> ParseRenderFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, RenderFlags(), "ctask render", kRenderHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (!flags->positional.empty()) {
     err << "ctask render: unexpected argument \"" << flags->positional[0] << "\": name files with -f\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  const std::string backend = flags->Get("backend", "kubernetes");
-  const std::string format = flags->Get("output", "yaml");
-  if (backend != "kubernetes" && backend != "docker") {
+  RenderOptions options;
+  options.backend = flags->Get("backend", "kubernetes");
+  options.format = flags->Get("output", "yaml");
+  if (options.backend != "kubernetes" && options.backend != "docker") {
     err << "ctask render: --backend must be kubernetes or docker\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  if (format != "yaml" && format != "json") {
+  if (options.format != "yaml" && options.format != "json") {
     err << "ctask render: --output must be yaml or json\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  int attempt = 1;
   if (flags->Has("attempt")) {
-    const std::string text = flags->Get("attempt");
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), attempt);
-    if (ec != std::errc() || end != text.data() + text.size() || attempt < 1 || attempt > kMaxAttempt) {
-      err << "ctask render: --attempt must be a whole number from 1 to " << kMaxAttempt << "\n";
-      return kExitUsage;
-    }
+    std::optional<int> attempt = ParseAttempt(flags->Get("attempt"), err);
+    if (!attempt) return std::unexpected(kExitUsage);
+    options.attempt = *attempt;
   }
-  const std::vector<std::string>& files = flags->All("filename");
-  if (files.empty()) {
+  options.files = flags->All("filename");
+  if (options.files.empty()) {
     err << "ctask render: no input: name a manifest with -f FILE\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
+  options.policy.allowed_host_paths = flags->All("allow-host-path");
+  return options;
+}
 
-  api::Manifests manifests = api::LoadManifestFiles(files);
-  if (!manifests.ok()) {
-    for (const api::ManifestProblem& problem : manifests.problems) err << problem.ToString() << "\n";
-    return kExitInvalid;
-  }
+// The Job of one task, and its NetworkPolicy when the task is isolated.
+Status RenderForKubernetes(const api::LoadedTask& t, int attempt, std::vector<api::Json>& objects) {
+  render::JobOptions options;
+  options.attempt = attempt;
+  options.active_deadline_seconds = t.task.spec.timeout_seconds;
+  Result<api::Json> job = render::RenderJob(t.task, options);
+  if (!job) return std::unexpected(job.error());
+  objects.push_back(std::move(*job));
+  if (t.task.spec.network.isolated) objects.push_back(render::RenderNetworkPolicy(t.task));
+  return {};
+}
 
+// The create-container request of one task, its Secret values redacted.
+Result<api::Json> RenderForDocker(const api::LoadedTask& t, const RenderOptions& options,
+                                  const api::Manifests& manifests) {
+  Result<render::DockerContainer> container =
+      render::RenderDockerContainer(t.task, options.attempt, manifests.configs, options.policy);
+  if (!container) return std::unexpected(container.error());
+  api::Json shown = api::Json::object();
+  shown["name"] = container->name;
+  shown["body"] = Redacted(container->body, t.task.spec, container->secret_env);
+  return shown;
+}
+
+// Every task's objects, in file order. Every task that cannot be rendered
+// is reported, not only the first; then nothing is printed.
+std::optional<std::vector<api::Json>> RenderAll(const api::Manifests& manifests, const RenderOptions& options,
+                                                std::ostream& err) {
   std::vector<api::Json> objects;
   bool failed = false;
-  render::DockerPolicy policy;
-  policy.allowed_host_paths = flags->All("allow-host-path");
   for (const api::LoadedTask& t : manifests.tasks) {
-    if (backend == "kubernetes") {
-      render::JobOptions options;
-      options.attempt = attempt;
-      options.active_deadline_seconds = t.task.spec.timeout_seconds;
-      Result<api::Json> job = render::RenderJob(t.task, options);
-      if (!job) {
-        err << Location(t) << ": " << job.error().message() << "\n";
-        failed = true;
-        continue;
-      }
-      objects.push_back(std::move(*job));
-      if (t.task.spec.network.isolated) objects.push_back(render::RenderNetworkPolicy(t.task));
+    Status rendered;
+    if (options.backend == "kubernetes") {
+      rendered = RenderForKubernetes(t, options.attempt, objects);
+    } else if (Result<api::Json> shown = RenderForDocker(t, options, manifests); shown) {
+      objects.push_back(std::move(*shown));
     } else {
-      Result<render::DockerContainer> container =
-          render::RenderDockerContainer(t.task, attempt, manifests.configs, policy);
-      if (!container) {
-        err << Location(t) << ": " << container.error().message() << "\n";
-        failed = true;
-        continue;
-      }
-      api::Json shown = api::Json::object();
-      shown["name"] = container->name;
-      shown["body"] = Redacted(container->body, t.task.spec, container->secret_env);
-      objects.push_back(std::move(shown));
+      rendered = std::unexpected(shown.error());
+    }
+    if (!rendered) {
+      err << Location(t) << ": " << rendered.error().message() << "\n";
+      failed = true;
     }
   }
-  if (failed) return kExitInvalid;
+  if (failed) return std::nullopt;
+  return objects;
+}
 
+// YAML documents separated by ---, or JSON: the object alone, or a v1 List.
+void PrintObjects(const std::vector<api::Json>& objects, const std::string& format, std::ostream& out) {
   if (format == "json") {
     if (objects.size() == 1) {
       out << objects[0].dump(2) << "\n";
@@ -154,12 +183,27 @@ int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostr
       list["items"] = objects;
       out << list.dump(2) << "\n";
     }
-  } else {
-    for (size_t i = 0; i < objects.size(); ++i) {
-      if (i > 0) out << "---\n";
-      out << api::ToYaml(objects[i]);
-    }
+    return;
   }
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (i > 0) out << "---\n";
+    out << api::ToYaml(objects[i]);
+  }
+}
+
+}  // namespace
+
+int RunRender(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<RenderOptions> options = ParseRenderFlags(args, out, err);
+  if (!options) return options.error();
+  api::Manifests manifests = api::LoadManifestFiles(options->files);
+  if (!manifests.ok()) {
+    for (const api::ManifestProblem& problem : manifests.problems) err << problem.ToString() << "\n";
+    return kExitInvalid;
+  }
+  std::optional<std::vector<api::Json>> objects = RenderAll(manifests, *options, err);
+  if (!objects) return kExitInvalid;
+  PrintObjects(*objects, options->format, out);
   return kExitOk;
 }
 

@@ -176,66 +176,252 @@ void ReportAndLetGo(int fd, const std::string& report) {
   }
 }
 
-}  // namespace
+// What the command line asks `run` for.
+struct RunOptions {
+  std::vector<std::string> files;
+  bool detach = false;
+  bool quiet = false;  // detached implies quiet: nobody is there to read it
+  std::chrono::seconds stop_grace{};
+  std::string state_dir;  // empty: the default
+  bool state_dir_given = false;
+  std::vector<std::string> allowed_host_paths;
+};
 
-int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<ParsedFlags> flags = ParseFlags(args, RunFlags(), "ctask run");
-  if (!flags) {
-    err << "ctask run: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << kRunHelp << FlagsHelp(RunFlags());
-    return kExitOk;
-  }
+OrExit<RunOptions> ParseRunFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, RunFlags(), "ctask run", kRunHelp, out, err);
+  if (!flags) return std::unexpected(flags.error());
   if (!flags->positional.empty()) {
     err << "ctask run: unexpected argument \"" << flags->positional[0]
         << "\": name files with -f (e.g. ctask run -f task.yaml)\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  const std::vector<std::string>& files = flags->All("filename");
-  if (files.empty()) {
+  RunOptions options;
+  options.files = flags->All("filename");
+  if (options.files.empty()) {
     err << "ctask run: no input: name a manifest with -f FILE\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
   Result<long> grace = flags->Number("stop-grace", 10, 0, 3600);
   if (!grace) {
     err << "ctask run: " << grace.error().message() << "\n";
-    return kExitUsage;
+    return std::unexpected(kExitUsage);
   }
-  const bool detach = flags->Has("detach");
-  const bool quiet = flags->Has("quiet") || detach;
+  options.stop_grace = std::chrono::seconds(*grace);
+  options.detach = flags->Has("detach");
+  options.quiet = flags->Has("quiet") || options.detach;
+  options.state_dir = flags->Get("state-dir");
+  options.state_dir_given = flags->Has("state-dir");
+  options.allowed_host_paths = flags->All("allow-host-path");
+  return options;
+}
 
-  // 1. The manifests: every problem reported, nothing run when any.
-  api::Manifests manifests = api::LoadManifestFiles(files);
-  for (const api::ManifestProblem& problem : manifests.problems) err << problem.ToString() << "\n";
-  if (!manifests.ok()) {
+// The tasks to run and the configs they use, each task in its namespace.
+struct RunInput {
+  api::Manifests manifests;
+  std::vector<std::string> keys;  // the tasks' keys, in file order
+};
+
+// The manifests: every problem reported, nothing run when any.
+OrExit<RunInput> LoadTasks(const std::vector<std::string>& files, std::ostream& err) {
+  RunInput input{api::LoadManifestFiles(files), {}};
+  for (const api::ManifestProblem& problem : input.manifests.problems) err << problem.ToString() << "\n";
+  if (!input.manifests.ok()) {
     err << "ctask run: nothing was run: fix the problems above (ctask validate -f FILE checks a manifest)\n";
-    return kExitRunInfrastructure;
+    return std::unexpected(kExitRunInfrastructure);
   }
-  if (manifests.tasks.empty()) {
+  if (input.manifests.tasks.empty()) {
     err << "ctask run: no ContainerTask in the files given\n";
-    return kExitRunInfrastructure;
+    return std::unexpected(kExitRunInfrastructure);
   }
-  std::vector<std::string> keys;
-  for (api::LoadedTask& loaded : manifests.tasks) {
+  for (api::LoadedTask& loaded : input.manifests.tasks) {
     loaded.task.metadata.namespace_ = api::NamespaceOrDefault(loaded.task.metadata.namespace_);
     const std::string key = reconcile::TaskKey(loaded.task);
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+    if (std::find(input.keys.begin(), input.keys.end(), key) != input.keys.end()) {
       err << loaded.source.file << ": doc " << loaded.source.document << ": ContainerTask/" << loaded.task.metadata.name
           << ": metadata.name: the files name this task twice: give each task its own name\n";
-      return kExitRunInfrastructure;
+      return std::unexpected(kExitRunInfrastructure);
     }
-    keys.push_back(key);
+    input.keys.push_back(key);
   }
+  return input;
+}
+
+// A phase change on the way to the end, once per phase and reason; the end
+// itself is in the summary. Every status is kept for that summary.
+void ShowStatus(Progress& progress, bool quiet, std::ostream& progress_out, const api::ContainerTask& task) {
+  const std::string key = reconcile::TaskKey(task);
+  const std::string shown = task.status.phase + "/" + task.status.reason;
+  std::lock_guard lock(progress.mu);
+  progress.last[key] = task;
+  if (quiet || progress.shown[key] == shown) return;
+  progress.shown[key] = shown;
+  // Terminal states are in the summary; show the way there.
+  if (status::IsTerminal(task.status.phase)) return;
+  progress_out << "ctask: " << task.metadata.name << ": " << task.status.phase << " (" << task.status.reason
+               << "): " << task.status.message << "\n";
+}
+
+// A reconcile's result: a settled task wakes the wait; an error is shown as
+// ErrorReports decides (not every retry of the same one).
+void ShowResult(Progress& progress, std::ostream& progress_out, const std::string& key,
+                const Result<reconcile::ReconcileResult>& result) {
+  std::lock_guard lock(progress.mu);
+  if (result && result->settled) {
+    progress.settled.insert(key);
+    progress.changed.notify_all();
+  } else if (std::optional<reconcile::ErrorReport> report = progress.errors.Report(key, result)) {
+    progress_out << "ctask: " << key << ": " << report->message << " (" << report->what_next << ")\n";
+  }
+}
+
+// The backend's options: the flags, and the callbacks that show the tasks'
+// output and progress (none when quiet) and feed the wait.
+backends::LocalBackendOptions BackendOptions(const RunOptions& flags, const RunInput& input, Progress& progress,
+                                             OutputPrinter& printer, std::ostream& progress_out) {
+  backends::LocalBackendOptions options;
+  options.state_dir = flags.state_dir;
+  options.policy.allowed_host_paths = flags.allowed_host_paths;
+  options.reconciler.stop_grace = flags.stop_grace;
+  options.workers = static_cast<int>(std::min<size_t>(input.keys.size(), 4));
+  options.configs = std::make_shared<backends::ConfigSet>(input.manifests.configs);
+  if (!flags.quiet) {
+    options.display = [&printer](const std::string& key, int, runtime::LogStream stream, std::string_view data) {
+      printer.Write(key, stream, data);
+    };
+    options.on_pull_progress = [&progress, &progress_out](const std::string& image, const api::Json& message) {
+      const std::string status = message.is_object() ? message.value("status", "") : "";
+      if (status.empty() || message.contains("progressDetail")) return;  // per-layer byte counts: too chatty
+      std::lock_guard lock(progress.mu);
+      progress_out << "ctask: pulling " << image << ": " << status << "\n";
+    };
+  }
+  options.on_status = [&progress, &progress_out, quiet = flags.quiet](const api::ContainerTask& task) {
+    ShowStatus(progress, quiet, progress_out, task);
+  };
+  options.on_result = [&progress, &progress_out](const std::string& key,
+                                                 const Result<reconcile::ReconcileResult>& result) {
+    ShowResult(progress, progress_out, key, result);
+  };
+  return options;
+}
+
+// What the detached child reports to its parent once the tasks are
+// submitted: "ok", then how to follow each task.
+std::string StartedReport(const RunOptions& flags, const RunInput& input) {
+  std::string report = "ok\n";
+  for (const api::LoadedTask& loaded : input.manifests.tasks) {
+    report += "ctask: " + loaded.task.metadata.name + " started; follow it with: ctask logs -f " +
+              loaded.task.metadata.name + (flags.state_dir_given ? " --state-dir " + flags.state_dir : std::string()) +
+              "\n";
+  }
+  return report;
+}
+
+// The first Ctrl-C: every task cancelled, a one-way spec.cancel, as
+// `kubectl patch` would set it. Called without progress.mu held: the
+// workers take it to report.
+void CancelAll(backends::LocalBackend& backend, const std::vector<std::string>& keys, std::ostream& progress_out) {
+  for (const std::string& key : keys) {
+    const auto [ns, name] = reconcile::SplitKey(key);
+    Status cancelled = backends::UpdateRecord(backend.store(), ns, name, [](api::ContainerTask& t) {
+      if (!t.spec.cancel) ++t.metadata.generation;
+      t.spec.cancel = true;
+    });
+    if (!cancelled && cancelled.error().code() != ErrorCode::kNotFound) {
+      progress_out << "ctask: " << key << ": cannot cancel: " << cancelled.error().message() << "\n";
+    }
+    backend.queue().Add(key);
+  }
+}
+
+// The second Ctrl-C: leave at once. The workers may be inside a stop that
+// waits out its grace period, and joining them would wait with it. The
+// records already say Cancelled; the daemon finishes the stops it was asked.
+[[noreturn]] void QuitNow(std::ostream& progress_out, std::ostream& out) {
+  progress_out << "ctask: interrupted again: quitting now; containers may still be stopping (ctask get "
+                  "shows them)\n";
+  progress_out.flush();
+  out.flush();
+  std::_Exit(kExitRunCancelled);
+}
+
+// Waits until every task is settled. The first Ctrl-C cancels them all; a
+// second leaves at once.
+void WaitUntilSettled(Progress& progress, backends::LocalBackend& backend, const std::vector<std::string>& keys,
+                      std::ostream& progress_out, std::ostream& out) {
+  bool cancelling = false;
+  std::unique_lock lock(progress.mu);
+  // Conditions are checked before each wait, never only after one: a signal
+  // that arrives while the lock is released (the cancel below) has already
+  // notified, and waiting first would miss it.
+  while (true) {
+    if (progress.interrupts >= 1 && !cancelling) {
+      cancelling = true;
+      progress_out << "ctask: cancelling: stopping the containers (Ctrl-C again to quit at once)\n";
+      // Cancelled first even when both Ctrl-Cs came together, so the
+      // records say what happened before a quick exit.
+      lock.unlock();
+      CancelAll(backend, keys, progress_out);
+      lock.lock();
+      continue;  // the state may have changed while unlocked
+    }
+    if (progress.interrupts >= 2) QuitNow(progress_out, out);
+    if (progress.settled.size() >= keys.size()) return;
+    progress.changed.wait(lock);
+  }
+}
+
+// The last record seen of a task whose record is gone (its TTL, or a
+// `ctask delete`, removed it); one deleted before it finished counts as
+// cancelled: it was stopped on request.
+std::optional<api::ContainerTask> LastSeen(Progress& progress, const std::string& key) {
+  std::lock_guard lock(progress.mu);
+  auto it = progress.last.find(key);
+  if (it == progress.last.end()) return std::nullopt;
+  api::ContainerTask last = it->second;
+  if (!status::IsTerminal(last.status.phase)) {
+    last.status.phase = api::phase::kCancelled;
+    last.status.reason = "Deleted";
+    last.status.message = "deleted before it finished (ctask delete)";
+  }
+  return last;
+}
+
+// How each task ended, in file order, for the summary.
+OrExit<std::vector<api::ContainerTask>> Finished(backends::LocalBackend& backend, Progress& progress,
+                                                 const std::vector<std::string>& keys, std::ostream& err) {
+  std::vector<api::ContainerTask> finished;
+  for (const std::string& key : keys) {
+    const auto [ns, name] = reconcile::SplitKey(key);
+    Result<api::ContainerTask> task = backend.store().Get(ns, name);
+    if (task) {
+      finished.push_back(std::move(*task));
+    } else if (task.error().code() == ErrorCode::kNotFound) {
+      if (std::optional<api::ContainerTask> last = LastSeen(progress, key)) finished.push_back(std::move(*last));
+    } else {
+      err << "ctask run: " << key << ": " << task.error().message() << "\n";
+      return std::unexpected(kExitRunInfrastructure);
+    }
+  }
+  return finished;
+}
+
+}  // namespace
+
+int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  OrExit<RunOptions> flags = ParseRunFlags(args, out, err);
+  if (!flags) return flags.error();
+  // 1. The manifests.
+  OrExit<RunInput> input = LoadTasks(flags->files, err);
+  if (!input) return input.error();
 
   int report_fd[2] = {-1, -1};
-  if (detach) {
+  if (flags->detach) {
     if (const int parent = Detach(report_fd, err); parent >= 0) return parent;
   }
   std::ostream& progress_out = err;
   auto fail = [&](const std::string& message) {
-    if (detach) {
+    if (flags->detach) {
       ReportAndLetGo(report_fd[1], "ctask run: " + message + "\n");
     } else {
       err << "ctask run: " << message << "\n";
@@ -245,150 +431,41 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
   // 2. The backend. Signals are taken by a watcher thread from here on.
   Progress progress;
-  OutputPrinter printer(out, err, keys.size() > 1);
-  std::unique_ptr<backends::LocalBackend> backend;
+  OutputPrinter printer(out, err, input->keys.size() > 1);
+  std::unique_ptr<backends::LocalBackend> opened;  // declared before the watcher: destroyed after it
   SignalWatcher signals([&](int, int count) {
     std::lock_guard lock(progress.mu);
     progress.interrupts = count;
     progress.changed.notify_all();
   });
-
-  backends::LocalBackendOptions options;
-  options.state_dir = flags->Get("state-dir");
-  options.policy.allowed_host_paths = flags->All("allow-host-path");
-  options.reconciler.stop_grace = std::chrono::seconds(*grace);
-  options.workers = static_cast<int>(std::min<size_t>(keys.size(), 4));
-  options.configs = std::make_shared<backends::ConfigSet>(manifests.configs);
-  if (!quiet) {
-    options.display = [&](const std::string& key, int, runtime::LogStream stream, std::string_view data) {
-      printer.Write(key, stream, data);
-    };
-    options.on_pull_progress = [&](const std::string& image, const api::Json& message) {
-      const std::string status = message.is_object() ? message.value("status", "") : "";
-      if (status.empty() || message.contains("progressDetail")) return;  // per-layer byte counts: too chatty
-      std::lock_guard lock(progress.mu);
-      progress_out << "ctask: pulling " << image << ": " << status << "\n";
-    };
-  }
-  options.on_status = [&](const api::ContainerTask& task) {
-    const std::string key = reconcile::TaskKey(task);
-    const std::string shown = task.status.phase + "/" + task.status.reason;
-    std::lock_guard lock(progress.mu);
-    progress.last[key] = task;
-    if (quiet || progress.shown[key] == shown) return;
-    progress.shown[key] = shown;
-    // Terminal states are in the summary; show the way there.
-    if (status::IsTerminal(task.status.phase)) return;
-    progress_out << "ctask: " << task.metadata.name << ": " << task.status.phase << " (" << task.status.reason
-                 << "): " << task.status.message << "\n";
-  };
-  options.on_result = [&](const std::string& key, const Result<reconcile::ReconcileResult>& result) {
-    std::lock_guard lock(progress.mu);
-    if (result && result->settled) {
-      progress.settled.insert(key);
-      progress.changed.notify_all();
-    } else if (std::optional<reconcile::ErrorReport> report = progress.errors.Report(key, result)) {
-      progress_out << "ctask: " << key << ": " << report->message << " (" << report->what_next << ")\n";
-    }
-  };
-  Result<std::unique_ptr<backends::LocalBackend>> opened = backends::LocalBackend::Open(std::move(options));
-  if (!opened) return fail(opened.error().message());
-  backend = std::move(*opened);
+  Result<std::unique_ptr<backends::LocalBackend>> open =
+      backends::LocalBackend::Open(BackendOptions(*flags, *input, progress, printer, progress_out));
+  if (!open) return fail(open.error().message());
+  opened = std::move(*open);
+  backends::LocalBackend& backend = *opened;
 
   // 3. The records, then the workers.
-  for (const api::LoadedTask& loaded : manifests.tasks) {
-    if (Status submitted = backends::SubmitFresh(*backend, loaded.task); !submitted) {
+  for (const api::LoadedTask& loaded : input->manifests.tasks) {
+    if (Status submitted = backends::SubmitFresh(backend, loaded.task); !submitted) {
       return fail("task " + loaded.task.metadata.name + ": " + submitted.error().message());
     }
   }
-  backend->Start();
-  for (const std::string& key : keys) backend->queue().Add(key);
-  if (detach) {
-    std::string report = "ok\n";
-    for (const api::LoadedTask& loaded : manifests.tasks) {
-      report += "ctask: " + loaded.task.metadata.name + " started; follow it with: ctask logs -f " +
-                loaded.task.metadata.name +
-                (flags->Has("state-dir") ? " --state-dir " + flags->Get("state-dir") : std::string()) + "\n";
-    }
-    ReportAndLetGo(report_fd[1], report);
-  }
+  backend.Start();
+  for (const std::string& key : input->keys) backend.queue().Add(key);
+  if (flags->detach) ReportAndLetGo(report_fd[1], StartedReport(*flags, *input));
 
-  // 4. Wait until every task is settled. The first Ctrl-C cancels them all
-  //    (a one-way spec.cancel, as `kubectl patch` would set it); a second
-  //    leaves at once.
-  bool cancelling = false;
-  {
-    std::unique_lock lock(progress.mu);
-    // Conditions are checked before each wait, never only after one: a
-    // signal that arrives while the lock is released (the cancel below) has
-    // already notified, and waiting first would miss it.
-    while (true) {
-      if (progress.interrupts >= 1 && !cancelling) {
-        cancelling = true;
-        progress_out << "ctask: cancelling: stopping the containers (Ctrl-C again to quit at once)\n";
-        // Cancelled first even when both Ctrl-Cs came together, so the
-        // records say what happened before a quick exit.
-        lock.unlock();
-        for (const std::string& key : keys) {
-          const auto [ns, name] = reconcile::SplitKey(key);
-          Status cancelled = backends::UpdateRecord(backend->store(), ns, name, [](api::ContainerTask& t) {
-            if (!t.spec.cancel) ++t.metadata.generation;
-            t.spec.cancel = true;
-          });
-          if (!cancelled && cancelled.error().code() != ErrorCode::kNotFound) {
-            progress_out << "ctask: " << key << ": cannot cancel: " << cancelled.error().message() << "\n";
-          }
-          backend->queue().Add(key);
-        }
-        lock.lock();
-        continue;  // the state may have changed while unlocked
-      }
-      if (progress.interrupts >= 2) {
-        // At once: the workers may be inside a stop that waits out its
-        // grace period, and joining them would wait with it. The records
-        // already say Cancelled; the daemon finishes the stops it was asked.
-        progress_out << "ctask: interrupted again: quitting now; containers may still be stopping (ctask get "
-                        "shows them)\n";
-        progress_out.flush();
-        out.flush();
-        std::_Exit(kExitRunCancelled);
-      }
-      if (progress.settled.size() >= keys.size()) break;
-      progress.changed.wait(lock);
-    }
-  }
-  backend->Stop();
+  // 4. Wait until every task is settled.
+  WaitUntilSettled(progress, backend, input->keys, progress_out, out);
+  backend.Stop();
   printer.Flush();
 
   // 5. The summary, and the exit status it implies.
-  std::vector<api::ContainerTask> finished;
-  for (const std::string& key : keys) {
-    const auto [ns, name] = reconcile::SplitKey(key);
-    Result<api::ContainerTask> task = backend->store().Get(ns, name);
-    if (!task) {
-      if (task.error().code() == ErrorCode::kNotFound) {  // its TTL, or a `ctask delete`, removed it
-        std::lock_guard lock(progress.mu);
-        if (auto it = progress.last.find(key); it != progress.last.end()) {
-          api::ContainerTask last = it->second;
-          if (!status::IsTerminal(last.status.phase)) {
-            // Deleted before it finished: stopped on request, as a cancel.
-            last.status.phase = api::phase::kCancelled;
-            last.status.reason = "Deleted";
-            last.status.message = "deleted before it finished (ctask delete)";
-          }
-          finished.push_back(std::move(last));
-        }
-        continue;
-      }
-      err << "ctask run: " << key << ": " << task.error().message() << "\n";
-      return kExitRunInfrastructure;
-    }
-    finished.push_back(std::move(*task));
+  OrExit<std::vector<api::ContainerTask>> finished = Finished(backend, progress, input->keys, err);
+  if (!finished) return finished.error();
+  if (!flags->detach) {
+    for (const api::ContainerTask& task : *finished) err << "ctask: " << SummaryLine(task, WallClock()) << "\n";
   }
-  if (!detach) {
-    for (const api::ContainerTask& task : finished) err << "ctask: " << SummaryLine(task, WallClock()) << "\n";
-  }
-  return RunExitCode(finished);
+  return RunExitCode(*finished);
 }
 
 }  // namespace ctask::cli

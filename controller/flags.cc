@@ -112,6 +112,21 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const std::
   return out;
 }
 
+OrExit<ParsedFlags> ParseCommandFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
+                                      const std::string& command, std::string_view help, std::ostream& out,
+                                      std::ostream& err) {
+  Result<ParsedFlags> flags = ParseFlags(args, specs, command);
+  if (!flags) {
+    err << command << ": " << flags.error().message() << "\n";
+    return std::unexpected(kExitUsage);
+  }
+  if (flags->Has("help")) {
+    out << help << FlagsHelp(specs);
+    return std::unexpected(kExitOk);
+  }
+  return std::move(*flags);
+}
+
 std::string FlagsHelp(const std::vector<FlagSpec>& specs) {
   // One column for the help texts, wide enough for the longest flag (at
   // least 32, as before), so they line up as in kubectl's help.

@@ -5,9 +5,12 @@
 #pragma once
 
 #include <map>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cli.h"
 #include "util/error.h"
 
 namespace ctask::cli {
@@ -36,6 +39,13 @@ struct ParsedFlags {
 // `command` names the command in errors ("ctask validate").
 Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
                                const std::string& command);
+
+// ParseFlags as a command starts: a parse error is reported on `err` as
+// "COMMAND: message" (kExitUsage), and --help prints `help` and then the
+// "Flags:" section on `out` (kExitOk). The specs must declare "help".
+OrExit<ParsedFlags> ParseCommandFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
+                                      const std::string& command, std::string_view help, std::ostream& out,
+                                      std::ostream& err);
 
 // The "Flags:" section of a command's help; flags with no help text are
 // hidden (they exist for tests).
