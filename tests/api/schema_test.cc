@@ -198,14 +198,14 @@ std::string ReadFile(const std::string& path) {
 }
 
 TEST(CrdTest, CheckedInCrdIsWhatTheSchemaGenerates) {
-  const std::string path = std::string(testing::SourceDir()) + "/crds/ctask.io_containertasks.yaml";
+  const std::string path = std::string(ctask::testing::SourceDir()) + "/crds/ctask.io_containertasks.yaml";
   const std::string checked_in = ReadFile(path);
   ASSERT_FALSE(checked_in.empty()) << path << " is missing: run 'make generate'";
   EXPECT_EQ(checked_in, CrdFileText()) << path << " is stale: run 'make generate' and commit the result";
 }
 
 TEST(ApiDocsTest, FieldReferenceIsWhatTheSchemaGenerates) {
-  const std::string path = std::string(testing::SourceDir()) + "/docs/api.md";
+  const std::string path = std::string(ctask::testing::SourceDir()) + "/docs/api.md";
   const std::string docs = ReadFile(path);
   const std::string begin = "<!-- BEGIN GENERATED: field reference (make generate) -->\n";
   const size_t start = docs.find(begin);

@@ -30,7 +30,8 @@ inline constexpr const char* kStartCluster = "hack/cluster/up.sh && eval \"$(hac
 // its own, longer guard.
 inline constexpr std::chrono::seconds kKubectlGuard(60);
 
-inline std::string SourceDir() {
+// The repository root (testing/paths.h) as a string, so paths join with +.
+inline std::string SourceRoot() {
   return testing::SourceDir();
 }
 
@@ -90,7 +91,7 @@ class ClusterTest : public ::testing::Test {
     // ("already exists") is tried again, then it is an update.
     BinaryResult applied;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      applied = Kubectl({"apply", "-f", SourceDir() + "/crds/"});
+      applied = Kubectl({"apply", "-f", SourceRoot() + "/crds/"});
       if (applied.exit_code == 0 || applied.err.find("already exists") == std::string::npos) break;
     }
     ASSERT_EQ(applied.exit_code, 0) << Said(applied);

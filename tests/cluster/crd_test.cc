@@ -15,7 +15,7 @@ class CrdTest : public ClusterTest {
 };
 
 TEST_F(CrdTest, CrdsApplyAndBecomeEstablished) {
-  BinaryResult applied = Kubectl({"apply", "-f", SourceDir() + "/crds/"});
+  BinaryResult applied = Kubectl({"apply", "-f", SourceRoot() + "/crds/"});
   ASSERT_EQ(applied.exit_code, 0) << Said(applied);
   EXPECT_NE(applied.out.find("containertasks.ctask.io"), std::string::npos) << Said(applied);
   BinaryResult established = Kubectl(
@@ -30,7 +30,7 @@ TEST_F(CrdTest, CrdsApplyAndBecomeEstablished) {
 
 TEST_F(CrdTest, EveryExampleIsAccepted) {
   ASSERT_NO_FATAL_FAILURE(InstallCrd());
-  const auto examples = FilesIn(SourceDir() + "/examples", ".yaml");
+  const auto examples = FilesIn(SourceRoot() + "/examples", ".yaml");
   ASSERT_FALSE(examples.empty());
   for (const auto& file : examples) {
     BinaryResult applied = Kubectl({"apply", "-f", file.string(), "-n", ns()});

@@ -22,7 +22,7 @@ namespace ctask::testing {
 namespace {
 
 std::filesystem::path CorpusDir() {
-  return SourceDir() + "/tests/cluster/testdata/invalid";
+  return SourceRoot() + "/tests/cluster/testdata/invalid";
 }
 
 struct Tags {
@@ -140,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(Corpus, InvalidCorpusTest, ::testing::ValuesIn(FilesIn(
 
 // The CRD's CEL rules' messages, in file order.
 std::vector<std::string> CrdRuleMessages() {
-  std::istringstream in(ReadFile(SourceDir() + "/crds/ctask.io_containertasks.yaml"));
+  std::istringstream in(ReadFile(SourceRoot() + "/crds/ctask.io_containertasks.yaml"));
   std::vector<std::string> messages;
   bool in_rule = false;
   for (std::string line; std::getline(in, line);) {
@@ -172,7 +172,7 @@ TEST(InvalidCorpusCoverage, EveryCelRuleIsBrokenByACorpusFile) {
   }
   const std::vector<std::string> rules = CrdRuleMessages();
   const size_t rule_lines = [] {
-    const std::string crd = ReadFile(SourceDir() + "/crds/ctask.io_containertasks.yaml");
+    const std::string crd = ReadFile(SourceRoot() + "/crds/ctask.io_containertasks.yaml");
     size_t count = 0;
     for (size_t at = crd.find("- rule:"); at != std::string::npos; at = crd.find("- rule:", at + 1)) ++count;
     return count;

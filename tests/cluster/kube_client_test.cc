@@ -249,8 +249,8 @@ TEST_F(KubeVerbsTest, PagingReturnsEveryOneOfTwoThousandObjectsExactlyOnce) {
 // that render for Kubernetes — is accepted by the API server's own
 // validation (server-side dry run), owned by a task that really exists.
 TEST_F(KubeVerbsTest, EveryRenderedJobPassesAServerSideDryRun) {
-  std::vector<fs::path> inputs = FilesIn(SourceDir() + "/examples", ".yaml");
-  for (const fs::path& golden : FilesIn(SourceDir() + "/tests/render/testdata", ".yaml")) {
+  std::vector<fs::path> inputs = FilesIn(SourceRoot() + "/examples", ".yaml");
+  for (const fs::path& golden : FilesIn(SourceRoot() + "/tests/render/testdata", ".yaml")) {
     const std::string stem = golden.stem().string();
     if (stem.find('.') != std::string::npos) continue;  // <case>.job.yaml outputs
     if (fs::exists(golden.parent_path() / (stem + ".job.yaml"))) inputs.push_back(golden);

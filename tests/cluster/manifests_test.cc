@@ -26,7 +26,7 @@ class ManifestsTest : public ClusterTest {
 
   // `kubectl kustomize manifests/`, one node per object, by "Kind/name".
   std::map<std::string, YAML::Node> Rendered() {
-    BinaryResult rendered = Kubectl({"kustomize", SourceDir() + "/manifests/"});
+    BinaryResult rendered = Kubectl({"kustomize", SourceRoot() + "/manifests/"});
     EXPECT_EQ(rendered.exit_code, 0) << Said(rendered);
     std::map<std::string, YAML::Node> objects;
     for (const YAML::Node& doc : YAML::LoadAll(rendered.out)) {
@@ -44,7 +44,7 @@ class ManifestsTest : public ClusterTest {
   void EnsureNamespace() {
     BinaryResult applied;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      applied = Kubectl({"apply", "-f", SourceDir() + "/manifests/namespace.yaml"});
+      applied = Kubectl({"apply", "-f", SourceRoot() + "/manifests/namespace.yaml"});
       if (applied.exit_code == 0 || applied.err.find("already exists") == std::string::npos) break;
     }
     ASSERT_EQ(applied.exit_code, 0) << Said(applied);
@@ -82,7 +82,7 @@ TEST_F(ManifestsTest, RendersEveryObject) {
 
 TEST_F(ManifestsTest, ServerDryRunAcceptsEverything) {
   ASSERT_NO_FATAL_FAILURE(EnsureNamespace());
-  BinaryResult applied = Kubectl({"apply", "-k", SourceDir() + "/manifests/", "--dry-run=server"});
+  BinaryResult applied = Kubectl({"apply", "-k", SourceRoot() + "/manifests/", "--dry-run=server"});
   ASSERT_EQ(applied.exit_code, 0) << Said(applied);
   for (const char* object : {"deployment.apps/ctask-operator", "service/ctask-operator-metrics",
                              "customresourcedefinition.apiextensions.k8s.io/containertasks.ctask.io"}) {

@@ -47,7 +47,7 @@ class RbacTest : public ClusterTest {
     BinaryResult applied;
     for (int attempt = 0; attempt < 3; ++attempt) {
       applied = Kubectl(
-          {"apply", "-f", SourceDir() + "/manifests/namespace.yaml", "-f", SourceDir() + "/manifests/rbac.yaml"});
+          {"apply", "-f", SourceRoot() + "/manifests/namespace.yaml", "-f", SourceRoot() + "/manifests/rbac.yaml"});
       if (applied.exit_code == 0 || applied.err.find("already exists") == std::string::npos) break;
     }
     ASSERT_EQ(applied.exit_code, 0) << Said(applied);

@@ -57,7 +57,7 @@ class ApiServerOutageTest : public ReflectedConfigMapsTest {
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     for (int i = 0; i < 200 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_FALSE(Alive(pid));
-    BinaryResult up = RunCommand({SourceDir() + "/hack/cluster/up.sh"}, "", std::chrono::seconds(120));
+    BinaryResult up = RunCommand({SourceRoot() + "/hack/cluster/up.sh"}, "", std::chrono::seconds(120));
     ASSERT_EQ(up.exit_code, 0) << Said(up);
   }
 
