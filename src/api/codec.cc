@@ -131,38 +131,8 @@ class SpecReader {
     spec.command = Strings(s, "command");
     spec.args = Strings(s, "args");
     spec.working_dir = Str(s, "workingDir");
-    for (const Json* e : Items(s, "env")) {
-      EnvVar var;
-      var.name = Str(*e, "name");
-      var.value = OptStr(*e, "value");
-      if (HasObj(*e, "valueFrom")) {
-        const Json& from = Obj(*e, "valueFrom");
-        EnvVarSource source;
-        if (HasObj(from, "secretKeyRef")) {
-          const Json& r = Obj(from, "secretKeyRef");
-          source.secret_key_ref = SecretKeySelector{Str(r, "name"), Str(r, "key"), BoolOr(r, "optional", false)};
-        }
-        if (HasObj(from, "configMapKeyRef")) {
-          const Json& r = Obj(from, "configMapKeyRef");
-          source.config_map_key_ref = ConfigMapKeySelector{Str(r, "name"), Str(r, "key"), BoolOr(r, "optional", false)};
-        }
-        var.value_from = source;
-      }
-      spec.env.push_back(std::move(var));
-    }
-    for (const Json* e : Items(s, "envFrom")) {
-      EnvFromSource from;
-      from.prefix = Str(*e, "prefix");
-      if (HasObj(*e, "secretRef")) {
-        const Json& r = Obj(*e, "secretRef");
-        from.secret_ref = LocalObjectReference{Str(r, "name"), BoolOr(r, "optional", false)};
-      }
-      if (HasObj(*e, "configMapRef")) {
-        const Json& r = Obj(*e, "configMapRef");
-        from.config_map_ref = LocalObjectReference{Str(r, "name"), BoolOr(r, "optional", false)};
-      }
-      spec.env_from.push_back(std::move(from));
-    }
+    for (const Json* e : Items(s, "env")) spec.env.push_back(ReadEnvVar(*e));
+    for (const Json* e : Items(s, "envFrom")) spec.env_from.push_back(ReadEnvFrom(*e));
     const Json& resources = Obj(s, "resources");
     spec.resources.requests = ReadResources(Obj(resources, "requests"), "spec.resources.requests");
     spec.resources.limits = ReadResources(Obj(resources, "limits"), "spec.resources.limits");
@@ -170,37 +140,12 @@ class SpecReader {
     spec.timeout_seconds = OptInt<int64_t>(s, "timeoutSeconds");
     spec.pending_timeout_seconds = IntOr<int64_t>(s, "pendingTimeoutSeconds", spec.pending_timeout_seconds);
     spec.retries = IntOr<int32_t>(s, "retries", spec.retries);
-    const Json& retry = Obj(s, "retryPolicy");
-    for (const Json* code : Items(retry, "onExitCodes")) {
-      if (code->is_number_integer()) {
-        int64_t v = code->get<int64_t>();
-        if (v >= INT32_MIN && v <= INT32_MAX) spec.retry_policy.on_exit_codes.push_back(static_cast<int32_t>(v));
-      }
-    }
-    spec.retry_policy.backoff_seconds = IntOr<int32_t>(retry, "backoffSeconds", spec.retry_policy.backoff_seconds);
+    spec.retry_policy = ReadRetryPolicy(Obj(s, "retryPolicy"), spec.retry_policy);
     spec.ttl_seconds_after_finished = OptInt<int64_t>(s, "ttlSecondsAfterFinished");
     spec.workload_ttl_seconds_after_finished = OptInt<int64_t>(s, "workloadTTLSecondsAfterFinished");
     spec.suspend = BoolOr(s, "suspend", false);
     spec.cancel = BoolOr(s, "cancel", false);
-
-    if (HasObj(s, "workspace")) {
-      const Json& w = Obj(s, "workspace");
-      Workspace ws;
-      if (auto p = OptStr(w, "mountPath")) ws.mount_path = *p;
-      if (HasObj(w, "emptyDir")) {
-        ws.empty_dir = EmptyDirWorkspace{ReadQuantity(Obj(w, "emptyDir"), "sizeLimit", "spec.workspace.emptyDir")};
-      }
-      if (HasObj(w, "persistentVolumeClaim")) {
-        const Json& p = Obj(w, "persistentVolumeClaim");
-        ws.persistent_volume_claim = PvcWorkspace{Str(p, "claimName"), BoolOr(p, "readOnly", false)};
-      }
-      if (HasObj(w, "hostPath")) {
-        const Json& p = Obj(w, "hostPath");
-        ws.host_path = HostPathWorkspace{Str(p, "path"), BoolOr(p, "readOnly", false)};
-      }
-      if (HasObj(w, "dockerVolume")) ws.docker_volume = DockerVolumeWorkspace{Str(Obj(w, "dockerVolume"), "name")};
-      spec.workspace = ws;
-    }
+    if (HasObj(s, "workspace")) spec.workspace = ReadWorkspace(Obj(s, "workspace"));
 
     const Json& sc = Obj(s, "securityContext");
     spec.security_context.run_as_user = OptInt<int64_t>(sc, "runAsUser");
@@ -210,15 +155,7 @@ class SpecReader {
 
     spec.service_account_name = Str(s, "serviceAccountName");
     spec.node_selector = StringMap(s, "nodeSelector");
-    for (const Json* t : Items(s, "tolerations")) {
-      Toleration tol;
-      tol.key = Str(*t, "key");
-      if (auto op = OptStr(*t, "operator")) tol.operator_ = *op;
-      tol.value = Str(*t, "value");
-      tol.effect = Str(*t, "effect");
-      tol.toleration_seconds = OptInt<int64_t>(*t, "tolerationSeconds");
-      spec.tolerations.push_back(std::move(tol));
-    }
+    for (const Json* t : Items(s, "tolerations")) spec.tolerations.push_back(ReadToleration(*t));
     spec.priority_class_name = Str(s, "priorityClassName");
     spec.pod_labels = StringMap(s, "podLabels");
     spec.pod_annotations = StringMap(s, "podAnnotations");
@@ -231,6 +168,81 @@ class SpecReader {
   }
 
  private:
+  static EnvVar ReadEnvVar(const Json& e) {
+    EnvVar var;
+    var.name = Str(e, "name");
+    var.value = OptStr(e, "value");
+    if (HasObj(e, "valueFrom")) {
+      const Json& from = Obj(e, "valueFrom");
+      EnvVarSource source;
+      if (HasObj(from, "secretKeyRef")) {
+        const Json& r = Obj(from, "secretKeyRef");
+        source.secret_key_ref = SecretKeySelector{Str(r, "name"), Str(r, "key"), BoolOr(r, "optional", false)};
+      }
+      if (HasObj(from, "configMapKeyRef")) {
+        const Json& r = Obj(from, "configMapKeyRef");
+        source.config_map_key_ref = ConfigMapKeySelector{Str(r, "name"), Str(r, "key"), BoolOr(r, "optional", false)};
+      }
+      var.value_from = source;
+    }
+    return var;
+  }
+
+  static EnvFromSource ReadEnvFrom(const Json& e) {
+    EnvFromSource from;
+    from.prefix = Str(e, "prefix");
+    if (HasObj(e, "secretRef")) {
+      const Json& r = Obj(e, "secretRef");
+      from.secret_ref = LocalObjectReference{Str(r, "name"), BoolOr(r, "optional", false)};
+    }
+    if (HasObj(e, "configMapRef")) {
+      const Json& r = Obj(e, "configMapRef");
+      from.config_map_ref = LocalObjectReference{Str(r, "name"), BoolOr(r, "optional", false)};
+    }
+    return from;
+  }
+
+  // `policy` with what `retry` sets: exit codes outside int32 are dropped, an
+  // absent backoff keeps the default.
+  static RetryPolicy ReadRetryPolicy(const Json& retry, RetryPolicy policy) {
+    for (const Json* code : Items(retry, "onExitCodes")) {
+      if (code->is_number_integer()) {
+        int64_t v = code->get<int64_t>();
+        if (v >= INT32_MIN && v <= INT32_MAX) policy.on_exit_codes.push_back(static_cast<int32_t>(v));
+      }
+    }
+    policy.backoff_seconds = IntOr<int32_t>(retry, "backoffSeconds", policy.backoff_seconds);
+    return policy;
+  }
+
+  Workspace ReadWorkspace(const Json& w) {
+    Workspace ws;
+    if (auto p = OptStr(w, "mountPath")) ws.mount_path = *p;
+    if (HasObj(w, "emptyDir")) {
+      ws.empty_dir = EmptyDirWorkspace{ReadQuantity(Obj(w, "emptyDir"), "sizeLimit", "spec.workspace.emptyDir")};
+    }
+    if (HasObj(w, "persistentVolumeClaim")) {
+      const Json& p = Obj(w, "persistentVolumeClaim");
+      ws.persistent_volume_claim = PvcWorkspace{Str(p, "claimName"), BoolOr(p, "readOnly", false)};
+    }
+    if (HasObj(w, "hostPath")) {
+      const Json& p = Obj(w, "hostPath");
+      ws.host_path = HostPathWorkspace{Str(p, "path"), BoolOr(p, "readOnly", false)};
+    }
+    if (HasObj(w, "dockerVolume")) ws.docker_volume = DockerVolumeWorkspace{Str(Obj(w, "dockerVolume"), "name")};
+    return ws;
+  }
+
+  static Toleration ReadToleration(const Json& t) {
+    Toleration tol;
+    tol.key = Str(t, "key");
+    if (auto op = OptStr(t, "operator")) tol.operator_ = *op;
+    tol.value = Str(t, "value");
+    tol.effect = Str(t, "effect");
+    tol.toleration_seconds = OptInt<int64_t>(t, "tolerationSeconds");
+    return tol;
+  }
+
   FieldErrors errors_;
 };
 
@@ -259,6 +271,85 @@ Json EncodeResources(const ResourceList& list) {
   Json out = Json::object();
   for (const auto& [name, q] : list) out[name] = q.original;
   return out;
+}
+
+// The sub-objects of a spec that hold lists or alternatives, one each.
+
+Json EncodeEnv(const std::vector<EnvVar>& vars) {
+  Json env = Json::array();
+  for (const EnvVar& var : vars) {
+    Json e = Json::object();
+    e["name"] = var.name;
+    if (var.value) e["value"] = *var.value;
+    if (var.value_from) {
+      Json from = Json::object();
+      if (const auto& r = var.value_from->secret_key_ref) {
+        from["secretKeyRef"] = Json::object({{"name", r->name}, {"key", r->key}, {"optional", r->optional}});
+      }
+      if (const auto& r = var.value_from->config_map_key_ref) {
+        from["configMapKeyRef"] = Json::object({{"name", r->name}, {"key", r->key}, {"optional", r->optional}});
+      }
+      e["valueFrom"] = from;
+    }
+    env.push_back(e);
+  }
+  return env;
+}
+
+Json EncodeEnvFrom(const std::vector<EnvFromSource>& sources) {
+  Json list = Json::array();
+  for (const EnvFromSource& from : sources) {
+    Json e = Json::object();
+    PutStr(e, "prefix", from.prefix);
+    if (from.secret_ref)
+      e["secretRef"] = Json::object({{"name", from.secret_ref->name}, {"optional", from.secret_ref->optional}});
+    if (from.config_map_ref) {
+      e["configMapRef"] =
+          Json::object({{"name", from.config_map_ref->name}, {"optional", from.config_map_ref->optional}});
+    }
+    list.push_back(e);
+  }
+  return list;
+}
+
+Json EncodeWorkspace(const Workspace& ws) {
+  Json w = Json::object();
+  w["mountPath"] = ws.mount_path;
+  if (ws.empty_dir) {
+    Json e = Json::object();
+    if (ws.empty_dir->size_limit) e["sizeLimit"] = ws.empty_dir->size_limit->original;
+    w["emptyDir"] = e;
+  }
+  if (ws.persistent_volume_claim) {
+    w["persistentVolumeClaim"] = Json::object(
+        {{"claimName", ws.persistent_volume_claim->claim_name}, {"readOnly", ws.persistent_volume_claim->read_only}});
+  }
+  if (ws.host_path) w["hostPath"] = Json::object({{"path", ws.host_path->path}, {"readOnly", ws.host_path->read_only}});
+  if (ws.docker_volume) w["dockerVolume"] = Json::object({{"name", ws.docker_volume->name}});
+  return w;
+}
+
+Json EncodeSecurityContext(const SecurityContext& ctx) {
+  Json sc = Json::object();
+  if (ctx.run_as_user) sc["runAsUser"] = *ctx.run_as_user;
+  if (ctx.run_as_group) sc["runAsGroup"] = *ctx.run_as_group;
+  if (ctx.run_as_non_root) sc["runAsNonRoot"] = *ctx.run_as_non_root;
+  sc["readOnlyRootFilesystem"] = ctx.read_only_root_filesystem;
+  return sc;
+}
+
+Json EncodeTolerations(const std::vector<Toleration>& tolerations) {
+  Json list = Json::array();
+  for (const Toleration& t : tolerations) {
+    Json e = Json::object();
+    PutStr(e, "key", t.key);
+    e["operator"] = t.operator_;
+    PutStr(e, "value", t.value);
+    PutStr(e, "effect", t.effect);
+    if (t.toleration_seconds) e["tolerationSeconds"] = *t.toleration_seconds;
+    list.push_back(e);
+  }
+  return list;
 }
 
 }  // namespace
@@ -356,41 +447,8 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
   PutStrings(s, "command", spec.command);
   PutStrings(s, "args", spec.args);
   PutStr(s, "workingDir", spec.working_dir);
-  if (!spec.env.empty()) {
-    Json env = Json::array();
-    for (const EnvVar& var : spec.env) {
-      Json e = Json::object();
-      e["name"] = var.name;
-      if (var.value) e["value"] = *var.value;
-      if (var.value_from) {
-        Json from = Json::object();
-        if (const auto& r = var.value_from->secret_key_ref) {
-          from["secretKeyRef"] = Json::object({{"name", r->name}, {"key", r->key}, {"optional", r->optional}});
-        }
-        if (const auto& r = var.value_from->config_map_key_ref) {
-          from["configMapKeyRef"] = Json::object({{"name", r->name}, {"key", r->key}, {"optional", r->optional}});
-        }
-        e["valueFrom"] = from;
-      }
-      env.push_back(e);
-    }
-    s["env"] = env;
-  }
-  if (!spec.env_from.empty()) {
-    Json list = Json::array();
-    for (const EnvFromSource& from : spec.env_from) {
-      Json e = Json::object();
-      PutStr(e, "prefix", from.prefix);
-      if (from.secret_ref)
-        e["secretRef"] = Json::object({{"name", from.secret_ref->name}, {"optional", from.secret_ref->optional}});
-      if (from.config_map_ref) {
-        e["configMapRef"] =
-            Json::object({{"name", from.config_map_ref->name}, {"optional", from.config_map_ref->optional}});
-      }
-      list.push_back(e);
-    }
-    s["envFrom"] = list;
-  }
+  if (!spec.env.empty()) s["env"] = EncodeEnv(spec.env);
+  if (!spec.env_from.empty()) s["envFrom"] = EncodeEnvFrom(spec.env_from);
   if (!spec.resources.requests.empty() || !spec.resources.limits.empty()) {
     Json r = Json::object();
     if (!spec.resources.requests.empty()) r["requests"] = EncodeResources(spec.resources.requests);
@@ -408,46 +466,11 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
   }
   s["suspend"] = spec.suspend;
   s["cancel"] = spec.cancel;
-  if (spec.workspace) {
-    const Workspace& ws = *spec.workspace;
-    Json w = Json::object();
-    w["mountPath"] = ws.mount_path;
-    if (ws.empty_dir) {
-      Json e = Json::object();
-      if (ws.empty_dir->size_limit) e["sizeLimit"] = ws.empty_dir->size_limit->original;
-      w["emptyDir"] = e;
-    }
-    if (ws.persistent_volume_claim) {
-      w["persistentVolumeClaim"] = Json::object(
-          {{"claimName", ws.persistent_volume_claim->claim_name}, {"readOnly", ws.persistent_volume_claim->read_only}});
-    }
-    if (ws.host_path)
-      w["hostPath"] = Json::object({{"path", ws.host_path->path}, {"readOnly", ws.host_path->read_only}});
-    if (ws.docker_volume) w["dockerVolume"] = Json::object({{"name", ws.docker_volume->name}});
-    s["workspace"] = w;
-  }
-  Json sc = Json::object();
-  const SecurityContext& ctx = spec.security_context;
-  if (ctx.run_as_user) sc["runAsUser"] = *ctx.run_as_user;
-  if (ctx.run_as_group) sc["runAsGroup"] = *ctx.run_as_group;
-  if (ctx.run_as_non_root) sc["runAsNonRoot"] = *ctx.run_as_non_root;
-  sc["readOnlyRootFilesystem"] = ctx.read_only_root_filesystem;
-  s["securityContext"] = sc;
+  if (spec.workspace) s["workspace"] = EncodeWorkspace(*spec.workspace);
+  s["securityContext"] = EncodeSecurityContext(spec.security_context);
   PutStr(s, "serviceAccountName", spec.service_account_name);
   PutMap(s, "nodeSelector", spec.node_selector);
-  if (!spec.tolerations.empty()) {
-    Json list = Json::array();
-    for (const Toleration& t : spec.tolerations) {
-      Json e = Json::object();
-      PutStr(e, "key", t.key);
-      e["operator"] = t.operator_;
-      PutStr(e, "value", t.value);
-      PutStr(e, "effect", t.effect);
-      if (t.toleration_seconds) e["tolerationSeconds"] = *t.toleration_seconds;
-      list.push_back(e);
-    }
-    s["tolerations"] = list;
-  }
+  if (!spec.tolerations.empty()) s["tolerations"] = EncodeTolerations(spec.tolerations);
   PutStr(s, "priorityClassName", spec.priority_class_name);
   PutMap(s, "podLabels", spec.pod_labels);
   PutMap(s, "podAnnotations", spec.pod_annotations);

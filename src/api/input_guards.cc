@@ -94,173 +94,250 @@ Status CheckCharacters(std::string_view text) {
 // indentation levels), lexing just enough YAML (quotes, comments, block
 // scalars, plain scalars) not to count brackets inside strings. It only needs
 // to be roughly right: the exact limit is enforced while building the tree.
-Status CheckNesting(std::string_view text) {
+class NestingScan {
+ public:
+  explicit NestingScan(std::string_view text) : text_(text), n_(text.size()) {}
+
+  // Refuses `text` once the estimate passes kPrescanDepthLimit.
+  Status Run();
+
+ private:
   enum class Mode { kNormal, kSingleQuoted, kDoubleQuoted, kBlockScalar };
-  Mode mode = Mode::kNormal;
-  const std::size_t n = text.size();
-  std::vector<int64_t> indents;  // columns of the open block levels
-  int64_t flow = 0;
-  int64_t line = 1;
-  int64_t block_threshold = -1;  // block scalar content is indented beyond this
-  std::size_t i = 0;
-  const auto at = [&](std::size_t k) { return k < n ? text[k] : '\n'; };
-  const auto is_blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  const auto too_deep = [&]() { return static_cast<int64_t>(indents.size()) + flow > kPrescanDepthLimit; };
-  while (i < n) {
-    // Start of a line.
-    const std::size_t line_begin = i;
+
+  // What the scan knows about the line it is on.
+  struct Line {
+    std::size_t begin = 0;
     int64_t indent = 0;
-    while (i < n && text[i] == ' ') {
-      ++i;
-      ++indent;
-    }
-    if (mode == Mode::kBlockScalar) {
-      std::size_t k = i;
-      while (k < n && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r')) ++k;
-      const bool blank_line = k >= n || text[k] == '\n';
-      if (blank_line || indent > block_threshold) {
-        while (i < n && text[i] != '\n') ++i;
-        if (i < n) ++i;
-        ++line;
-        continue;
-      }
-      mode = Mode::kNormal;
-    }
     bool in_plain = false;
-    bool line_has_token = false;      // a non-indicator token started on this line
+    bool has_token = false;           // a non-indicator token started on this line
     int64_t last_indicator_col = -1;  // column of the last "- " / "? " on this line
     int64_t first_token_col = -1;
-    if (mode == Mode::kNormal && flow == 0 && i < n && !is_blank(text[i]) && text[i] != '#') {
-      while (!indents.empty() && indents.back() > indent) indents.pop_back();
-      if (indents.empty() || indents.back() < indent) indents.push_back(indent);
-      if (too_deep()) return std::unexpected(LineError(line, NestingMessage()));
+  };
+
+  static bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+  static bool IsFlowIndicator(char c) { return std::string_view(",[]{}").find(c) != std::string_view::npos; }
+  // Past the end reads as a line break, so look-ahead needs no bounds checks.
+  char At(std::size_t k) const { return k < n_ ? text_[k] : '\n'; }
+  bool TooDeep() const { return static_cast<int64_t>(indents_.size()) + flow_ > kPrescanDepthLimit; }
+  std::unexpected<Error> Refuse() const { return std::unexpected(LineError(line_number_, NestingMessage())); }
+  void SkipToLineEnd() {
+    while (i_ < n_ && text_[i_] != '\n') ++i_;
+  }
+
+  bool ContinuesBlockScalar(int64_t indent) const;
+  Status OpenBlockLevel(int64_t indent);
+  Status ScanRestOfLine(Line& line);
+  void StepDoubleQuoted();
+  void StepSingleQuoted();
+  Status StepNormal(Line& line);
+  bool StepPlain(Line& line);
+  Status StepIndicator(Line& line, int64_t col);
+  void StartBlockScalar(const Line& line);
+  Status StepToken(Line& line);
+
+  const std::string_view text_;
+  const std::size_t n_;
+  std::size_t i_ = 0;
+  Mode mode_ = Mode::kNormal;
+  std::vector<int64_t> indents_;  // columns of the open block levels
+  int64_t flow_ = 0;
+  int64_t line_number_ = 1;
+  int64_t block_threshold_ = -1;  // block scalar content is indented beyond this
+};
+
+Status NestingScan::Run() {
+  while (i_ < n_) {
+    // Start of a line.
+    Line line{.begin = i_};
+    while (i_ < n_ && text_[i_] == ' ') {
+      ++i_;
+      ++line.indent;
     }
+    if (mode_ == Mode::kBlockScalar) {
+      if (ContinuesBlockScalar(line.indent)) {
+        SkipToLineEnd();
+        if (i_ < n_) ++i_;
+        ++line_number_;
+        continue;
+      }
+      mode_ = Mode::kNormal;
+    }
+    if (Status ok = OpenBlockLevel(line.indent); !ok) return ok;
     // The rest of the line (quoted scalars may run on over several lines).
-    while (i < n) {
-      const char c = text[i];
-      const int64_t col = static_cast<int64_t>(i - line_begin);
-      if (c == '\n') {
-        ++i;
-        ++line;
-        break;
-      }
-      if (mode == Mode::kDoubleQuoted) {
-        if (c == '\\') {
-          if (at(i + 1) == '\n') {
-            ++i;  // the newline is handled by the loop above
-            continue;
-          }
-          i += 2;
-        } else {
-          if (c == '"') mode = Mode::kNormal;
-          ++i;
-        }
-        continue;
-      }
-      if (mode == Mode::kSingleQuoted) {
-        if (c == '\'') {
-          if (at(i + 1) == '\'') {
-            i += 2;
-            continue;
-          }
-          mode = Mode::kNormal;
-        }
-        ++i;
-        continue;
-      }
-      const bool boundary = i == line_begin || is_blank(text[i - 1]) ||
-                            (flow > 0 && std::string_view("[]{},:").find(text[i - 1]) != std::string_view::npos);
-      if (c == '#' && (i == line_begin || text[i - 1] == ' ' || text[i - 1] == '\t')) {
-        while (i < n && text[i] != '\n') ++i;
-        in_plain = false;
-        continue;
-      }
-      if (in_plain) {
-        if (flow > 0 && std::string_view(",[]{}").find(c) != std::string_view::npos) {
-          in_plain = false;  // and handle c as a token below
-        } else {
-          if (c == ':' && (is_blank(at(i + 1)) ||
-                           (flow > 0 && std::string_view(",[]{}").find(at(i + 1)) != std::string_view::npos))) {
-            in_plain = false;
-          }
-          ++i;
-          continue;
-        }
-      }
-      if (c == ' ' || c == '\t' || c == '\r') {
-        ++i;
-        continue;
-      }
-      if ((c == '-' || c == '?' || c == ':') && is_blank(at(i + 1))) {
-        if (c != ':' && flow == 0 && !line_has_token) {
-          // Compact nesting ("- - x", "- key: v"): the next token opens a level.
-          last_indicator_col = col;
-          std::size_t k = i + 1;
-          while (k < n && text[k] == ' ') ++k;
-          if (k < n && !is_blank(text[k]) && text[k] != '#') {
-            const int64_t next_col = static_cast<int64_t>(k - line_begin);
-            if (indents.empty() || indents.back() < next_col) indents.push_back(next_col);
-            if (too_deep()) return std::unexpected(LineError(line, NestingMessage()));
-          }
-        }
-        ++i;
-        continue;
-      }
-      if ((c == '|' || c == '>') && flow == 0 && boundary) {
-        // Block scalar: its content lines are text, not structure.
-        if (!line_has_token) {
-          block_threshold = last_indicator_col >= 0 ? last_indicator_col : indent - 1;
-        } else {
-          block_threshold = first_token_col;
-        }
-        mode = Mode::kBlockScalar;
-        while (i < n && text[i] != '\n') ++i;
-        continue;
-      }
-      if (!line_has_token) {
-        line_has_token = true;
-        first_token_col = col;
-      }
-      switch (c) {
-        case ',':
-          ++i;
-          continue;
-        case '"':
-          mode = Mode::kDoubleQuoted;
-          ++i;
-          continue;
-        case '\'':
-          mode = Mode::kSingleQuoted;
-          ++i;
-          continue;
-        case '[':
-        case '{':
-          ++flow;
-          if (too_deep()) return std::unexpected(LineError(line, NestingMessage()));
-          ++i;
-          continue;
-        case ']':
-        case '}':
-          if (flow > 0) --flow;
-          ++i;
-          continue;
-        case '&':
-        case '*':
-        case '!':
-          // Anchor, alias or tag: a name up to the next blank.
-          while (i < n && !is_blank(text[i]) &&
-                 !(flow > 0 && std::string_view(",[]{}").find(text[i]) != std::string_view::npos)) {
-            ++i;
-          }
-          continue;
-        default:
-          break;
-      }
-      in_plain = true;
-      ++i;
+    if (Status ok = ScanRestOfLine(line); !ok) return ok;
+  }
+  return {};
+}
+
+// Blank lines, and lines indented past the threshold, are the scalar's text.
+bool NestingScan::ContinuesBlockScalar(int64_t indent) const {
+  std::size_t k = i_;
+  while (k < n_ && (text_[k] == ' ' || text_[k] == '\t' || text_[k] == '\r')) ++k;
+  const bool blank_line = k >= n_ || text_[k] == '\n';
+  return blank_line || indent > block_threshold_;
+}
+
+// A line that starts a block node: its indentation closes deeper levels and
+// may open one.
+Status NestingScan::OpenBlockLevel(int64_t indent) {
+  if (mode_ != Mode::kNormal || flow_ != 0 || i_ >= n_ || IsBlank(text_[i_]) || text_[i_] == '#') return {};
+  while (!indents_.empty() && indents_.back() > indent) indents_.pop_back();
+  if (indents_.empty() || indents_.back() < indent) indents_.push_back(indent);
+  if (TooDeep()) return Refuse();
+  return {};
+}
+
+Status NestingScan::ScanRestOfLine(Line& line) {
+  while (i_ < n_) {
+    if (text_[i_] == '\n') {
+      ++i_;
+      ++line_number_;
+      return {};
+    }
+    if (mode_ == Mode::kDoubleQuoted) {
+      StepDoubleQuoted();
+    } else if (mode_ == Mode::kSingleQuoted) {
+      StepSingleQuoted();
+    } else if (Status ok = StepNormal(line); !ok) {
+      return ok;
     }
   }
   return {};
+}
+
+void NestingScan::StepDoubleQuoted() {
+  const char c = text_[i_];
+  if (c == '\\') {
+    if (At(i_ + 1) == '\n') {
+      ++i_;  // the newline is handled by ScanRestOfLine
+      return;
+    }
+    i_ += 2;
+    return;
+  }
+  if (c == '"') mode_ = Mode::kNormal;
+  ++i_;
+}
+
+void NestingScan::StepSingleQuoted() {
+  if (text_[i_] == '\'') {
+    if (At(i_ + 1) == '\'') {  // an escaped quote
+      i_ += 2;
+      return;
+    }
+    mode_ = Mode::kNormal;
+  }
+  ++i_;
+}
+
+Status NestingScan::StepNormal(Line& line) {
+  const char c = text_[i_];
+  const int64_t col = static_cast<int64_t>(i_ - line.begin);
+  const bool boundary = i_ == line.begin || IsBlank(text_[i_ - 1]) ||
+                        (flow_ > 0 && std::string_view("[]{},:").find(text_[i_ - 1]) != std::string_view::npos);
+  if (c == '#' && (i_ == line.begin || text_[i_ - 1] == ' ' || text_[i_ - 1] == '\t')) {
+    SkipToLineEnd();
+    line.in_plain = false;
+    return {};
+  }
+  if (line.in_plain && StepPlain(line)) return {};
+  if (c == ' ' || c == '\t' || c == '\r') {
+    ++i_;
+    return {};
+  }
+  if ((c == '-' || c == '?' || c == ':') && IsBlank(At(i_ + 1))) return StepIndicator(line, col);
+  if ((c == '|' || c == '>') && flow_ == 0 && boundary) {
+    StartBlockScalar(line);
+    return {};
+  }
+  if (!line.has_token) {
+    line.has_token = true;
+    line.first_token_col = col;
+  }
+  return StepToken(line);
+}
+
+// Inside a plain scalar: false when the character ends it and is a token of
+// its own (a flow indicator), to be handled by the caller.
+bool NestingScan::StepPlain(Line& line) {
+  const char c = text_[i_];
+  if (flow_ > 0 && IsFlowIndicator(c)) {
+    line.in_plain = false;
+    return false;
+  }
+  if (c == ':' && (IsBlank(At(i_ + 1)) || (flow_ > 0 && IsFlowIndicator(At(i_ + 1))))) line.in_plain = false;
+  ++i_;
+  return true;
+}
+
+// "- ", "? " or ": ".
+Status NestingScan::StepIndicator(Line& line, int64_t col) {
+  if (text_[i_] != ':' && flow_ == 0 && !line.has_token) {
+    // Compact nesting ("- - x", "- key: v"): the next token opens a level.
+    // Its column is where a block scalar that follows is measured from.
+    line.last_indicator_col = col;
+    std::size_t k = i_ + 1;
+    while (k < n_ && text_[k] == ' ') ++k;
+    if (k < n_ && !IsBlank(text_[k]) && text_[k] != '#') {
+      const int64_t next_col = static_cast<int64_t>(k - line.begin);
+      if (indents_.empty() || indents_.back() < next_col) indents_.push_back(next_col);
+      if (TooDeep()) return Refuse();
+    }
+  }
+  ++i_;
+  return {};
+}
+
+// "|" or ">": the content lines that follow are text, not structure.
+void NestingScan::StartBlockScalar(const Line& line) {
+  if (!line.has_token) {
+    block_threshold_ = line.last_indicator_col >= 0 ? line.last_indicator_col : line.indent - 1;
+  } else {
+    block_threshold_ = line.first_token_col;
+  }
+  mode_ = Mode::kBlockScalar;
+  SkipToLineEnd();
+}
+
+Status NestingScan::StepToken(Line& line) {
+  switch (text_[i_]) {
+    case ',':
+      ++i_;
+      return {};
+    case '"':
+      mode_ = Mode::kDoubleQuoted;
+      ++i_;
+      return {};
+    case '\'':
+      mode_ = Mode::kSingleQuoted;
+      ++i_;
+      return {};
+    case '[':
+    case '{':
+      ++flow_;
+      if (TooDeep()) return Refuse();
+      ++i_;
+      return {};
+    case ']':
+    case '}':
+      if (flow_ > 0) --flow_;
+      ++i_;
+      return {};
+    case '&':
+    case '*':
+    case '!':
+      // Anchor, alias or tag: a name up to the next blank.
+      while (i_ < n_ && !IsBlank(text_[i_]) && !(flow_ > 0 && IsFlowIndicator(text_[i_]))) ++i_;
+      return {};
+    default:
+      line.in_plain = true;
+      ++i_;
+      return {};
+  }
+}
+
+Status CheckNesting(std::string_view text) {
+  return NestingScan(text).Run();
 }
 
 }  // namespace

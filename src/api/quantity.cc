@@ -158,6 +158,81 @@ void StripTrailingZeros(std::string& digits, int64_t& exponent) {
   digits.resize(last + 1);
 }
 
+// <signedNumber> at the start of a quantity: [+-]? digits [. digits], with
+// digits on at least one side.
+struct Number {
+  bool negative = false;
+  std::string_view int_digits;
+  std::string_view frac_digits;
+  size_t end = 0;  // where the suffix starts
+};
+
+Result<Number> ScanNumber(std::string_view text) {
+  Number number;
+  size_t pos = 0;
+  if (text[pos] == '+' || text[pos] == '-') {
+    number.negative = text[pos] == '-';
+    ++pos;
+  }
+  size_t int_begin = pos;
+  while (pos < text.size() && IsDigit(text[pos])) ++pos;
+  number.int_digits = text.substr(int_begin, pos - int_begin);
+  if (pos < text.size() && text[pos] == '.') {
+    size_t frac_begin = ++pos;
+    while (pos < text.size() && IsDigit(text[pos])) ++pos;
+    number.frac_digits = text.substr(frac_begin, pos - frac_begin);
+  }
+  // Kubernetes' scanner reads a missing number as 0, so it takes "Gi", "+"
+  // and "." as zero. Its own grammar, the CRD pattern above and every user
+  // who typed one of those disagree; we reject them.
+  if (number.int_digits.empty() && number.frac_digits.empty()) {
+    return Invalid(text, "it must start with a number, such as 1, 0.5 or .5");
+  }
+  if (pos < text.size() && text[pos] == '.') {
+    return Invalid(text, "it has more than one decimal point");
+  }
+  number.end = pos;
+  return number;
+}
+
+// digits * 10^exponent10 as a count of nanos (digits: no leading zeros, not
+// empty); nullopt at kMaxQuantityNanos or beyond.
+std::optional<UnsignedNanos> NanosOf(std::string_view digits, int64_t exponent10) {
+  const int64_t nano_exponent = exponent10 + 9;
+  const int64_t integer_digits = static_cast<int64_t>(digits.size()) + nano_exponent;
+  if (integer_digits > kMaxNanoDigits) return std::nullopt;
+  UnsignedNanos magnitude = 0;
+  if (nano_exponent >= 0) {
+    for (char c : digits) magnitude = magnitude * 10 + static_cast<unsigned>(c - '0');
+    for (int64_t i = 0; i < nano_exponent; ++i) magnitude *= 10;
+  } else {
+    // Finer than a nano: keep the whole nanos, round any remainder away
+    // from zero, as Kubernetes does ("if you want some resources, you
+    // should get some resources").
+    size_t keep = static_cast<size_t>(std::max<int64_t>(integer_digits, 0));
+    for (size_t i = 0; i < keep; ++i) {
+      magnitude = magnitude * 10 + static_cast<unsigned>(digits[i] - '0');
+    }
+    bool remainder = digits.find_first_not_of('0', keep) != std::string_view::npos;
+    if (remainder) ++magnitude;
+  }
+  if (magnitude > static_cast<UnsignedNanos>(kMaxQuantityNanos)) return std::nullopt;
+  return magnitude;
+}
+
+// digits * 10^exponent10 * 2^power as a count of nanos, capped where
+// Kubernetes caps binarySI (kBinaryCapNanos) rather than refused.
+UnsignedNanos BinaryNanos(std::string digits, int64_t exponent10, int64_t power) {
+  // At 10^19 or more before the suffix, the value is past the cap anyway;
+  // skip multiplying digits we would throw away.
+  if (static_cast<int64_t>(digits.size()) + exponent10 > 19) return kBinaryCapNanos;
+  MultiplyByPowerOfTwo(digits, power);
+  StripTrailingZeros(digits, exponent10);
+  std::optional<UnsignedNanos> nanos = NanosOf(digits, exponent10);
+  if (!nanos || *nanos > kBinaryCapNanos) return kBinaryCapNanos;
+  return *nanos;
+}
+
 std::string ToDecimal(UnsignedNanos value) {
   if (value == 0) return "0";
   std::string out;
@@ -247,34 +322,9 @@ Result<Quantity> ParseQuantity(std::string_view text) {
   if (std::any_of(text.begin(), text.end(), IsSpace)) {
     return Invalid(text, "it must not contain spaces");
   }
-
-  // <signedNumber>: [+-]? digits [. digits], with digits on at least one side.
-  size_t pos = 0;
-  bool negative = false;
-  if (text[pos] == '+' || text[pos] == '-') {
-    negative = text[pos] == '-';
-    ++pos;
-  }
-  size_t int_begin = pos;
-  while (pos < text.size() && IsDigit(text[pos])) ++pos;
-  std::string_view int_digits = text.substr(int_begin, pos - int_begin);
-  std::string_view frac_digits;
-  if (pos < text.size() && text[pos] == '.') {
-    size_t frac_begin = ++pos;
-    while (pos < text.size() && IsDigit(text[pos])) ++pos;
-    frac_digits = text.substr(frac_begin, pos - frac_begin);
-  }
-  // Kubernetes' scanner reads a missing number as 0, so it takes "Gi", "+"
-  // and "." as zero. Its own grammar, the CRD pattern above and every user
-  // who typed one of those disagree; we reject them.
-  if (int_digits.empty() && frac_digits.empty()) {
-    return Invalid(text, "it must start with a number, such as 1, 0.5 or .5");
-  }
-  if (pos < text.size() && text[pos] == '.') {
-    return Invalid(text, "it has more than one decimal point");
-  }
-
-  Result<Suffix> suffix = ParseSuffix(text, text.substr(pos));
+  Result<Number> number = ScanNumber(text);
+  if (!number) return std::unexpected(number.error());
+  Result<Suffix> suffix = ParseSuffix(text, text.substr(number->end));
   if (!suffix) return std::unexpected(suffix.error());
 
   Quantity quantity;
@@ -284,55 +334,23 @@ Result<Quantity> ParseQuantity(std::string_view text) {
 
   // The exact value is sign * digits * 10^exponent10 (* 2^exponent if binary).
   std::string digits;
-  digits.reserve(int_digits.size() + frac_digits.size());
-  digits += int_digits;
-  digits += frac_digits;
-  int64_t exponent10 = -static_cast<int64_t>(frac_digits.size());
+  digits.reserve(number->int_digits.size() + number->frac_digits.size());
+  digits += number->int_digits;
+  digits += number->frac_digits;
+  int64_t exponent10 = -static_cast<int64_t>(number->frac_digits.size());
   if (!binary) exponent10 += suffix->exponent;
   digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
   StripTrailingZeros(digits, exponent10);
   if (digits.empty()) return quantity;  // zero, whatever the suffix
 
-  auto too_large = [&]() { return Invalid(text, "quantity too large: its magnitude must be below 1e29"); };
-  bool capped = false;
-  if (binary) {
-    // At 10^19 or more before the suffix, the value is past the cap anyway;
-    // skip multiplying digits we would throw away.
-    if (static_cast<int64_t>(digits.size()) + exponent10 > 19) {
-      capped = true;
-    } else {
-      MultiplyByPowerOfTwo(digits, suffix->exponent);
-      StripTrailingZeros(digits, exponent10);
-    }
-  }
-
   UnsignedNanos magnitude = 0;
-  if (!capped) {
-    int64_t nano_exponent = exponent10 + 9;
-    int64_t integer_digits = static_cast<int64_t>(digits.size()) + nano_exponent;
-    if (integer_digits > kMaxNanoDigits) {
-      if (!binary) return too_large();
-      capped = true;
-    } else if (nano_exponent >= 0) {
-      for (char c : digits) magnitude = magnitude * 10 + static_cast<unsigned>(c - '0');
-      for (int64_t i = 0; i < nano_exponent; ++i) magnitude *= 10;
-    } else {
-      // Finer than a nano: keep the whole nanos, round any remainder away
-      // from zero, as Kubernetes does ("if you want some resources, you
-      // should get some resources").
-      size_t keep = static_cast<size_t>(std::max<int64_t>(integer_digits, 0));
-      for (size_t i = 0; i < keep; ++i) {
-        magnitude = magnitude * 10 + static_cast<unsigned>(digits[i] - '0');
-      }
-      bool remainder = digits.find_first_not_of('0', keep) != std::string::npos;
-      if (remainder) ++magnitude;
-    }
-    if (!capped && magnitude > static_cast<UnsignedNanos>(kMaxQuantityNanos)) {
-      if (!binary) return too_large();
-      capped = true;
-    }
+  if (binary) {
+    magnitude = BinaryNanos(std::move(digits), exponent10, suffix->exponent);
+  } else {
+    std::optional<UnsignedNanos> nanos = NanosOf(digits, exponent10);
+    if (!nanos) return Invalid(text, "quantity too large: its magnitude must be below 1e29");
+    magnitude = *nanos;
   }
-  if (binary && (capped || magnitude > kBinaryCapNanos)) magnitude = kBinaryCapNanos;
 
   // A binary value below one unit is shown in decimal (Kubernetes does the
   // same when parsing).
@@ -340,7 +358,7 @@ Result<Quantity> ParseQuantity(std::string_view text) {
     quantity.format = QuantityFormat::kDecimalSI;
   }
   quantity.nanos = static_cast<QuantityNanos>(magnitude);
-  if (negative) quantity.nanos = -quantity.nanos;
+  if (number->negative) quantity.nanos = -quantity.nanos;
   return quantity;
 }
 

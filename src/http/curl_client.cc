@@ -4,13 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "http/curl_failure.h"
 
 namespace ctask::http {
 namespace {
@@ -139,30 +140,114 @@ class Options {
   CURLcode code_ = CURLE_OK;
 };
 
-ErrorCode CodeFor(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return ErrorCode::kDeadlineExceeded;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-      return ErrorCode::kInvalidArgument;
-    // Certificates that do not fit: retrying will not help until they change.
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_NOT_BUILT_IN:
-    case CURLE_UNKNOWN_OPTION:
-      return ErrorCode::kFailedPrecondition;
-    case CURLE_OUT_OF_MEMORY:
-      return ErrorCode::kInternal;
-    // Cannot connect, cannot resolve, connection lost mid-body, nothing
-    // received: the server may be back on the next try.
-    default:
-      return ErrorCode::kUnavailable;
+// Where the transfer goes and how it reports back: the callbacks and their
+// state, the time bounds, the socket.
+void SetTransfer(Options& set, const CurlOptions& options, const Request& request, Transfer& transfer,
+                 char* error_buffer) {
+  set.Set(CURLOPT_URL, request.url.c_str());
+  set.Set(CURLOPT_ERRORBUFFER, error_buffer);
+  // No signals: timeouts must not raise SIGALRM in a multi-threaded process.
+  set.Set(CURLOPT_NOSIGNAL, 1L);
+  set.Set(CURLOPT_PROXY, "");  // never a proxy, not even from the environment
+  set.Set(CURLOPT_HEADERFUNCTION, &OnHeader);
+  set.Set(CURLOPT_HEADERDATA, &transfer);
+  set.Set(CURLOPT_WRITEFUNCTION, &OnBody);
+  set.Set(CURLOPT_WRITEDATA, &transfer);
+  set.Set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+  if (request.timeout.count() > 0) set.Set(CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  if (request.stop.stop_possible()) {
+    set.Set(CURLOPT_NOPROGRESS, 0L);
+    set.Set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    set.Set(CURLOPT_XFERINFODATA, &transfer);
   }
+  if (!options.unix_socket_path.empty()) {
+    set.Set(CURLOPT_UNIX_SOCKET_PATH, options.unix_socket_path.c_str());
+  }
+}
+
+// The CA and the client certificate and key: in-memory PEM when given (a
+// kubeconfig's *-data), else files.
+void SetTls(Options& set, const CurlOptions& options) {
+  if (!options.ca_data.empty()) {
+    set.SetBlob(CURLOPT_CAINFO_BLOB, options.ca_data);
+  } else if (!options.ca_file.empty()) {
+    set.Set(CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  if (!options.client_cert_data.empty()) {
+    set.SetBlob(CURLOPT_SSLCERT_BLOB, options.client_cert_data);
+    set.Set(CURLOPT_SSLCERTTYPE, "PEM");
+  } else if (!options.client_cert_file.empty()) {
+    set.Set(CURLOPT_SSLCERT, options.client_cert_file.c_str());
+  }
+  if (!options.client_key_data.empty()) {
+    set.SetBlob(CURLOPT_SSLKEY_BLOB, options.client_key_data);
+    set.Set(CURLOPT_SSLKEYTYPE, "PEM");
+  } else if (!options.client_key_file.empty()) {
+    set.Set(CURLOPT_SSLKEY, options.client_key_file.c_str());
+  }
+  if (options.insecure) {
+    set.Set(CURLOPT_SSL_VERIFYPEER, 0L);
+    set.Set(CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+}
+
+// The method and the body; whether a body (and so a Content-Length) is sent.
+bool SetMethod(Options& set, const Request& request) {
+  if (request.method == "GET" && request.body.empty()) {
+    set.Set(CURLOPT_HTTPGET, 1L);
+    return false;
+  }
+  if (request.method == "HEAD") {
+    set.Set(CURLOPT_NOBODY, 1L);
+    return false;
+  }
+  set.Set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  // POST, PUT and PATCH carry a Content-Length even when empty (Docker's
+  // POST /containers/{id}/start has no body); others only with a body.
+  const bool sends_body =
+      !request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (sends_body) {
+    set.Set(CURLOPT_POSTFIELDS, request.body.data());  // not copied: request outlives the call
+    set.Set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  return sends_body;
+}
+
+// The header list for the request: its own headers, the bearer token, and
+// blanks that keep libcurl from adding its own. Null when out of memory.
+std::optional<SlistPtr> BuildHeaders(const Request& request, const CurlOptions& options, bool sends_body) {
+  SlistPtr headers;
+  bool headers_ok = true;
+  auto add_header = [&](const std::string& line) {
+    // Appending returns the list's head, or null (out of memory) leaving it as it was.
+    curl_slist* head = curl_slist_append(headers.get(), line.c_str());
+    if (head == nullptr) {
+      headers_ok = false;
+      return;
+    }
+    (void)headers.release();
+    headers.reset(head);
+  };
+  for (const auto& [name, value] : request.headers) add_header(name + ": " + value);
+  if (!options.bearer_token.empty() && !HasHeader(request, "authorization")) {
+    add_header("Authorization: Bearer " + options.bearer_token);
+  }
+  // libcurl would wait up to a second for "100 Continue" before a large body,
+  // and label a body form-encoded; neither is wanted.
+  add_header("Expect:");
+  if (sends_body && !HasHeader(request, "content-type")) add_header("Content-Type:");
+  if (!headers_ok) return std::nullopt;
+  return headers;
+}
+
+// What libcurl says about a transfer that failed with `code`.
+CurlFailure FailureOf(CURL* curl, CURLcode code, const char* error_buffer) {
+  CurlFailure failure;
+  failure.code = code;
+  failure.detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &failure.os_errno);
+  curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &failure.connect_us);
+  return failure;
 }
 
 }  // namespace
@@ -241,88 +326,12 @@ Result<Response> CurlClient::Perform(const Request& request, const DataCallback*
   char error_buffer[CURL_ERROR_SIZE] = {};
 
   Options set(curl.get());
-  set.Set(CURLOPT_URL, request.url.c_str());
-  set.Set(CURLOPT_ERRORBUFFER, error_buffer);
-  // No signals: timeouts must not raise SIGALRM in a multi-threaded process.
-  set.Set(CURLOPT_NOSIGNAL, 1L);
-  set.Set(CURLOPT_PROXY, "");  // never a proxy, not even from the environment
-  set.Set(CURLOPT_HEADERFUNCTION, &OnHeader);
-  set.Set(CURLOPT_HEADERDATA, &transfer);
-  set.Set(CURLOPT_WRITEFUNCTION, &OnBody);
-  set.Set(CURLOPT_WRITEDATA, &transfer);
-  set.Set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  if (request.timeout.count() > 0) set.Set(CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  if (request.stop.stop_possible()) {
-    set.Set(CURLOPT_NOPROGRESS, 0L);
-    set.Set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
-    set.Set(CURLOPT_XFERINFODATA, &transfer);
-  }
-  if (!options_.unix_socket_path.empty()) {
-    set.Set(CURLOPT_UNIX_SOCKET_PATH, options_.unix_socket_path.c_str());
-  }
-
-  if (!options_.ca_data.empty()) {
-    set.SetBlob(CURLOPT_CAINFO_BLOB, options_.ca_data);
-  } else if (!options_.ca_file.empty()) {
-    set.Set(CURLOPT_CAINFO, options_.ca_file.c_str());
-  }
-  if (!options_.client_cert_data.empty()) {
-    set.SetBlob(CURLOPT_SSLCERT_BLOB, options_.client_cert_data);
-    set.Set(CURLOPT_SSLCERTTYPE, "PEM");
-  } else if (!options_.client_cert_file.empty()) {
-    set.Set(CURLOPT_SSLCERT, options_.client_cert_file.c_str());
-  }
-  if (!options_.client_key_data.empty()) {
-    set.SetBlob(CURLOPT_SSLKEY_BLOB, options_.client_key_data);
-    set.Set(CURLOPT_SSLKEYTYPE, "PEM");
-  } else if (!options_.client_key_file.empty()) {
-    set.Set(CURLOPT_SSLKEY, options_.client_key_file.c_str());
-  }
-  if (options_.insecure) {
-    set.Set(CURLOPT_SSL_VERIFYPEER, 0L);
-    set.Set(CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-
-  bool sends_body = false;
-  if (request.method == "GET" && request.body.empty()) {
-    set.Set(CURLOPT_HTTPGET, 1L);
-  } else if (request.method == "HEAD") {
-    set.Set(CURLOPT_NOBODY, 1L);
-  } else {
-    set.Set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    // POST, PUT and PATCH carry a Content-Length even when empty (Docker's
-    // POST /containers/{id}/start has no body); others only with a body.
-    sends_body =
-        !request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
-    if (sends_body) {
-      set.Set(CURLOPT_POSTFIELDS, request.body.data());  // not copied: request outlives the call
-      set.Set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    }
-  }
-
-  SlistPtr headers;
-  bool headers_ok = true;
-  auto add_header = [&](const std::string& line) {
-    // Appending returns the list's head, or null (out of memory) leaving it as it was.
-    curl_slist* head = curl_slist_append(headers.get(), line.c_str());
-    if (head == nullptr) {
-      headers_ok = false;
-      return;
-    }
-    (void)headers.release();
-    headers.reset(head);
-  };
-  for (const auto& [name, value] : request.headers) add_header(name + ": " + value);
-  if (!options_.bearer_token.empty() && !HasHeader(request, "authorization")) {
-    add_header("Authorization: Bearer " + options_.bearer_token);
-  }
-  // libcurl would wait up to a second for "100 Continue" before a large body,
-  // and label a body form-encoded; neither is wanted.
-  add_header("Expect:");
-  if (sends_body && !HasHeader(request, "content-type")) add_header("Content-Type:");
-  if (!headers_ok) return MakeError(ErrorCode::kInternal, Target(request) + ": out of memory building headers");
-  set.Set(CURLOPT_HTTPHEADER, headers.get());
-
+  SetTransfer(set, options_, request, transfer, error_buffer);
+  SetTls(set, options_);
+  const bool sends_body = SetMethod(set, request);
+  std::optional<SlistPtr> headers = BuildHeaders(request, options_, sends_body);
+  if (!headers) return MakeError(ErrorCode::kInternal, Target(request) + ": out of memory building headers");
+  set.Set(CURLOPT_HTTPHEADER, headers->get());
   if (set.code() != CURLE_OK) {
     return MakeError(CodeFor(set.code()),
                      Target(request) + ": cannot set up the request: " + curl_easy_strerror(set.code()));
@@ -338,32 +347,8 @@ Result<Response> CurlClient::Perform(const Request& request, const DataCallback*
   curl.reusable = code == CURLE_OK && !transfer.cancelled;
   if (transfer.cancelled) return MakeError(ErrorCode::kCancelled, Target(request) + ": cancelled");
   if (code != CURLE_OK) {
-    std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-    ErrorCode error_code = CodeFor(code);
-    long os_errno = 0;
-    curl_easy_getinfo(curl.get(), CURLINFO_OS_ERRNO, &os_errno);
-    std::string message = Target(request) + ": ";
-    if (code == CURLE_COULDNT_CONNECT && !options_.unix_socket_path.empty() && os_errno == ENOENT) {
-      message += "the socket " + options_.unix_socket_path + " does not exist (is the daemon running?)";
-    } else if (code == CURLE_COULDNT_CONNECT && !options_.unix_socket_path.empty() && os_errno == ECONNREFUSED) {
-      message += "connection refused on " + options_.unix_socket_path + " (is the daemon running?)";
-    } else if (code == CURLE_OPERATION_TIMEDOUT) {
-      curl_off_t connected_us = 0;
-      curl_easy_getinfo(curl.get(), CURLINFO_CONNECT_TIME_T, &connected_us);
-      bool connect_bound_first =
-          request.timeout.count() == 0 || options_.connect_timeout.count() < request.timeout.count();
-      if (connected_us == 0 && connect_bound_first) {
-        // Never connected: the server is unreachable, not slow.
-        error_code = ErrorCode::kUnavailable;
-        message += "could not connect within " + std::to_string(options_.connect_timeout.count()) + " ms: " + detail;
-      } else {
-        message += "no complete response within " + std::to_string(request.timeout.count()) + " ms: " + detail;
-      }
-    } else {
-      message += detail;
-      if (os_errno != 0) message += std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")";
-    }
-    return MakeError(error_code, std::move(message));
+    return std::unexpected(
+        DescribeFailure(FailureOf(curl.get(), code, error_buffer), request, options_, Target(request)));
   }
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);

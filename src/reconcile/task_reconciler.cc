@@ -142,29 +142,15 @@ Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task
   return std::unexpected(refusal);
 }
 
-Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const std::string& name) {
-  // 1. The record; gone means nothing to do.
-  Result<api::ContainerTask> record = store_.Get(ns, name);
-  if (!record) {
-    if (record.error().code() != ErrorCode::kNotFound) return std::unexpected(record.error());
-    logs_.Forget(ns + "/" + name);
-    return ReconcileResult{std::nullopt, true};
-  }
-  api::ContainerTask task = std::move(*record);
+Result<std::optional<runtime::Observation>> TaskReconciler::ObserveCurrent(const api::ContainerTask& task) {
+  if (task.status.attempts == 0) return std::optional<runtime::Observation>();
+  Result<runtime::Observation> o = runtime_.Observe(task, task.status.attempts);
+  if (!o) return std::unexpected(o.error());
+  return std::optional<runtime::Observation>(std::move(*o));
+}
 
-  // 2. What the runtime sees of the current attempt.
-  std::optional<runtime::Observation> observed;
-  if (task.status.attempts > 0) {
-    Result<runtime::Observation> o = runtime_.Observe(task, task.status.attempts);
-    if (!o) return std::unexpected(o.error());
-    observed = std::move(*o);
-  }
-
-  // 3. Being deleted: archive the log, remove what it owns, then the record.
-  if (task.metadata.deletion_timestamp) return Finalize(task, observed);
-
-  // 4. Its output: followed while it runs; once it exited, the status waits
-  //    for the whole log, so the final status carries the tail and artifact.
+std::optional<api::ContainerTask> TaskReconciler::WithFinishedLog(const api::ContainerTask& task,
+                                                                  const std::optional<runtime::Observation>& observed) {
   const bool ran =
       observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
   if (ran) logs_.Ensure(task, observed->attempt);
@@ -172,35 +158,35 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   api::ContainerTask updated = task;
   if (log_pending) {
     std::optional<ArchivedLog> log = logs_.Finished(TaskKey(task), observed->attempt);
-    if (!log) return ReconcileResult{milliseconds(1000), false};  // on_finished brings us back sooner
+    if (!log) return std::nullopt;
     MergeLog(updated, *log);
   }
-  // While it runs, the tail as it grows, at most once per log_tail_interval.
-  const Timestamp now = WallTimestamp(clock_);
-  if (observed && observed->state == WorkloadState::kRunning) {
-    std::optional<std::string> tail = logs_.LiveTail(TaskKey(task), observed->attempt);
-    if (tail && *tail != task.status.log_tail && TailDue(TaskKey(task), now)) updated.status.log_tail = *tail;
+  return updated;
+}
+
+std::optional<std::string> TaskReconciler::DueTail(const api::ContainerTask& task,
+                                                   const std::optional<runtime::Observation>& observed, Timestamp now) {
+  if (!observed || observed->state != WorkloadState::kRunning) return std::nullopt;
+  std::optional<std::string> tail = logs_.LiveTail(TaskKey(task), observed->attempt);
+  if (tail && *tail != task.status.log_tail && TailDue(TaskKey(task), now)) return tail;
+  return std::nullopt;
+}
+
+Status TaskReconciler::WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated) {
+  if (api::EncodeContainerTask(updated) == api::EncodeContainerTask(before)) return {};
+  if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
+  if (on_status_) on_status_(updated);
+  if (std::optional<status::TaskEvent> event = status::TransitionEvent(before.status, updated.status)) {
+    Emit(updated, std::move(*event));
   }
+  return {};
+}
 
-  // 5. Decide.
-  const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
-  status::Decision decision = status::Decide(updated, observed, now, invalid);
-  updated.status = decision.status;
-
-  // 6. Write the status when it differs, before acting: a crash after this
-  //    point redoes the (idempotent) action.
-  if (api::EncodeContainerTask(updated) != api::EncodeContainerTask(task)) {
-    if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
-    if (on_status_) on_status_(updated);
-    if (std::optional<status::TaskEvent> event = status::TransitionEvent(task.status, updated.status)) {
-      Emit(updated, std::move(*event));
-    }
-  }
-
-  // 7. Act.
+Result<ReconcileResult> TaskReconciler::Act(const status::Decision& decision, const api::ContainerTask& updated) {
   ReconcileResult result;
   switch (decision.action) {
     case status::Action::kNone:
+    case status::Action::kDeleteTask:  // Reconcile finalizes the task instead
       break;
     case status::Action::kStartAttempt: {
       // A task that cannot start here is recorded by the runtime and
@@ -229,11 +215,13 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
                      "log stay"});
       result.requeue_after = milliseconds(0);  // settle on a look at what is left
       break;
-    case status::Action::kDeleteTask:
-      return Finalize(updated, observed);
   }
+  return result;
+}
 
-  // 8. When to look again.
+ReconcileResult TaskReconciler::NextLook(const api::ContainerTask& task, const api::ContainerTask& updated,
+                                         const std::optional<runtime::Observation>& observed,
+                                         const status::Decision& decision, ReconcileResult result) const {
   if (decision.requeue_after && !result.requeue_after) result.requeue_after = decision.requeue_after;
   if (observed && observed->state == WorkloadState::kRunning && decision.action == status::Action::kNone) {
     const milliseconds resync = std::min<milliseconds>(options_.running_resync, options_.log_tail_interval);
@@ -247,6 +235,51 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   if (terminal && !was_terminal) result.requeue_after = milliseconds(0);
   result.settled = was_terminal && terminal && decision.action == status::Action::kNone && !IsLive(observed);
   return result;
+}
+
+Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const std::string& name) {
+  // 1. The record; gone means nothing to do.
+  Result<api::ContainerTask> record = store_.Get(ns, name);
+  if (!record) {
+    if (record.error().code() != ErrorCode::kNotFound) return std::unexpected(record.error());
+    logs_.Forget(ns + "/" + name);
+    return ReconcileResult{std::nullopt, true};
+  }
+  api::ContainerTask task = std::move(*record);
+
+  // 2. What the runtime sees of the current attempt.
+  Result<std::optional<runtime::Observation>> current = ObserveCurrent(task);
+  if (!current) return std::unexpected(current.error());
+  const std::optional<runtime::Observation>& observed = *current;
+
+  // 3. Being deleted: archive the log, remove what it owns, then the record.
+  if (task.metadata.deletion_timestamp) return Finalize(task, observed);
+
+  // 4. Its output: followed while it runs; once it exited, the status waits
+  //    for the whole log, so the final status carries the tail and artifact.
+  std::optional<api::ContainerTask> with_log = WithFinishedLog(task, observed);
+  if (!with_log) return ReconcileResult{milliseconds(1000), false};  // on_finished brings us back sooner
+  api::ContainerTask updated = std::move(*with_log);
+  // While it runs, the tail as it grows, at most once per log_tail_interval.
+  const Timestamp now = WallTimestamp(clock_);
+  if (std::optional<std::string> tail = DueTail(task, observed, now)) updated.status.log_tail = *tail;
+
+  // 5. Decide.
+  const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
+  status::Decision decision = status::Decide(updated, observed, now, invalid);
+  updated.status = decision.status;
+
+  // 6. Write the status when it differs, before acting: a crash after this
+  //    point redoes the (idempotent) action.
+  if (Status written = WriteStatus(task, updated); !written) return std::unexpected(written.error());
+
+  // 7. Act. Deleting the task ends the pass; every other action goes on to 8.
+  if (decision.action == status::Action::kDeleteTask) return Finalize(updated, observed);
+  Result<ReconcileResult> acted = Act(decision, updated);
+  if (!acted) return acted;
+
+  // 8. When to look again.
+  return NextLook(task, updated, observed, decision, *acted);
 }
 
 }  // namespace ctask::reconcile

@@ -23,6 +23,7 @@
 
 #include "reconcile/log_archiver.h"
 #include "runtime/runtime.h"
+#include "status/decide.h"
 #include "status/transition.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -69,6 +70,28 @@ class TaskReconciler {
   Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name);
 
  private:
+  // The steps of Reconcile, numbered there.
+  // 2. The current attempt as the runtime sees it; none before the first.
+  Result<std::optional<runtime::Observation>> ObserveCurrent(const api::ContainerTask& task);
+  // 4. `task` with an exited attempt's whole log merged in, or nullopt while
+  //    that log is still being read. Starts following a log that ran.
+  std::optional<api::ContainerTask> WithFinishedLog(const api::ContainerTask& task,
+                                                    const std::optional<runtime::Observation>& observed);
+  // 4. A running attempt's log tail when it changed and may be written now.
+  std::optional<std::string> DueTail(const api::ContainerTask& task,
+                                     const std::optional<runtime::Observation>& observed, Timestamp now);
+  // 6. Writes `updated` (then tells the listener, emits the transition's
+  //    event) only when it differs from `before`.
+  Status WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated);
+  // 7. Carries out the decision's action on the runtime (all but
+  //    kDeleteTask, which is Finalize); how soon to look again because of it.
+  Result<ReconcileResult> Act(const status::Decision& decision, const api::ContainerTask& updated);
+  // 8. `result` completed with the decision's requeue, the running resync
+  //    and whether the task has settled.
+  ReconcileResult NextLook(const api::ContainerTask& task, const api::ContainerTask& updated,
+                           const std::optional<runtime::Observation>& observed, const status::Decision& decision,
+                           ReconcileResult result) const;
+
   Result<ReconcileResult> Finalize(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed);
   Status RemoveWorkloads(const api::ContainerTask& task);
   // The runtime refused to start `attempt` for good (a terminal error,

@@ -174,12 +174,10 @@ std::unexpected<Error> NotUtf8(const std::string& path, std::string_view kind, s
                          " is not UTF-8 text, which the Docker API cannot carry in an environment variable");
 }
 
-// Env and envFrom resolved from `configs` in the kubelet's order: envFrom
-// first (a later source replacing an earlier one's keys), then env in
-// declaration order, each replacing what came before.
-Result<Environment> ResolveEnv(const api::ContainerTaskSpec& spec, const std::string& ns,
-                               const std::vector<api::ConfigData>& configs) {
-  Environment env;
+// envFrom into `env`: every source in order, a later one replacing an
+// earlier one's keys.
+Status ImportEnvFrom(const api::ContainerTaskSpec& spec, const std::string& ns,
+                     const std::vector<api::ConfigData>& configs, Environment& env) {
   for (size_t i = 0; i < spec.env_from.size(); ++i) {
     const api::EnvFromSource& from = spec.env_from[i];
     const bool is_secret = from.secret_ref.has_value();
@@ -204,6 +202,16 @@ Result<Environment> ResolveEnv(const api::ContainerTaskSpec& spec, const std::st
       env.Set(name, value, is_secret);
     }
   }
+  return {};
+}
+
+// Env and envFrom resolved from `configs` in the kubelet's order: envFrom
+// first (a later source replacing an earlier one's keys), then env in
+// declaration order, each replacing what came before.
+Result<Environment> ResolveEnv(const api::ContainerTaskSpec& spec, const std::string& ns,
+                               const std::vector<api::ConfigData>& configs) {
+  Environment env;
+  if (Status imported = ImportEnvFrom(spec, ns, configs, env); !imported) return std::unexpected(imported.error());
 
   for (size_t i = 0; i < spec.env.size(); ++i) {
     const api::EnvVar& var = spec.env[i];
@@ -440,6 +448,40 @@ std::map<std::string, std::string> DockerLabels(const api::ContainerTask& task, 
   return labels;
 }
 
+// HostConfig: no network when isolated, no restarts (the operator retries
+// with a new container), the hardening and limits a pod would have.
+Json DockerHostConfig(const api::ContainerTaskSpec& spec, const Limits& limits, const DockerPolicy& policy,
+                      std::optional<Json> mount) {
+  Json host = Json::object();
+  // Omitted: Docker's default network. Isolated: no network at all.
+  if (spec.network.isolated) host["NetworkMode"] = "none";
+  // The operator decides on retries, with a new container per attempt.
+  Json restart = Json::object();
+  restart["Name"] = "no";
+  host["RestartPolicy"] = std::move(restart);
+  // Kept after exit, so the runtime can read the exit code and the logs.
+  host["AutoRemove"] = false;
+  host["CapDrop"] = Json::array();
+  host["CapDrop"].push_back("ALL");
+  host["Privileged"] = false;
+  host["ReadonlyRootfs"] = spec.security_context.read_only_root_filesystem;
+  // seccomp stays Docker's default profile, the counterpart of RuntimeDefault.
+  host["SecurityOpt"] = Json::array();
+  host["SecurityOpt"].push_back("no-new-privileges");
+  if (limits.memory_bytes) host["Memory"] = *limits.memory_bytes;
+  if (limits.nano_cpus) host["NanoCpus"] = *limits.nano_cpus;
+  // No swap beyond the limit, so a task over it is OOMKilled as in Kubernetes.
+  if (limits.memory_bytes) host["MemorySwap"] = *limits.memory_bytes;
+  if (policy.pids_limit > 0) host["PidsLimit"] = policy.pids_limit;  // <= 0: Docker's unlimited
+  if (mount) {
+    host["Mounts"] = Json::array();
+    host["Mounts"].push_back(std::move(*mount));
+  }
+  // The task's process is PID 1 with no init, as in a Kubernetes pod.
+  host["Init"] = false;
+  return host;
+}
+
 }  // namespace
 
 Result<DockerContainer> RenderDockerContainer(const api::ContainerTask& task, int attempt,
@@ -489,34 +531,7 @@ Result<DockerContainer> RenderDockerContainer(const api::ContainerTask& task, in
   for (const auto& [key, value] : DockerLabels(task, ns, attempt)) labels[key] = value;
   body["Labels"] = std::move(labels);
 
-  Json host = Json::object();
-  // Omitted: Docker's default network. Isolated: no network at all.
-  if (spec.network.isolated) host["NetworkMode"] = "none";
-  // The operator decides on retries, with a new container per attempt.
-  Json restart = Json::object();
-  restart["Name"] = "no";
-  host["RestartPolicy"] = std::move(restart);
-  // Kept after exit, so the runtime can read the exit code and the logs.
-  host["AutoRemove"] = false;
-  host["CapDrop"] = Json::array();
-  host["CapDrop"].push_back("ALL");
-  host["Privileged"] = false;
-  host["ReadonlyRootfs"] = spec.security_context.read_only_root_filesystem;
-  // seccomp stays Docker's default profile, the counterpart of RuntimeDefault.
-  host["SecurityOpt"] = Json::array();
-  host["SecurityOpt"].push_back("no-new-privileges");
-  if (limits->memory_bytes) host["Memory"] = *limits->memory_bytes;
-  if (limits->nano_cpus) host["NanoCpus"] = *limits->nano_cpus;
-  // No swap beyond the limit, so a task over it is OOMKilled as in Kubernetes.
-  if (limits->memory_bytes) host["MemorySwap"] = *limits->memory_bytes;
-  if (policy.pids_limit > 0) host["PidsLimit"] = policy.pids_limit;  // <= 0: Docker's unlimited
-  if (mount) {
-    host["Mounts"] = Json::array();
-    host["Mounts"].push_back(std::move(*mount));
-  }
-  // The task's process is PID 1 with no init, as in a Kubernetes pod.
-  host["Init"] = false;
-  body["HostConfig"] = std::move(host);
+  body["HostConfig"] = DockerHostConfig(spec, *limits, policy, std::move(mount));
 
   if (!IsAllUtf8(body)) {
     return InvalidArgument("spec: a text value is not valid UTF-8; the Docker API carries text as JSON, UTF-8 only");

@@ -122,15 +122,14 @@ void QueueRetry(const api::ContainerTaskSpec& spec, int attempt, int failures, c
   }
 }
 
-// Steps 6 and 7 of Decide: the current attempt as observed.
-void FollowAttempt(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+// No current workload: gone while it ran (lost), not created yet, or gone
+// before it ran.
+void FollowMissing(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
                    Decision& d) {
   const api::ContainerTaskSpec& spec = task.spec;
   ContainerTaskStatus& st = d.status;
   const int attempt = st.attempts;
-  const bool current = observed && observed->attempt == attempt && observed->state != WorkloadState::kAbsent;
-
-  if (!current && observed && observed->attempt == attempt && st.phase == api::phase::kRunning) {
+  if (observed && observed->attempt == attempt && st.phase == api::phase::kRunning) {
     // Gone while it ran (removed by hand, its node lost): the attempt is
     // lost, a failure like any other; starting it again under the same
     // number would run it twice.
@@ -144,66 +143,54 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
     Finish(st, api::phase::kFailed, reason::kWorkloadLost, what, now);
     return;
   }
-  if (!current) {
-    // Not created yet, or gone before it ran. A retry waits out its backoff
-    // first.
-    if (st.phase == api::phase::kQueued && !st.history.empty() && st.history.back().completion_time) {
-      const Timestamp gate = *st.history.back().completion_time + Backoff(spec.retry_policy, Failures(st));
-      if (now < gate) {
-        Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
-        return;
-      }
-    }
-    st.phase = api::phase::kPending;
-    st.reason = reason::kStarting;
-    st.message = "starting attempt " + std::to_string(attempt);
-    d.action = Action::kStartAttempt;
-    d.attempt = attempt;
-    return;
-  }
-
-  const Observation& o = *observed;
-  st.pod_name = o.pod_name;
-  st.container_id = o.container_id;
-  if (!o.pod_name.empty()) st.job_name = o.workload_name;
-
-  switch (o.state) {
-    case WorkloadState::kAbsent:
-      return;  // handled above
-    case WorkloadState::kWaiting: {
-      const std::string cause = o.waiting_reason.empty() ? reason::kPendingTimeout : o.waiting_reason;
-      const Timestamp created = o.created_at.value_or(now);
-      const Timestamp gate = created + seconds(spec.pending_timeout_seconds);
-      if (o.waiting_permanent || now >= gate) {
-        // Stuck before start (a bad image, a missing key) is not retried:
-        // another attempt would be stuck the same way.
-        std::string message = "attempt " + std::to_string(attempt) + " could not start";
-        if (!o.waiting_permanent) {
-          message += " within pendingTimeoutSeconds (" + std::to_string(spec.pending_timeout_seconds) + "s)";
-        }
-        if (!o.waiting_message.empty()) message += ": " + o.waiting_message;
-        RecordAttempt(st, EntryFor(o, cause, now));
-        Finish(st, api::phase::kFailed, cause, message, now);
-        d.action = Action::kStopAttempt;
-        d.attempt = attempt;
-        return;
-      }
-      st.phase = api::phase::kPending;
-      st.reason = o.waiting_reason.empty() ? reason::kStarting : o.waiting_reason;
-      st.message = "attempt " + std::to_string(attempt) + " is waiting to start" +
-                   (o.waiting_message.empty() ? "" : ": " + o.waiting_message);
+  // Not created yet, or gone before it ran. A retry waits out its backoff
+  // first.
+  if (st.phase == api::phase::kQueued && !st.history.empty() && st.history.back().completion_time) {
+    const Timestamp gate = *st.history.back().completion_time + Backoff(spec.retry_policy, Failures(st));
+    if (now < gate) {
       Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
       return;
     }
-    case WorkloadState::kRunning:
-      st.phase = api::phase::kRunning;
-      st.reason = reason::kRunning;
-      st.message = "attempt " + std::to_string(attempt) + " is running";
-      return;
-    case WorkloadState::kExited:
-      break;
   }
+  st.phase = api::phase::kPending;
+  st.reason = reason::kStarting;
+  st.message = "starting attempt " + std::to_string(attempt);
+  d.action = Action::kStartAttempt;
+  d.attempt = attempt;
+}
 
+// The current attempt's workload exists but has not started.
+void FollowWaiting(const api::ContainerTaskSpec& spec, const Observation& o, Timestamp now, Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  const int attempt = st.attempts;
+  const std::string cause = o.waiting_reason.empty() ? reason::kPendingTimeout : o.waiting_reason;
+  const Timestamp created = o.created_at.value_or(now);
+  const Timestamp gate = created + seconds(spec.pending_timeout_seconds);
+  if (o.waiting_permanent || now >= gate) {
+    // Stuck before start (a bad image, a missing key) is not retried:
+    // another attempt would be stuck the same way.
+    std::string message = "attempt " + std::to_string(attempt) + " could not start";
+    if (!o.waiting_permanent) {
+      message += " within pendingTimeoutSeconds (" + std::to_string(spec.pending_timeout_seconds) + "s)";
+    }
+    if (!o.waiting_message.empty()) message += ": " + o.waiting_message;
+    RecordAttempt(st, EntryFor(o, cause, now));
+    Finish(st, api::phase::kFailed, cause, message, now);
+    d.action = Action::kStopAttempt;
+    d.attempt = attempt;
+    return;
+  }
+  st.phase = api::phase::kPending;
+  st.reason = o.waiting_reason.empty() ? reason::kStarting : o.waiting_reason;
+  st.message = "attempt " + std::to_string(attempt) + " is waiting to start" +
+               (o.waiting_message.empty() ? "" : ": " + o.waiting_message);
+  Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
+}
+
+// The current attempt exited: succeeded, retried, or failed for good.
+void FollowExited(const api::ContainerTaskSpec& spec, const Observation& o, Timestamp now, Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  const int attempt = st.attempts;
   const int32_t code = o.exit_code.value_or(-1);
   st.exit_code = code;
   st.result = Bounded(o.termination_message, api::kMaxResultBytes);
@@ -232,6 +219,69 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
     Finish(st, api::phase::kFailed, why, what, now);
   }
   st.completion_time = o.finished_at.value_or(now);
+}
+
+// Steps 6 and 7 of Decide: the current attempt as observed.
+void FollowAttempt(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+                   Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  const int attempt = st.attempts;
+  const bool current = observed && observed->attempt == attempt && observed->state != WorkloadState::kAbsent;
+  if (!current) {
+    FollowMissing(task, observed, now, d);
+    return;
+  }
+
+  const Observation& o = *observed;
+  st.pod_name = o.pod_name;
+  st.container_id = o.container_id;
+  if (!o.pod_name.empty()) st.job_name = o.workload_name;
+
+  switch (o.state) {
+    case WorkloadState::kAbsent:
+      return;  // handled above
+    case WorkloadState::kWaiting:
+      FollowWaiting(task.spec, o, now, d);
+      return;
+    case WorkloadState::kRunning:
+      st.phase = api::phase::kRunning;
+      st.reason = reason::kRunning;
+      st.message = "attempt " + std::to_string(attempt) + " is running";
+      return;
+    case WorkloadState::kExited:
+      FollowExited(task.spec, o, now, d);
+      return;
+  }
+}
+
+// Step 1 of Decide: a finished task; only stopping a leftover and the TTLs
+// remain.
+void DecideFinished(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+                    Decision& d) {
+  const api::ContainerTaskSpec& spec = task.spec;
+  const Timestamp done = d.status.completion_time.value_or(now);
+  if (IsLive(observed)) {
+    d.action = Action::kStopAttempt;
+    d.attempt = observed->attempt;
+  } else if (spec.ttl_seconds_after_finished) {
+    const Timestamp due = done + seconds(*spec.ttl_seconds_after_finished);
+    if (now >= due) {
+      d.action = Action::kDeleteTask;
+    } else {
+      Requeue(d, std::chrono::duration_cast<seconds>(due - now));
+    }
+  }
+  if (d.action == Action::kNone && spec.workload_ttl_seconds_after_finished && observed &&
+      observed->state != WorkloadState::kAbsent) {
+    const Timestamp due = done + seconds(*spec.workload_ttl_seconds_after_finished);
+    if (now >= due) {
+      d.action = Action::kDeleteWorkload;
+      d.attempt = observed->attempt;
+    } else {
+      Requeue(d, std::chrono::duration_cast<seconds>(due - now));
+    }
+  }
+  SetConditions(d.status, task.metadata.generation, now);
 }
 
 }  // namespace
@@ -282,29 +332,7 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
 
   // 1. Finished: only stopping a leftover and the TTLs remain.
   if (IsTerminal(st.phase)) {
-    const Timestamp done = st.completion_time.value_or(now);
-    if (IsLive(observed)) {
-      d.action = Action::kStopAttempt;
-      d.attempt = observed->attempt;
-    } else if (spec.ttl_seconds_after_finished) {
-      const Timestamp due = done + seconds(*spec.ttl_seconds_after_finished);
-      if (now >= due) {
-        d.action = Action::kDeleteTask;
-      } else {
-        Requeue(d, std::chrono::duration_cast<seconds>(due - now));
-      }
-    }
-    if (d.action == Action::kNone && spec.workload_ttl_seconds_after_finished && observed &&
-        observed->state != WorkloadState::kAbsent) {
-      const Timestamp due = done + seconds(*spec.workload_ttl_seconds_after_finished);
-      if (now >= due) {
-        d.action = Action::kDeleteWorkload;
-        d.attempt = observed->attempt;
-      } else {
-        Requeue(d, std::chrono::duration_cast<seconds>(due - now));
-      }
-    }
-    SetConditions(st, task.metadata.generation, now);
+    DecideFinished(task, observed, now, d);
     return d;
   }
 
