@@ -137,7 +137,7 @@ Status RunDirect(ctask::docker::DockerClient& docker, const std::string& image, 
   Result<int64_t> code = docker.WaitContainer(*id);
   if (!code) return std::unexpected(code.error());
   std::string output;
-  Status logs = docker.Logs(*id, false, [&](ctask::runtime::LogStream, std::string_view data) {
+  Status logs = docker.Logs(*id, false, [&](ctask::docker::LogStream, std::string_view data) {
     output.append(data);
     return true;
   });

@@ -59,8 +59,9 @@ int MarkAll(store::FileStore& store, const std::string& ns, std::vector<Pending>
 // Removes the marked tasks on this thread, as the directory's owner for as
 // long as it takes. Fails when the backend cannot be opened for another
 // reason than another owner (that one is not an error: it removes them).
-Status RemoveAsOwner(backends::LocalBackendOptions options, const std::string& ns, std::vector<Pending>& pending) {
-  Result<std::unique_ptr<backends::LocalBackend>> backend = backends::LocalBackend::Open(std::move(options));
+Status RemoveAsOwner(const backends::LocalBackendOptions& options, const std::string& ns,
+                     std::vector<Pending>& pending) {
+  Result<std::unique_ptr<backends::LocalBackend>> backend = backends::LocalBackend::Open(options);
   if (!backend) {
     if (backend.error().code() == ErrorCode::kFailedPrecondition) return {};  // another took it first
     return std::unexpected(backend.error());
@@ -161,7 +162,7 @@ int WaitUntilGone(store::FileStore& store, const DeleteOptions& options, std::ve
       backends::LocalBackendOptions backend;
       backend.state_dir = options.root;
       backend.reconciler.stop_grace = options.grace;
-      if (Status removed = RemoveAsOwner(std::move(backend), options.ns, pending); !removed) {
+      if (Status removed = RemoveAsOwner(backend, options.ns, pending); !removed) {
         err << "ctask delete: " << removed.error().message()
             << " (the task stays marked for deletion; run ctask delete again)\n";
         return kExitRunInfrastructure;

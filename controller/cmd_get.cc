@@ -102,7 +102,7 @@ void ReportUnreadable(const store::ListEntry& entry, std::ostream& err) {
 // Watches until interrupted or `timeout` passes, printing a row per change.
 // `header_shown` says whether the table before it had a header; if not, the
 // first row brings one.
-int Watch(const Query& query, const TableOptions& options, Snapshot first, std::vector<std::size_t> widths,
+int Watch(const Query& query, const TableOptions& options, const Snapshot& first, std::vector<std::size_t> widths,
           bool header_shown, std::optional<std::chrono::seconds> timeout, std::ostream& out, std::ostream& err) {
   // SIGINT and SIGTERM end the watch cleanly (signals.h: taken on a thread
   // of their own, as every command that waits takes them).
@@ -231,7 +231,7 @@ OrExit<GetOptions> ParseGetFlags(const std::vector<std::string>& args, std::ostr
   if (!query) return std::unexpected(query.error());
   options.query = std::move(*query);
   options.format = flags->Get("output", "");
-  if (options.format != "" && options.format != "wide" && options.format != "yaml" && options.format != "json") {
+  if (!options.format.empty() && options.format != "wide" && options.format != "yaml" && options.format != "json") {
     err << "ctask get: --output must be wide, yaml or json\n";
     return std::unexpected(kExitUsage);
   }
@@ -334,7 +334,7 @@ int RunGet(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (!options->watch) return code;
   const bool header_shown = !snapshot->entries.empty();
   const int watch_code =
-      Watch(query, table, std::move(*snapshot), std::move(widths), header_shown, options->watch_timeout, out, err);
+      Watch(query, table, *snapshot, std::move(widths), header_shown, options->watch_timeout, out, err);
   return std::max(code, watch_code);
 }
 

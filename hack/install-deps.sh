@@ -10,6 +10,8 @@ packages=(
   # enable <expected>; used for the libFuzzer target)
   build-essential cmake ninja-build pkg-config git ca-certificates ccache
   clang-16 libclang-rt-16-dev llvm-16 clang-format-16 clang-tidy-16
+  # hack/tidy.py (the clang-tidy tier's cache of clean files)
+  python3
   # libraries (DESIGN.md section 2)
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev googletest libgtest-dev libgmock-dev

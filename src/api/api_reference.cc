@@ -32,7 +32,8 @@ std::string Bounds(const Json& schema) {
     std::string values;
     for (const Json& v : schema["enum"]) {
       if (!values.empty()) values += ", ";
-      values += v == "" ? "`\"\"`" : "`" + v.get<std::string>() + "`";
+      const std::string value = v.get<std::string>();
+      values += value.empty() ? "`\"\"`" : "`" + value + "`";
     }
     add("one of " + values);
   }
@@ -50,7 +51,7 @@ std::string Bounds(const Json& schema) {
   return out;
 }
 
-std::string Cell(std::string text) {
+std::string Cell(const std::string& text) {
   std::string out;
   for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
   return out;

@@ -215,8 +215,7 @@ Result<int64_t> DockerClient::WaitContainer(const std::string& id, std::stop_tok
   return body["StatusCode"].get<int64_t>();
 }
 
-Status DockerClient::Logs(const std::string& id, bool follow, const runtime::LogCallback& on_data,
-                          std::stop_token stop) {
+Status DockerClient::Logs(const std::string& id, bool follow, const LogCallback& on_data, std::stop_token stop) {
   http::Request request;
   request.url = Url("/containers/" + Escape(id) + "/logs?stdout=true&stderr=true" + (follow ? "&follow=true" : ""));
   request.stop = stop;

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "api/json.h"
+#include "docker/log_frames.h"
 #include "http/client.h"
-#include "runtime/runtime.h"
 #include "util/error.h"
 
 namespace ctask::docker {
@@ -73,7 +73,7 @@ class DockerClient {
 
   // Streams the container's output from the start (follow: until it exits),
   // demultiplexed. `stop` ends a follow early.
-  Status Logs(const std::string& id, bool follow, const runtime::LogCallback& on_data, std::stop_token stop = {});
+  Status Logs(const std::string& id, bool follow, const LogCallback& on_data, std::stop_token stop = {});
 
  private:
   std::string Url(const std::string& path) const;

@@ -2,7 +2,7 @@
 
 namespace ctask::docker {
 
-Status LogDemuxer::Feed(std::string_view bytes, const runtime::LogCallback& on_data) {
+Status LogDemuxer::Feed(std::string_view bytes, const LogCallback& on_data) {
   while (!bytes.empty()) {
     if (remaining_ == 0) {
       const size_t take = std::min(bytes.size(), header_.size() - header_filled_);
@@ -15,7 +15,7 @@ Status LogDemuxer::Feed(std::string_view bytes, const runtime::LogCallback& on_d
         return InvalidArgument("not a multiplexed Docker log stream (a container with a TTY?)");
       }
       // stdin (0) never carries container output; count it as stdout.
-      stream_ = header_[0] == 2 ? runtime::LogStream::kStderr : runtime::LogStream::kStdout;
+      stream_ = header_[0] == 2 ? LogStream::kStderr : LogStream::kStdout;
       remaining_ = (uint32_t{header_[4]} << 24) | (uint32_t{header_[5]} << 16) | (uint32_t{header_[6]} << 8) |
                    uint32_t{header_[7]};
       continue;

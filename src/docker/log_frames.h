@@ -15,10 +15,14 @@
 #include <functional>
 #include <string_view>
 
-#include "runtime/runtime.h"
 #include "util/error.h"
 
 namespace ctask::docker {
+
+// Which of the container's streams a piece of log came from.
+enum class LogStream { kStdout, kStderr };
+// Receives each piece of log as it arrives; returns false to stop reading.
+using LogCallback = std::function<bool(LogStream stream, std::string_view data)>;
 
 class LogDemuxer {
  public:
@@ -26,7 +30,7 @@ class LogDemuxer {
   // kInvalidArgument when a header is not a Docker frame header (e.g. the
   // container has a TTY and its stream is raw). Returns kCancelled when
   // on_data asked to stop.
-  Status Feed(std::string_view bytes, const runtime::LogCallback& on_data);
+  Status Feed(std::string_view bytes, const LogCallback& on_data);
 
   // Whether the stream ended between frames (not inside one).
   bool AtFrameBoundary() const { return header_filled_ == 0 && remaining_ == 0; }
@@ -35,7 +39,7 @@ class LogDemuxer {
   std::array<unsigned char, 8> header_{};
   size_t header_filled_ = 0;
   uint32_t remaining_ = 0;  // payload bytes of the current frame still to come
-  runtime::LogStream stream_ = runtime::LogStream::kStdout;
+  LogStream stream_ = LogStream::kStdout;
 };
 
 }  // namespace ctask::docker

@@ -54,7 +54,7 @@ std::string StringField(const api::Json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-Error Build(std::string_view what, int http_status, std::string reason, std::string detail) {
+Error Build(std::string_view what, int http_status, std::string reason, const std::string& detail) {
   if (reason.empty()) reason = ReasonForStatus(http_status);
   std::string message(what);
   message += ": ";
@@ -125,7 +125,7 @@ Error ErrorFromResponse(std::string_view what, const http::Response& response) {
   }
   std::string body = ToValidUtf8(std::string_view(response.body).substr(0, shown));
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) body.pop_back();
-  return Build(what, response.status, "", std::move(body));
+  return Build(what, response.status, "", body);
 }
 
 }  // namespace ctask::kube

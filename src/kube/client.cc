@@ -88,7 +88,7 @@ void KubeClient::Report(std::string_view verb, int http_status) const {
   if (options_.on_request) options_.on_request(verb, http_status);
 }
 
-Result<api::Json> KubeClient::Send(http::Request request, std::string_view what, std::string_view verb) {
+Result<api::Json> KubeClient::Send(const http::Request& request, std::string_view what, std::string_view verb) {
   Result<http::Response> response = transport_->Do(request);
   Report(verb, response ? response->status : 0);
   if (!response) return std::unexpected(response.error().WithContext(what));
@@ -117,7 +117,7 @@ Result<api::Json> KubeClient::CallVerb(std::string_view verb, std::string_view m
     request->headers.emplace_back("Content-Type", std::string(content_type.empty() ? kJson : content_type));
     request->body = body->dump();
   }
-  return Send(std::move(*request), what, verb);
+  return Send(*request, what, verb);
 }
 
 Result<api::Json> KubeClient::Get(const Resource& resource, std::string_view ns, std::string_view name,

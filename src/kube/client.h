@@ -203,7 +203,7 @@ class KubeClient {
   Result<api::Json> CallVerb(std::string_view verb, std::string_view method, std::string_view path_and_query,
                              std::string_view what, const api::Json* body = nullptr,
                              std::string_view content_type = {});
-  Result<api::Json> Send(http::Request request, std::string_view what, std::string_view verb);
+  Result<api::Json> Send(const http::Request& request, std::string_view what, std::string_view verb);
   // Tells options_.on_request, when set.
   void Report(std::string_view verb, int http_status) const;
 

@@ -85,7 +85,7 @@ void LogArchiver::Forget(const std::string& key) {
   follower->thread.request_stop();
 }
 
-void LogArchiver::Follow(std::stop_token stop, api::ContainerTask task, int attempt, Follower* follower) {
+void LogArchiver::Follow(std::stop_token stop, const api::ContainerTask& task, int attempt, Follower* follower) {
   const std::string key = TaskKey(task);
   const std::string ns = key.substr(0, key.find('/'));
   const api::LogSpec& spec = task.spec.logs;

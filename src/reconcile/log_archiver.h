@@ -70,7 +70,8 @@ class LogArchiver {
 
  private:
   struct Follower;
-  void Follow(std::stop_token stop, api::ContainerTask task, int attempt, Follower* follower);
+  // Runs on the follower's thread; `task` is the thread's own copy.
+  void Follow(std::stop_token stop, const api::ContainerTask& task, int attempt, Follower* follower);
 
   store::Store& store_;
   runtime::LogSource& logs_;

@@ -60,7 +60,7 @@ TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, L
       on_status_(std::move(on_status)),
       on_event_(std::move(on_event)) {}
 
-void TaskReconciler::Emit(const api::ContainerTask& task, status::TaskEvent event) const {
+void TaskReconciler::Emit(const api::ContainerTask& task, const status::TaskEvent& event) const {
   if (on_event_) on_event_(task, event);
 }
 
@@ -136,7 +136,7 @@ Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task
   if (Status put = store_.Put(failed); !put) return std::unexpected(put.error());
   if (on_status_) on_status_(failed);
   if (std::optional<status::TaskEvent> event = status::TransitionEvent(task.status, failed.status)) {
-    Emit(failed, std::move(*event));
+    Emit(failed, *event);
   }
   // The task says why; the queue is told not to retry (outcome.h).
   return std::unexpected(refusal);
@@ -177,7 +177,7 @@ Status TaskReconciler::WriteStatus(const api::ContainerTask& before, const api::
   if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
   if (on_status_) on_status_(updated);
   if (std::optional<status::TaskEvent> event = status::TransitionEvent(before.status, updated.status)) {
-    Emit(updated, std::move(*event));
+    Emit(updated, *event);
   }
   return {};
 }

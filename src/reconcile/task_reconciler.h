@@ -101,7 +101,7 @@ class TaskReconciler {
   // Whether a running task's logTail may be written now (and notes that it
   // is).
   bool TailDue(const std::string& key, Timestamp now);
-  void Emit(const api::ContainerTask& task, status::TaskEvent event) const;
+  void Emit(const api::ContainerTask& task, const status::TaskEvent& event) const;
 
   store::Store& store_;
   runtime::Runtime& runtime_;

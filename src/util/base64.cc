@@ -8,13 +8,14 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-constexpr std::array<int8_t, 256> BuildReverse() {
-  std::array<int8_t, 256> table{};
+// Each byte's 6-bit value, or -1 for a byte outside the alphabet.
+constexpr std::array<int, 256> BuildReverse() {
+  std::array<int, 256> table{};
   for (auto& v : table) v = -1;
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = i;
   return table;
 }
-constexpr std::array<int8_t, 256> kReverse = BuildReverse();
+constexpr std::array<int, 256> kReverse = BuildReverse();
 
 }  // namespace
 

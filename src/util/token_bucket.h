@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace ctask {
 
@@ -23,8 +24,7 @@ class TokenBucket {
 
   // qps <= 0 means unlimited; burst < 1 is taken as 1.
   TokenBucket(double qps, int burst, Clock::time_point now)
-      : interval_(qps > 0 ? std::chrono::nanoseconds(static_cast<int64_t>(1e9 / qps + 0.5))
-                          : std::chrono::nanoseconds::zero()),
+      : interval_(qps > 0 ? std::chrono::nanoseconds(std::llround(1e9 / qps)) : std::chrono::nanoseconds::zero()),
         capacity_(interval_ * std::max(burst, 1)),
         credit_(capacity_),
         last_(now) {}

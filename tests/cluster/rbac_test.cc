@@ -42,6 +42,9 @@ class RbacTest : public ClusterTest {
 
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(ClusterTest::SetUp());
+    // `kubectl auth can-i` finds ctask.io's resources through discovery: on
+    // a control plane without the CRD, every ContainerTask rule reads "no".
+    ASSERT_NO_FATAL_FAILURE(InstallCrd());
     // Parallel suites apply the same objects: a create that loses the race
     // ("already exists") is tried again, then it is an update.
     BinaryResult applied;

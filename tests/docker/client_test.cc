@@ -55,8 +55,8 @@ TEST_F(DockerClientTest, RunsAContainerToCompletion) {
   ASSERT_TRUE(code.has_value()) << code.error().message();
   EXPECT_EQ(*code, 3);
   std::string out, err;
-  Status logs = client_->Logs(*id, /*follow=*/true, [&](runtime::LogStream s, std::string_view data) {
-    (s == runtime::LogStream::kStdout ? out : err).append(data);
+  Status logs = client_->Logs(*id, /*follow=*/true, [&](docker::LogStream s, std::string_view data) {
+    (s == docker::LogStream::kStdout ? out : err).append(data);
     return true;
   });
   ASSERT_TRUE(logs.has_value()) << logs.error().message();

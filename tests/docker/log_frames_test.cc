@@ -8,7 +8,7 @@
 namespace ctask::docker {
 namespace {
 
-using runtime::LogStream;
+using docker::LogStream;
 
 std::string Frame(int stream, std::string_view payload) {
   std::string out(8, '\0');

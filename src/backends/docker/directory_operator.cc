@@ -34,7 +34,7 @@ Result<std::unique_ptr<DirectoryOperator>> DirectoryOperator::Open(DirectoryOper
     if (then) then(key, result);
     self->RecordExpiry(key, result);
   };
-  Result<std::unique_ptr<LocalBackend>> backend = LocalBackend::Open(std::move(backend_options));
+  Result<std::unique_ptr<LocalBackend>> backend = LocalBackend::Open(backend_options);
   if (!backend) return std::unexpected(backend.error());
   op->backend_ = std::move(*backend);
   op->tombstones_ = std::make_unique<Tombstones>(op->backend_->state_dir());

@@ -9,6 +9,11 @@
 namespace ctask::backends {
 namespace {
 
+// The client's stream names in the runtime's words.
+runtime::LogStream RuntimeStream(docker::LogStream stream) {
+  return stream == docker::LogStream::kStderr ? runtime::LogStream::kStderr : runtime::LogStream::kStdout;
+}
+
 std::string Namespace(const api::ContainerTask& task) {
   return api::NamespaceOrDefault(task.metadata.namespace_);
 }
@@ -150,6 +155,52 @@ Status DockerRuntime::EnsureImage(const api::ContainerTask& task) {
   return {};
 }
 
+std::optional<Status> DockerRuntime::SettleExistingContainer(const api::ContainerTask& task, int attempt,
+                                                             const std::string& name) {
+  Result<api::Json> existing = client_.InspectContainer(name);
+  if (!existing) {
+    if (existing.error().code() == ErrorCode::kNotFound) return std::nullopt;
+    return Status(std::unexpected(existing.error()));
+  }
+  if (BelongsTo(*existing, task)) {
+    runtime::Observation o = ObservationFromInspect(*existing, attempt);
+    if (o.state != runtime::WorkloadState::kWaiting) return Status{};  // started once already
+    return client_.StartContainer(o.container_id);
+  }
+  if (!IsOurs(*existing)) {
+    return RecordStartFailure(
+        task, attempt, runtime::kReasonConfigError,
+        Error(ErrorCode::kFailedPrecondition,
+              "a container named " + QuoteValue(name) + " exists and is not managed by ctask: remove or rename it"));
+  }
+  if (ObservationFromInspect(*existing, attempt).state == runtime::WorkloadState::kRunning) {
+    // Another task of this name (another state directory, another
+    // operator) runs it: never stop someone else's work.
+    return RecordStartFailure(task, attempt, runtime::kReasonConfigError,
+                              Error(ErrorCode::kFailedPrecondition,
+                                    "container " + QuoteValue(name) + " of another task named " + task.metadata.name +
+                                        " (uid " + Label(*existing, render::kLabelTaskUid) +
+                                        ") is running: wait for it, or give this task another name or namespace"));
+  }
+  Status removed = client_.RemoveContainer(existing->value("Id", name), /*force=*/true);
+  if (!removed) return removed;
+  return std::nullopt;
+}
+
+Status DockerRuntime::CheckImageUser(const api::ContainerTask& task, int attempt) {
+  if (!task.spec.security_context.run_as_non_root.value_or(false) || task.spec.security_context.run_as_user) {
+    return {};
+  }
+  Result<api::Json> image = client_.InspectImage(task.spec.image);
+  if (!image) return std::unexpected(image.error());
+  const std::string user =
+      image->contains("Config") && (*image)["Config"].is_object() ? (*image)["Config"].value("User", "") : "";
+  if (Status non_root = CheckNonRootUser(task.spec.image, user); !non_root) {
+    return RecordStartFailure(task, attempt, runtime::kReasonConfigError, non_root.error());
+  }
+  return {};
+}
+
 Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   const std::string name = ContainerName(task, attempt);
   {
@@ -157,42 +208,15 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     if (start_failures_.contains(FailureKey(task, attempt))) return {};  // failed already; Observe says why
   }
 
-  // 1. An existing container of this name: ours to start, a leftover to
-  //    remove, or someone else's to refuse.
-  Result<api::Json> existing = client_.InspectContainer(name);
-  if (existing) {
-    if (BelongsTo(*existing, task)) {
-      runtime::Observation o = ObservationFromInspect(*existing, attempt);
-      if (o.state != runtime::WorkloadState::kWaiting) return {};  // started once already
-      return client_.StartContainer(o.container_id);
-    }
-    if (!IsOurs(*existing)) {
-      return RecordStartFailure(
-          task, attempt, runtime::kReasonConfigError,
-          Error(ErrorCode::kFailedPrecondition,
-                "a container named " + QuoteValue(name) + " exists and is not managed by ctask: remove or rename it"));
-    }
-    if (ObservationFromInspect(*existing, attempt).state == runtime::WorkloadState::kRunning) {
-      // Another task of this name (another state directory, another
-      // operator) runs it: never stop someone else's work.
-      return RecordStartFailure(task, attempt, runtime::kReasonConfigError,
-                                Error(ErrorCode::kFailedPrecondition,
-                                      "container " + QuoteValue(name) + " of another task named " + task.metadata.name +
-                                          " (uid " + Label(*existing, render::kLabelTaskUid) +
-                                          ") is running: wait for it, or give this task another name or namespace"));
-    }
-    Status removed = client_.RemoveContainer(existing->value("Id", name), /*force=*/true);
-    if (!removed) return removed;
-  } else if (existing.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(existing.error());
-  }
+  // 1. An existing container of this name settles it, or is removed.
+  if (std::optional<Status> settled = SettleExistingContainer(task, attempt, name)) return *settled;
 
   // 2. The create request: env resolved from the configs, policy applied.
   Result<render::DockerContainer> rendered =
       render::RenderDockerContainer(task, attempt, *options_.configs->Snapshot(), options_.policy);
   if (!rendered) return RecordStartFailure(task, attempt, runtime::kReasonConfigError, rendered.error());
 
-  // 3. The image, as the pull policy says.
+  // 3. The image, as the pull policy says, and the user it runs as.
   if (Status image = EnsureImage(task); !image) {
     if (image.error().code() == ErrorCode::kUnavailable &&
         image.error().message().find("cannot reach the Docker") != std::string::npos) {
@@ -200,20 +224,9 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     }
     return RecordStartFailure(task, attempt, runtime::kReasonImagePullFailed, image.error());
   }
+  if (Status user = CheckImageUser(task, attempt); !user) return user;
 
-  // 4. runAsNonRoot without runAsUser: the image's user decides, as the
-  //    kubelet checks it.
-  if (task.spec.security_context.run_as_non_root.value_or(false) && !task.spec.security_context.run_as_user) {
-    Result<api::Json> image = client_.InspectImage(task.spec.image);
-    if (!image) return std::unexpected(image.error());
-    const std::string user =
-        image->contains("Config") && (*image)["Config"].is_object() ? (*image)["Config"].value("User", "") : "";
-    if (Status non_root = CheckNonRootUser(task.spec.image, user); !non_root) {
-      return RecordStartFailure(task, attempt, runtime::kReasonConfigError, non_root.error());
-    }
-  }
-
-  // 5. Create and start. A conflict means another create won the race (a
+  // 4. Create and start. A conflict means another create won the race (a
   //    restarted process): adopt that container through step 1 next time.
   Result<std::string> id = client_.CreateContainer(name, rendered->body);
   if (!id) {
@@ -316,9 +329,9 @@ Status DockerRuntime::FollowLogs(const api::ContainerTask& task, int attempt, co
   uint64_t delivered = 0;
   Status followed = client_.Logs(
       id, /*follow=*/true,
-      [&](runtime::LogStream stream, std::string_view data) {
+      [&](docker::LogStream stream, std::string_view data) {
         delivered += data.size();
-        return on_data(stream, data);
+        return on_data(RuntimeStream(stream), data);
       },
       stop);
   if (!followed) return followed;
@@ -330,13 +343,13 @@ Status DockerRuntime::FollowLogs(const api::ContainerTask& task, int attempt, co
   uint64_t seen = 0;
   return client_.Logs(
       id, /*follow=*/false,
-      [&](runtime::LogStream stream, std::string_view data) {
+      [&](docker::LogStream stream, std::string_view data) {
         const uint64_t start = seen;
         seen += data.size();
         if (seen <= delivered) return true;
         const size_t skip = delivered > start ? static_cast<size_t>(delivered - start) : 0;
         delivered = seen;
-        return on_data(stream, data.substr(skip));
+        return on_data(RuntimeStream(stream), data.substr(skip));
       },
       stop);
 }

@@ -88,6 +88,14 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
   // Makes the image present as the pull policy says; the error is the
   // attempt's ImagePullFailed message.
   Status EnsureImage(const api::ContainerTask& task);
+  // Apply's first step: an existing container of the attempt's name is ours
+  // to start, a leftover to remove, or someone else's to refuse. Returns
+  // Apply's outcome when that container settles it, nullopt when the name is
+  // free for a new container.
+  std::optional<Status> SettleExistingContainer(const api::ContainerTask& task, int attempt, const std::string& name);
+  // runAsNonRoot without runAsUser: the image's user decides, as the kubelet
+  // checks it.
+  Status CheckImageUser(const api::ContainerTask& task, int attempt);
   // Drops the attempt's start failure, then inspects its container: nullopt
   // when there is none of this task's.
   Result<std::optional<api::Json>> ForgetAndInspect(const api::ContainerTask& task, int attempt);

@@ -8,7 +8,7 @@
 
 namespace ctask::backends {
 
-Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(LocalBackendOptions options) {
+Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(const LocalBackendOptions& options) {
   std::unique_ptr<LocalBackend> b(new LocalBackend());
   std::string root = options.state_dir;
   if (root.empty()) {

@@ -43,7 +43,7 @@ class LocalBackend {
  public:
   // Locks the state directory, reaches the daemon (one clear message when it
   // is not running) and wires everything; workers start with Start().
-  static Result<std::unique_ptr<LocalBackend>> Open(LocalBackendOptions options);
+  static Result<std::unique_ptr<LocalBackend>> Open(const LocalBackendOptions& options);
   ~LocalBackend();
 
   void Start() { manager_->Start(); }

@@ -166,7 +166,7 @@ class DockerRuntimeTest : public ::testing::Test {
   }
   std::string Logs(const std::string& name) {
     std::string out;
-    Status logs = client_->Logs(name, /*follow=*/false, [&](runtime::LogStream, std::string_view d) {
+    Status logs = client_->Logs(name, /*follow=*/false, [&](docker::LogStream, std::string_view d) {
       out.append(d);
       return true;
     });
