@@ -369,6 +369,12 @@ std::vector<Case> Cases() {
       running + Steps{Output(1, "x\n"), Exits(1, 1),   FollowsEnded(1), Reconciled(),
                       Elapse(5s),       Reconciled(2), MarkedDeleted(), Output(2, "last words\n")};
 
+  // ... and its first pass has stopped attempt 2, whose whole log has come
+  // in since. The log's end is held over that pass: a follow that ended
+  // within it would let that same pass archive the log (a race, not a case).
+  const Steps second_stopped_log_whole =
+      second_running_deleted + Steps{HoldLogEnd(2), Reconciled(), ReleaseLogEnd(2), FollowsEnded(2)};
+
   auto deleted_at_t0 = [](api::ContainerTask& t) { t.metadata.deletion_timestamp = kT0; };
   auto bad_image = [](api::ContainerTask& t) { t.spec.image = "bad::image"; };
   const Steps tail_one = {Reconciled(2), Following(), Output(1, "one\n"), Delivered("one\n")};
@@ -562,7 +568,7 @@ std::vector<Case> Cases() {
        .want = {.settled = false, .calls = {{.attempt = 2, .stops = 1, .deletes = 0}}}},
       {.name = "a deleted task's last log is archived into the record first",
        .task = retry_after_1s,
-       .given = second_running_deleted + Steps{Reconciled(), FollowsEnded(2)},
+       .given = second_stopped_log_whole,
        .want = {.settled = false,
                 .log_tail = "last words\n",
                 .log_attempt = "2",
@@ -570,7 +576,7 @@ std::vector<Case> Cases() {
                 .events_include = {"Normal LogArchived"}}},
       {.name = "then every attempt's workload and the record are removed",
        .task = retry_after_1s,
-       .given = second_running_deleted + Steps{Reconciled(), FollowsEnded(2), Reconciled()},
+       .given = second_stopped_log_whole + Steps{Reconciled()},
        .reconciles = 2,
        .want = {.settled = true,
                 .gone = true,
