@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$CTASK_ROOT"
 
 seconds=${CTASK_FUZZ_SECONDS:-60}
-CC=clang-16 CXX=clang++-16 configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# Only the fuzz target and the libraries it links (not the operator).
+CC=clang-16 CXX=clang++-16 CTASK_BUILD_TARGETS=parse_render_fuzz configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCTASK_FUZZ=ON -DCTASK_TESTS=OFF -DCMAKE_C_COMPILER=clang-16 -DCMAKE_CXX_COMPILER=clang++-16
 
 # The seed corpus is rebuilt each run from the sources; what the fuzzer finds
