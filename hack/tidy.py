@@ -15,13 +15,13 @@ Prints each file's findings on stdout and the progress on stderr; exits 1 if the
 ran out first, 0 when every file is clean.
 """
 import concurrent.futures
+import functools
 import hashlib
 import json
 import os
 import shlex
 import subprocess
 import sys
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,26 +56,14 @@ def ninja_deps(build_dir, objects):
     return deps
 
 
-class ContentHashes:
-    def __init__(self, build_dir):
-        self.build_dir = os.path.abspath(build_dir)
-        self.known = {}
-        self.lock = threading.Lock()
-
-    def of(self, path):
-        """(the absolute path, the sha256 of its content)"""
-        full = os.path.normpath(os.path.join(self.build_dir, path))
-        with self.lock:
-            if full in self.known:
-                return full, self.known[full]
-        try:
-            with open(full, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-        except OSError:
-            digest = "missing"
-        with self.lock:
-            self.known[full] = digest
-        return full, digest
+@functools.lru_cache(maxsize=None)
+def content_hash(full_path):
+    """The sha256 of a file's content; a header shared by many files is read once."""
+    try:
+        with open(full_path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return "missing"
 
 
 def progress(message):
@@ -86,12 +74,12 @@ def relative(text):
     return text.replace(ROOT, "<root>")
 
 
-def cache_key(entry, deps, hashes, preamble):
+def cache_key(entry, deps, build_dir, preamble):
     h = hashlib.sha256(preamble)
     h.update(relative(entry["command"]).encode())
     for dep in deps:
-        full, digest = hashes.of(dep)
-        h.update(relative(full).encode() + b"\0" + digest.encode() + b"\n")
+        full = os.path.normpath(os.path.join(build_dir, dep))
+        h.update(relative(full).encode() + b"\0" + content_hash(full).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -115,12 +103,11 @@ def main():
             return 1
         units.append((path, entry))
     deps = ninja_deps(build_dir, [o for o in (object_of(e) for _, e in units) if o])
-    hashes = ContentHashes(build_dir)
 
     todo = []
     for path, entry in units:
         recorded = deps.get(object_of(entry))
-        key = cache_key(entry, recorded, hashes, preamble) if recorded else None
+        key = cache_key(entry, recorded, os.path.abspath(build_dir), preamble) if recorded else None
         if key and os.path.exists(os.path.join(cache_dir, key)):
             continue
         todo.append((path, key))
