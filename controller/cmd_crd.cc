@@ -8,22 +8,17 @@
 
 namespace ctask::cli {
 
+constexpr const char* kCrdHelp =
+    "Print the ContainerTask CustomResourceDefinition.\n\nUsage:\n  ctask crd [-o yaml|json]\n\n"
+    "Example:\n  ctask crd | kubectl apply -f -\n\n";
+
 int RunCrd(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec> specs = {
       {"output", 'o', true, "FORMAT", "yaml (default) or json"},
       {"help", 'h', false, "", "Show this help"},
   };
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask crd");
-  if (!flags) {
-    err << "ctask crd: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Print the ContainerTask CustomResourceDefinition.\n\nUsage:\n  ctask crd [-o yaml|json]\n\n"
-        << "Example:\n  ctask crd | kubectl apply -f -\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, specs, "ctask crd", kCrdHelp, out, err);
+  if (!flags) return flags.error();
   const std::string format = flags->Get("output", "yaml");
   if (format == "yaml") {
     out << api::ToYaml(api::ContainerTaskCrd());

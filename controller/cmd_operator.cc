@@ -129,29 +129,24 @@ int RunDirectoryOperator(const ParsedFlags& flags, std::ostream& err, const std:
 
 }  // namespace
 
+constexpr const char* kOperatorHelp =
+    "Run the operator.\n\n"
+    "Kubernetes backend: watch ContainerTasks through the API server (the kubeconfig, or the\n"
+    "in-cluster service account), run each attempt as a Job, report everything in the task's\n"
+    "status. SIGTERM drains: reconciles in flight finish, pods keep running and are adopted\n"
+    "by the next start.\n\n"
+    "Docker backend: keep the ContainerTasks in a directory and their containers in agreement.\n"
+    "Add a file to run its tasks, edit it to change them, remove it to stop and delete them.\n"
+    "Records and logs go to the state directory (ctask get, ctask logs). SIGINT/SIGTERM stop\n"
+    "the operator; containers keep running and are adopted when it starts again.\n\n"
+    "--backend auto (the default) picks Kubernetes when a kubeconfig or in-cluster\n"
+    "configuration is found and --tasks-dir is not given, else Docker, and says which.\n\n"
+    "Usage:\n  ctask operator [--backend kubernetes] [--kubeconfig FILE] [--namespace NS]\n"
+    "  ctask operator --backend docker --tasks-dir DIR [--state-dir DIR]\n\n";
+
 int RunOperator(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<ParsedFlags> flags = ParseFlags(args, OperatorFlags(), "ctask operator");
-  if (!flags) {
-    err << "ctask operator: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Run the operator.\n\n"
-           "Kubernetes backend: watch ContainerTasks through the API server (the kubeconfig, or the\n"
-           "in-cluster service account), run each attempt as a Job, report everything in the task's\n"
-           "status. SIGTERM drains: reconciles in flight finish, pods keep running and are adopted\n"
-           "by the next start.\n\n"
-           "Docker backend: keep the ContainerTasks in a directory and their containers in agreement.\n"
-           "Add a file to run its tasks, edit it to change them, remove it to stop and delete them.\n"
-           "Records and logs go to the state directory (ctask get, ctask logs). SIGINT/SIGTERM stop\n"
-           "the operator; containers keep running and are adopted when it starts again.\n\n"
-           "--backend auto (the default) picks Kubernetes when a kubeconfig or in-cluster\n"
-           "configuration is found and --tasks-dir is not given, else Docker, and says which.\n\n"
-           "Usage:\n  ctask operator [--backend kubernetes] [--kubeconfig FILE] [--namespace NS]\n"
-           "  ctask operator --backend docker --tasks-dir DIR [--state-dir DIR]\n\n"
-        << FlagsHelp(OperatorFlags());
-    return kExitOk;
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, OperatorFlags(), "ctask operator", kOperatorHelp, out, err);
+  if (!flags) return flags.error();
   std::string why;
   Result<std::string> backend_name = ChooseBackend(*flags, why);
   if (!backend_name) {

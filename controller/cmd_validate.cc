@@ -34,25 +34,20 @@ void CheckRepeatedTasks(api::Manifests& manifests) {
 
 }  // namespace
 
+constexpr const char* kValidateHelp =
+    "Check ContainerTask manifests (and the Secrets and ConfigMaps given with them).\n"
+    "Reports every problem, one per line, as FILE: doc N: KIND/NAME: FIELD: message.\n\n"
+    "Usage:\n  ctask validate -f FILE [-f FILE...]\n\n"
+    "Exit status: 0 when all are valid, 1 when any problem is found, 2 on bad usage.\n\n";
+
 int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const std::vector<FlagSpec> specs = {
       {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
       {"quiet", 'q', false, "", "Print nothing when everything is valid"},
       {"help", 'h', false, "", "Show this help"},
   };
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask validate");
-  if (!flags) {
-    err << "ctask validate: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Check ContainerTask manifests (and the Secrets and ConfigMaps given with them).\n"
-           "Reports every problem, one per line, as FILE: doc N: KIND/NAME: FIELD: message.\n\n"
-           "Usage:\n  ctask validate -f FILE [-f FILE...]\n\n"
-           "Exit status: 0 when all are valid, 1 when any problem is found, 2 on bad usage.\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, specs, "ctask validate", kValidateHelp, out, err);
+  if (!flags) return flags.error();
   if (!flags->positional.empty()) {
     err << "ctask validate: unexpected argument \"" << flags->positional[0]
         << "\": name files with -f (e.g. ctask validate -f task.yaml)\n";

@@ -50,23 +50,18 @@ std::string CrdState(kube::KubeClient& client) {
 
 }  // namespace
 
+constexpr const char* kVersionHelp =
+    "Print the version of ctask and the API version it serves; with --server, also the version of the\n"
+    "Kubernetes API server the kubeconfig points at and the state of the ContainerTask CRD there.\n\n"
+    "Usage:\n  ctask version [--server [--kubeconfig FILE] [--context NAME]]\n\n";
+
 int RunVersion(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::vector<FlagSpec> specs = {
       {"server", '\0', false, "", "Also show the Kubernetes API server's version and whether the CRD is installed"},
       {"help", 'h', false, "", "Show this help"}};
   for (FlagSpec& spec : KubeFlagSpecs()) specs.push_back(std::move(spec));
-  Result<ParsedFlags> flags = ParseFlags(args, specs, "ctask version");
-  if (!flags) {
-    err << "ctask version: " << flags.error().message() << "\n";
-    return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    out << "Print the version of ctask and the API version it serves; with --server, also the version of the\n"
-           "Kubernetes API server the kubeconfig points at and the state of the ContainerTask CRD there.\n\n"
-           "Usage:\n  ctask version [--server [--kubeconfig FILE] [--context NAME]]\n\n"
-        << FlagsHelp(specs);
-    return kExitOk;
-  }
+  OrExit<ParsedFlags> flags = ParseCommandFlags(args, specs, "ctask version", kVersionHelp, out, err);
+  if (!flags) return flags.error();
   if (!flags->positional.empty()) {
     err << "ctask version: takes no arguments\n";
     return kExitUsage;
