@@ -23,6 +23,10 @@ packages=(
   docker.io busybox-static
   # Kubernetes tier: certificates for the test control plane
   openssl
+  # the test cluster's node (hack/cluster/build-node.sh, node.sh): runc links
+  # libseccomp; the pod bridge is made with ip; the pause image is a static C
+  # program
+  libseccomp-dev iproute2 libc6-dev
   # the Argo CD health check's test (docs/argocd-health.lua): Lua 5.1, the
   # language of Argo CD's interpreter
   lua5.1

@@ -52,17 +52,20 @@ ours() {
     tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"
 }
 
-for name in kube-controller-manager kube-apiserver etcd; do
-  pidfile=$pids/$name.pid
+# stop_component NAME: SIGTERM to the component's process (its pid file, and
+# only if that pid is still the component for this state directory), SIGKILL
+# after the timeout.
+stop_component() {
+  local name=$1 pidfile=$pids/$1.pid pid deadline
   if [ ! -f "$pidfile" ]; then
     log "cluster: $name: not running (no pid file)"
-    continue
+    return 0
   fi
   pid=$(cat "$pidfile" 2>/dev/null || true)
   if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! running "$pid" || ! ours "$name" "$pid"; then
     log "cluster: $name: not running (pid ${pid:-?}); removing the stale pid file"
     rm -f "$pidfile"
-    continue
+    return 0
   fi
   log "cluster: stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
@@ -79,6 +82,16 @@ for name in kube-controller-manager kube-apiserver etcd; do
     done
   fi
   rm -f "$pidfile"
+}
+
+# The node first (hack/cluster/node.sh): the kubelet must not restart the
+# containers clean_node kills.
+source "$CTASK_ROOT/hack/cluster/node.sh"
+stop_component kubelet
+stop_component kube-scheduler
+clean_node
+for name in kube-controller-manager kube-apiserver etcd; do
+  stop_component "$name"
 done
 
 if [ "$purge" = 1 ]; then

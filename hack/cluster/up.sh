@@ -7,6 +7,11 @@
 # started again, on its recorded port when that is free, else on the next free
 # one. Everything listens on 127.0.0.1 only and talks to 127.0.0.1 only.
 #
+#   hack/cluster/up.sh          the control plane
+#   hack/cluster/up.sh --node   and the node: kube-scheduler, containerd and a
+#                               kubelet (hack/cluster/node.sh; needs dockerd
+#                               for its images: hack/docker-up.sh)
+#
 # State, all under $CTASK_CLUSTER_DIR (default /tmp/ctask-cluster):
 #   certs/       test CA, serving and client certificates, service-account keys
 #                (generated once, reused)
@@ -19,6 +24,7 @@
 #   bin-dir      the binaries' directory (hack/cluster/env.sh reads it)
 #
 # Environment:
+#   CTASK_CLUSTER_NODE             1: as --node
 #   CTASK_CLUSTER_DIR              state directory (default /tmp/ctask-cluster)
 #   CTASK_CLUSTER_TIMEOUT          seconds to wait for each component (default 60)
 #   CTASK_CLUSTER_ETCD_PORT        preferred etcd client port (default 12379)
@@ -29,6 +35,18 @@
 # outgoing connection does not hold them; a recorded port wins over them.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
+
+with_node=${CTASK_CLUSTER_NODE:-0}
+for arg in "$@"; do
+  case $arg in
+    --node) with_node=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) die "unknown argument: $arg (usage: hack/cluster/up.sh [--node])" ;;
+  esac
+done
 
 readonly dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
 readonly timeout=${CTASK_CLUSTER_TIMEOUT:-60}
@@ -114,6 +132,12 @@ extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,DNS:localhost"
     made+=(kube-controller-manager-serving)
   fi
+  # The API server's client certificate towards kubelets (pods/log, exec).
+  if [ ! -f "$certs/apiserver-kubelet-client.crt" ] || [ ! -f "$certs/apiserver-kubelet-client.key" ]; then
+    gen_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$leaf
+extendedKeyUsage=clientAuth"
+    made+=(apiserver-kubelet-client)
+  fi
   if [ ! -f "$certs/sa.key" ] || [ ! -f "$certs/sa.pub" ]; then
     gen_key "$certs/sa.key"
     openssl pkey -in "$certs/sa.key" -pubout -out "$certs/sa.pub.tmp" 2>/dev/null
@@ -192,6 +216,15 @@ start() {
   done
   [ -s "$pidfile" ] || die "$name did not start (no $pidfile after 5s)"
   cat "$pidfile"
+}
+
+# stop_component NAME: stops NAME if it runs (as down.sh does).
+stop_component() {
+  local pid
+  if pid=$(pid_of "$1"); then
+    log "cluster: stopping $1 (pid $pid)"
+    stop "$1" "$pid"
+  fi
 }
 
 alive() {
@@ -290,9 +323,10 @@ ensure() {
     done
     "args_${name//-/_}"
     args=("${ARGS[@]}")
-    local t0=$SECONDS first=${portvars%% *}
+    local t0=$SECONDS first=${portvars%% *} port=""
+    [ -z "$first" ] || port=", port ${!first}"
     pid=$(start "$name" "${args[@]}")
-    log "cluster: started $name (pid $pid, port ${!first}; log $logs/$name.log)"
+    log "cluster: started $name (pid $pid$port; log $logs/$name.log)"
     rc=0
     wait_healthy "$name" "$pid" "$check" || rc=$?
     if [ "$rc" = 0 ]; then
@@ -357,6 +391,11 @@ args_kube_apiserver() {
     # endpoint address (the default lease reconciler logs that every 10s), and
     # nothing here may route to the service range anyway.
     --endpoint-reconciler-type=none
+    # Towards the node's kubelet (hack/cluster/node.sh), which serves on
+    # 127.0.0.1 with a certificate of the test CA.
+    "--kubelet-client-certificate=$certs/apiserver-kubelet-client.crt"
+    "--kubelet-client-key=$certs/apiserver-kubelet-client.key"
+    "--kubelet-certificate-authority=$certs/ca.crt"
     --allow-privileged=true)
 }
 
@@ -430,12 +469,11 @@ if [ -f "$ports_file" ]; then
 fi
 
 record_ports() {
-  cat >"$ports_file.tmp" <<EOF
-ETCD_PORT=$ETCD_PORT
-ETCD_PEER_PORT=$ETCD_PEER_PORT
-APISERVER_PORT=$APISERVER_PORT
-KCM_PORT=$KCM_PORT
-EOF
+  local v
+  for v in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT \
+    SCHEDULER_PORT KUBELET_PORT KUBELET_HEALTHZ_PORT; do
+    [ -z "${!v:-}" ] || printf '%s=%s\n' "$v" "${!v}"
+  done >"$ports_file.tmp"
   mv "$ports_file.tmp" "$ports_file"
 }
 
@@ -465,6 +503,11 @@ until "$bin/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout=5s \
   fi
   sleep 0.2
 done
+
+if [ "$with_node" = 1 ]; then
+  source "$CTASK_ROOT/hack/cluster/node.sh"
+  start_node
+fi
 
 log "cluster: ready in $(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s: etcd 127.0.0.1:$ETCD_PORT, kube-apiserver https://127.0.0.1:$APISERVER_PORT, kube-controller-manager 127.0.0.1:$KCM_PORT"
 log "cluster: eval \"\$(hack/cluster/env.sh)\"   # KUBECONFIG=$dir/kubeconfig"
