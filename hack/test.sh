@@ -25,6 +25,13 @@
 #              (build-asan/)
 #   fuzz       the parse -> validate -> render libFuzzer target, bounded time
 #              (build-fuzz/, clang 16)
+#   node       the operator on real pods: hack/cluster/up.sh --node adds
+#              kube-scheduler, containerd and a kubelet to the control plane
+#              (built once and cached, ~2-3 min cold), then ctest -L node
+#              (tests/node/). Last, and alone: the fake-kubelet suites of the
+#              earlier tiers refuse to run beside a real node, whose scheduler
+#              would take their pods. The node this run starts is stopped and
+#              cleaned at the end (hack/cluster/down.sh --node).
 #
 # CTASK_FUZZ_SECONDS (default 60) bounds the fuzzing run.
 set -euo pipefail
@@ -41,6 +48,7 @@ log "tier format: clang-format over every C++ file"
 # The control plane for the cluster suites.
 cluster_dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
 cluster_started=false
+node_started=false
 on_exit() {
   local rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -53,6 +61,8 @@ on_exit() {
   fi
   if [ "$cluster_started" = true ]; then
     "$CTASK_ROOT/hack/cluster/down.sh" || true
+  elif [ "$node_started" = true ]; then
+    "$CTASK_ROOT/hack/cluster/down.sh" --node || true
   fi
   exit "$rc"
 }
@@ -69,6 +79,12 @@ if ! "$CTASK_ROOT/hack/cluster/status.sh" >/dev/null 2>&1; then
     "$CTASK_ROOT/hack/cluster/down.sh" --purge >/dev/null
   fi
 fi
+# A node left running (hack/cluster/up.sh --node) is stopped: the cluster
+# suites' fake kubelet cannot share the control plane with it.
+if [ -f "$cluster_dir/node/bin-dir" ]; then
+  log "control plane: stopping the node a previous run left (the node tier starts it again)"
+  "$CTASK_ROOT/hack/cluster/down.sh" --node
+fi
 "$CTASK_ROOT/hack/cluster/up.sh"
 # Two steps, so a failing env.sh stops the run (set -e does not see a
 # failure inside eval's command substitution).
@@ -78,7 +94,7 @@ cluster_dir=${CTASK_CLUSTER_DIR:-$cluster_dir}
 
 log "tier unit: build and run"
 configure_and_build build "${CTASK_BUILD_CONFIG[@]}"
-ctest --test-dir build --output-on-failure -j "$CTASK_JOBS"
+ctest --test-dir build --output-on-failure -j "$CTASK_JOBS" -LE node
 
 log "tier tidy: clang-tidy over src/ and controller/"
 "$CTASK_ROOT/hack/lint.sh" tidy
@@ -86,9 +102,20 @@ log "tier tidy: clang-tidy over src/ and controller/"
 log "tier sanitizer: ASan + UBSan build and run"
 configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCTASK_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$CTASK_JOBS"
+  ctest --test-dir build-asan --output-on-failure -j "$CTASK_JOBS" -LE node
 
 log "tier fuzz: parse -> validate -> render"
 "$CTASK_ROOT/hack/fuzz.sh"
+
+log "tier node: the operator on real pods (kubelet, containerd, runc)"
+node_started=true
+"$CTASK_ROOT/hack/cluster/up.sh" --node
+cluster_env=$("$CTASK_ROOT/hack/cluster/env.sh")
+eval "$cluster_env"
+# The node tier's tests mostly wait (containers sleeping, grace periods), so
+# they run three per core.
+ctest --test-dir build --output-on-failure -j $((CTASK_JOBS * 3)) -L node
+"$CTASK_ROOT/hack/cluster/down.sh" --node
+node_started=false
 
 log "all tiers passed"

@@ -4,10 +4,14 @@
 # signalled only if that pid still runs the component's binary with this
 # state directory on its command line (a stale file may name a reused pid).
 # SIGTERM, then SIGKILL after $CTASK_CLUSTER_STOP_TIMEOUT seconds (default 10).
-# Order: kube-controller-manager, kube-apiserver, etcd. Idempotent: nothing to
-# stop is not an error.
+# Order: the node (kubelet, kube-scheduler, then hack/cluster/node.sh's
+# clean_node: containers, containerd, shims, mounts, cgroups, the pod bridge,
+# the node's directory), then kube-controller-manager, kube-apiserver, etcd.
+# Idempotent: nothing to stop is not an error.
 #
 #   hack/cluster/down.sh           stop; keep certificates, etcd data, logs
+#   hack/cluster/down.sh --node    stop and clean the node only; the control
+#                                  plane keeps running
 #   hack/cluster/down.sh --purge   stop, then delete the state directory
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -17,14 +21,16 @@ readonly stop_timeout=${CTASK_CLUSTER_STOP_TIMEOUT:-10}
 readonly pids=$dir/pids
 
 purge=0
+node_only=0
 for arg in "$@"; do
   case $arg in
     --purge) purge=1 ;;
+    --node) node_only=1 ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
       ;;
-    *) die "unknown argument: $arg (usage: hack/cluster/down.sh [--purge])" ;;
+    *) die "unknown argument: $arg (usage: hack/cluster/down.sh [--node | --purge])" ;;
   esac
 done
 
@@ -90,6 +96,10 @@ source "$CTASK_ROOT/hack/cluster/node.sh"
 stop_component kubelet
 stop_component kube-scheduler
 clean_node
+if [ "$node_only" = 1 ]; then
+  log "cluster: node stopped; the control plane runs on"
+  exit 0
+fi
 for name in kube-controller-manager kube-apiserver etcd; do
   stop_component "$name"
 done

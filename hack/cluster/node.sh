@@ -288,7 +288,7 @@ args_kubelet() {
     "--hostname-override=$node_name"
     # The API server's port on the command line: a moved API server restarts
     # the kubelet (its kubeconfig names the server too).
-    "--node-labels=ctask.dev/test-node=true,ctask.dev/apiserver-port=$APISERVER_PORT")
+    "--node-labels=ctask.io/test-node=true,ctask.io/apiserver-port=$APISERVER_PORT")
 }
 
 # ensure_pause_image: the sandbox image, from a static C program that sleeps
@@ -322,17 +322,23 @@ EOF
 # import_images: every image in node_images that dockerd has and containerd
 # lacks (or has another ID of), pinned so the kubelet's image GC keeps it.
 import_images() {
-  local image id
+  local image id ref
   for image in "${node_images[@]}"; do
     id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) || {
       log "node: $image is not in dockerd; not imported"
       continue
     }
-    if ctr_ images ls "name==docker.io/$image" 2>/dev/null | grep -qF "ctask.dev/docker-id=$id"; then
+    # The reference as containerd normalizes it (docker.io/library/ for a
+    # one-part name).
+    case $image in
+      */*) ref=docker.io/$image ;;
+      *) ref=docker.io/library/$image ;;
+    esac
+    if ctr_ images ls "name==$ref" 2>/dev/null | grep -qF "ctask.io/docker-id=$id"; then
       continue
     fi
     docker save "$image" | ctr_ images import - >/dev/null
-    ctr_ images label "docker.io/$image" io.cri-containerd.pinned=pinned "ctask.dev/docker-id=$id" >/dev/null
+    ctr_ images label "$ref" io.cri-containerd.pinned=pinned "ctask.io/docker-id=$id" >/dev/null
     log "node: imported $image ($id)"
   done
 }
@@ -375,7 +381,12 @@ start_node() {
   other_ports+=("$SCHEDULER_PORT")
   record_ports
   write_node_config
-  ensure containerd "" containerd_healthy
+  printf '%s\n' "$node_bin" >"$node_dir/bin-dir"
+  # Pulls go to a proxy that refuses at once: no image is ever fetched from
+  # off this machine (a pull fails as "connection refused", which the
+  # pull-failure tests need), and no DNS lookup of a registry is made.
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY= \
+    ensure containerd "" containerd_healthy
   ensure_pause_image
   import_images
   ensure kubelet "KUBELET_PORT KUBELET_HEALTHZ_PORT" kubelet_healthy
@@ -436,6 +447,12 @@ remove_cgroups() {
 # file; down.sh's), the shims, mounts, cgroups, the bridge and the node's
 # directory (images are imported again on the next start, in seconds).
 clean_node() {
+  # The Node object too (while the API server runs): a registered real node
+  # is what the fake-kubelet suites refuse to run beside.
+  if [ -f "$dir/kubeconfig" ] && [ -x "$(cat "$dir/bin-dir" 2>/dev/null)/kubectl" ]; then
+    "$(cat "$dir/bin-dir")/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout=5s delete node "$node_name" \
+      --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  fi
   kill_cgroup_processes
   stop_component containerd
   kill_node_processes

@@ -416,7 +416,7 @@ Json StatusSchema() {
       {
           {"phase", Enum("Where the task is in its life.",
                          {"Pending", "Queued", "Running", "Succeeded", "Failed", "Cancelled", "Suspended"})},
-          {"reason", String("CamelCase cause of the phase: Completed, Error, OOMKilled, DeadlineExceeded, "
+          {"reason", String("CamelCase cause of the phase: Completed, Error, OOMKilled, Evicted, DeadlineExceeded, "
                             "ImagePullFailed, InvalidSpec, BackoffLimitExceeded, Cancelled, ...",
                             128)},
           {"message", String("Human-readable detail.", kMaxMessageLength)},

@@ -61,6 +61,9 @@ struct Observation {
   std::optional<int32_t> exit_code;
   bool oom_killed = false;
   bool deadline_exceeded = false;  // the backend stopped it for the deadline
+  // The node evicted it (Kubernetes: pod reason Evicted, e.g. an emptyDir
+  // beyond its sizeLimit, node memory pressure): the kubelet's message.
+  std::string evicted;
   std::string termination_message;
 
   std::optional<Timestamp> created_at;

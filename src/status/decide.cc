@@ -23,7 +23,8 @@ std::string Bounded(std::string text, size_t limit) {
 }
 
 bool IsFailureReason(const std::string& r) {
-  return r == reason::kError || r == reason::kOOMKilled || r == reason::kDeadlineExceeded || r == reason::kWorkloadLost;
+  return r == reason::kError || r == reason::kOOMKilled || r == reason::kEvicted || r == reason::kDeadlineExceeded ||
+         r == reason::kWorkloadLost;
 }
 
 int Failures(const ContainerTaskStatus& st) {
@@ -87,6 +88,7 @@ std::string ExitDescription(const Observation& o) {
            "): raise spec.resources.limits.memory";
   }
   if (o.deadline_exceeded) return "was stopped at its deadline";
+  if (!o.evicted.empty()) return "was evicted by its node: " + o.evicted;
   return "exited with code " + std::to_string(o.exit_code.value_or(-1));
 }
 
@@ -194,7 +196,7 @@ void FollowExited(const api::ContainerTaskSpec& spec, const Observation& o, Time
   const int32_t code = o.exit_code.value_or(-1);
   st.exit_code = code;
   st.result = Bounded(o.termination_message, api::kMaxResultBytes);
-  if (code == 0 && !o.oom_killed && !o.deadline_exceeded) {
+  if (code == 0 && !o.oom_killed && !o.deadline_exceeded && o.evicted.empty()) {
     RecordAttempt(st, EntryFor(o, reason::kCompleted, now));
     Finish(st, api::phase::kSucceeded, reason::kCompleted, "attempt " + std::to_string(attempt) + " exited 0", now);
     st.completion_time = o.finished_at.value_or(now);
@@ -202,6 +204,7 @@ void FollowExited(const api::ContainerTaskSpec& spec, const Observation& o, Time
   }
   const char* why = o.oom_killed          ? reason::kOOMKilled
                     : o.deadline_exceeded ? reason::kDeadlineExceeded
+                    : !o.evicted.empty()  ? reason::kEvicted
                                           : reason::kError;
   RecordAttempt(st, EntryFor(o, why, now));
   const std::string what = "attempt " + std::to_string(attempt) + " " + ExitDescription(o);

@@ -24,6 +24,7 @@ namespace reason {
 inline constexpr const char* kCompleted = "Completed";
 inline constexpr const char* kError = "Error";
 inline constexpr const char* kOOMKilled = "OOMKilled";
+inline constexpr const char* kEvicted = "Evicted";
 inline constexpr const char* kDeadlineExceeded = "DeadlineExceeded";
 inline constexpr const char* kPendingTimeout = "PendingTimeout";
 inline constexpr const char* kBackoffLimitExceeded = "BackoffLimitExceeded";

@@ -21,6 +21,8 @@ namespace {
 namespace resources = kube::resources;
 
 constexpr const char* kFakeNodeLabel = "ctask.io/fake-kubelet";
+// The label hack/cluster/node.sh gives the real node (kubelet --node-labels).
+constexpr const char* kRealNodeLabel = "ctask.io/test-node";
 constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
 constexpr const char* kLocalAddress = "127.0.0.1";
 // The kubelet's lease duration (its --node-lease-duration-seconds default).
@@ -165,6 +167,7 @@ Status FakeKubelet::Start() {
       *identity, [this](const HttpRequest& request, HttpResponse& response) { ServeLogs(request, response); });
   if (!served) return served;
 
+  if (Status alone = RefuseBesideARealNode(); !alone) return alone;
   CollectStaleNodes();
   if (Status registered = RegisterNode(); !registered) return registered;
   heartbeat_ = std::jthread([this](std::stop_token stop) { Heartbeat(stop); });
@@ -337,6 +340,21 @@ Status FakeKubelet::Renew() {
 
 void FakeKubelet::Heartbeat(std::stop_token stop) {
   while (SleepFor(options_.heartbeat, stop)) (void)Renew();
+}
+
+// The real node of hack/cluster/up.sh --node comes with kube-scheduler, which
+// would bind this fake node's pods to the real one: a test would then wait for
+// a pod the fake node never sees. Fail at once instead, saying what to do.
+Status FakeKubelet::RefuseBesideARealNode() {
+  kube::ListOptions options;
+  options.label_selector = std::string(kRealNodeLabel) + "=true";
+  Result<kube::ObjectList> nodes = client_.List(Nodes(), "", options);
+  if (!nodes || nodes->items.empty()) return {};
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "a real node (" + StringAt(nodes->items.front(), {"metadata", "name"}) +
+                       ", hack/cluster/up.sh --node) is registered, and its scheduler would take the fake node's "
+                       "pods; stop the node (hack/cluster/down.sh --node) to run the fake-kubelet suites; the node "
+                       "tier, ctest -L node, is the one that needs it");
 }
 
 void FakeKubelet::CollectStaleNodes() {

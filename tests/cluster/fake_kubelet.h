@@ -210,6 +210,7 @@ class FakeKubelet {
   struct Watched;
 
   Status RegisterNode();
+  Status RefuseBesideARealNode();
   void CollectStaleNodes();
   void Heartbeat(std::stop_token stop);
   Status Renew();

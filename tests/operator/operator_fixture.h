@@ -1,15 +1,16 @@
-// The end-to-end fixture of the Kubernetes operator: the real control plane
+// The end-to-end fixtures of the Kubernetes operator: the real control plane
 // (hack/cluster/up.sh: etcd, kube-apiserver, kube-controller-manager with its
-// Job controller and garbage collector), the `ctask operator` binary as a
-// user runs it, watching the test's namespace, and a FakeKubelet playing the
-// node (tests/cluster/fake_kubelet.h): binding the Jobs' pods, reporting
-// their containers as the test says, serving their logs through the API
-// server's pods/log proxy.
+// Job controller and garbage collector) and the `ctask operator` binary as a
+// user runs it, watching the test's namespace.
 //
-// Each test gets its own namespace, operator process and fake node, so
-// tests run in parallel on one control plane. Waits poll the API server
-// with a generous bound (the machine may be loaded); they are guards
-// against a hang, never what a test asserts.
+// OperatorTest has no node: the one that runs the Jobs' pods is the
+// subclass's (KubeOperatorTest below: a FakeKubelet; tests/node: the real
+// kubelet and containerd of hack/cluster/up.sh --node).
+//
+// Each test gets its own namespace and operator process, so tests run in
+// parallel on one control plane. Waits poll the API server with a generous
+// bound (the machine may be loaded); they are guards against a hang, never
+// what a test asserts.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -32,7 +33,7 @@ namespace ctask::testing {
 
 inline constexpr std::chrono::seconds kE2eGuard(90);
 
-class KubeOperatorTest : public KubeClientTest {
+class OperatorTest : public KubeClientTest {
  protected:
   void SetUp() override {
     KubeClientTest::SetUp();
@@ -41,23 +42,27 @@ class KubeOperatorTest : public KubeClientTest {
     if (HasFatalFailure()) return;
     dir_ = std::filesystem::temp_directory_path() / ("ctask-op-e2e-" + ns());
     std::filesystem::create_directories(dir_);
-    FakeKubeletOptions options;
-    options.namespaces = {ns()};
-    kubelet_ = std::make_unique<FakeKubelet>(client(), options);
-    Status started = kubelet_->Start();
-    ASSERT_TRUE(started.has_value()) << started.error().message();
+    StartNode();
+    if (HasFatalFailure()) return;
     if (StartsOperator()) StartOperator("operator");
   }
 
+  // Makes the node that runs this test's pods ready.
+  virtual void StartNode() {}
+  virtual void StopNode() {}
+
   // Whether SetUp starts the default operator (no leader election).
   virtual bool StartsOperator() const { return true; }
+
+  // The spec lines ApplyTask starts every task with (the image's).
+  virtual std::string ImageLines() const { return "  image: busybox:1.36\n"; }
 
   void TearDown() override {
     if (HasFailure()) {
       for (auto& [name, op] : operators_) std::cerr << "--- " << name << " stderr:\n" << op->err() << "\n";
     }
     operators_.clear();
-    if (kubelet_) kubelet_->Stop();
+    StopNode();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     KubeClientTest::TearDown();
@@ -106,11 +111,16 @@ class KubeOperatorTest : public KubeClientTest {
   }
 
   // `kubectl apply` of a ContainerTask named `name` whose spec is the YAML
-  // lines `spec` (indented by 2), image busybox.
+  // lines `spec` (indented by 2), after ImageLines() and the command `echo
+  // hi` unless `spec` has its own image or command.
   void ApplyTask(const std::string& name, const std::string& spec = "") {
+    auto has = [&](const std::string& key) {
+      return spec.rfind("  " + key + ":", 0) == 0 || spec.find("\n  " + key + ":") != std::string::npos;
+    };
+    const bool has_command = has("command");
     const std::string yaml = "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name +
-                             "\n  namespace: " + ns() +
-                             "\nspec:\n  image: busybox:1.36\n  command: [sh, -c, 'echo hi']\n" + spec;
+                             "\n  namespace: " + ns() + "\nspec:\n" + (has("image") ? "" : ImageLines()) +
+                             (has_command ? "" : "  command: [sh, -c, 'echo hi']\n") + spec;
     BinaryResult applied = RunCommand({"kubectl", "apply", "-f", "-"}, yaml, kKubectlGuard);
     ASSERT_EQ(applied.exit_code, 0) << Said(applied) << yaml;
   }
@@ -145,27 +155,6 @@ class KubeOperatorTest : public KubeClientTest {
     return last;
   }
 
-  // The pod of `job`, admitted by the fake node.
-  std::string PodOf(const std::string& job) {
-    Result<std::string> pod = kubelet_->WaitForJobPod(ns(), job, kE2eGuard);
-    EXPECT_TRUE(pod.has_value()) << (pod ? "" : pod.error().message());
-    return pod.value_or("");
-  }
-
-  void Run(const std::string& pod, const std::string& log = "") {
-    Status running = kubelet_->SetRunning(ns(), pod);
-    ASSERT_TRUE(running.has_value()) << running.error().message();
-    if (!log.empty()) {
-      Status appended = kubelet_->AppendLog(ns(), pod, log);
-      ASSERT_TRUE(appended.has_value()) << appended.error().message();
-    }
-  }
-
-  void Exit(const std::string& pod, int code, const std::string& reason = "", const std::string& message = "") {
-    Status exited = kubelet_->Exit(ns(), pod, code, reason, message);
-    ASSERT_TRUE(exited.has_value()) << exited.error().message();
-  }
-
   bool JobExists(const std::string& job) { return client().Get(kube::resources::Jobs(), ns(), job).has_value(); }
 
   std::vector<std::string> JobNames() {
@@ -188,8 +177,48 @@ class KubeOperatorTest : public KubeClientTest {
   }
 
   std::filesystem::path dir_;
-  std::unique_ptr<FakeKubelet> kubelet_;
   std::vector<std::pair<std::string, std::unique_ptr<Background>>> operators_;
+};
+
+// The operator with a FakeKubelet as the node (tests/cluster/fake_kubelet.h):
+// binding the Jobs' pods, reporting their containers as the test says,
+// serving their logs through the API server's pods/log proxy.
+class KubeOperatorTest : public OperatorTest {
+ protected:
+  void StartNode() override {
+    FakeKubeletOptions options;
+    options.namespaces = {ns()};
+    kubelet_ = std::make_unique<FakeKubelet>(client(), options);
+    Status started = kubelet_->Start();
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+  }
+
+  void StopNode() override {
+    if (kubelet_) kubelet_->Stop();
+  }
+
+  // The pod of `job`, admitted by the fake node.
+  std::string PodOf(const std::string& job) {
+    Result<std::string> pod = kubelet_->WaitForJobPod(ns(), job, kE2eGuard);
+    EXPECT_TRUE(pod.has_value()) << (pod ? "" : pod.error().message());
+    return pod.value_or("");
+  }
+
+  void Run(const std::string& pod, const std::string& log = "") {
+    Status running = kubelet_->SetRunning(ns(), pod);
+    ASSERT_TRUE(running.has_value()) << running.error().message();
+    if (!log.empty()) {
+      Status appended = kubelet_->AppendLog(ns(), pod, log);
+      ASSERT_TRUE(appended.has_value()) << appended.error().message();
+    }
+  }
+
+  void Exit(const std::string& pod, int code, const std::string& reason = "", const std::string& message = "") {
+    Status exited = kubelet_->Exit(ns(), pod, code, reason, message);
+    ASSERT_TRUE(exited.has_value()) << exited.error().message();
+  }
+
+  std::unique_ptr<FakeKubelet> kubelet_;
 };
 
 }  // namespace ctask::testing

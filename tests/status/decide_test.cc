@@ -146,6 +146,13 @@ INSTANTIATE_TEST_SUITE_P(
              reason::kError, Action::kNone, 0, std::nullopt, 1, "False"},
         Case{"OOMKilledFailsEvenWithExitZero", [] { return Started(); }, Exited(0, 1, true), kT0 + seconds(6), "",
              api::phase::kFailed, reason::kOOMKilled, Action::kNone, 0, std::nullopt, 1, "False"},
+        Case{"EvictionFailsWithItsOwnReason", [] { return Started(); },
+             [] {
+               Observation o = Exited(137);
+               o.evicted = "ephemeral local storage usage exceeds the limit";
+               return o;
+             }(),
+             kT0 + seconds(6), "", api::phase::kFailed, reason::kEvicted, Action::kNone, 0, std::nullopt, 1, "False"},
         Case{"FailureRetriesAfterBackoff", [] { return WithRetries(Started(), 2); }, Exited(1), kT0 + seconds(6), "",
              api::phase::kQueued, reason::kRetrying, Action::kNone, 0, seconds(9), 2, "Unknown"},
         Case{"RetryStartsOnceBackoffPassed", [] { return WithRetries(Started(), 2); }, Exited(1), kT0 + seconds(60),

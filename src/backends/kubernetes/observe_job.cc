@@ -76,10 +76,20 @@ WaitingCause Classify(const std::string& kubelet_reason) {
   return {nullptr, false};  // ContainerCreating, PodInitializing, ...
 }
 
+// The kubelet's message when it evicted the pod ("" otherwise). The container
+// it stopped reads as an ordinary exit (137, reason Error): only the pod says
+// why.
+std::string EvictionMessage(const Json& status) {
+  if (Str(status, "reason") != "Evicted") return "";
+  const std::string message = Str(status, "message");
+  return message.empty() ? "evicted" : message;
+}
+
 void ObservePod(const Json& pod, Observation& o) {
   o.pod_name = Str(pod.value("metadata", Json::object()), "name");
   const Json* container = TaskContainer(pod);
   const Json* state = container != nullptr ? Path(*container, {"state"}) : nullptr;
+  const Json& status = pod.value("status", Json::object());
   if (state != nullptr && state->contains("terminated")) {
     const Json& t = (*state)["terminated"];
     o.state = WorkloadState::kExited;
@@ -88,6 +98,7 @@ void ObservePod(const Json& pod, Observation& o) {
     o.termination_message = Str(t, "message");
     o.started_at = Time(t, "startedAt");
     o.finished_at = Time(t, "finishedAt");
+    o.evicted = EvictionMessage(status);
     return;
   }
   if (state != nullptr && state->contains("running")) {
@@ -95,12 +106,12 @@ void ObservePod(const Json& pod, Observation& o) {
     o.started_at = Time((*state)["running"], "startedAt");
     return;
   }
-  const Json& status = pod.value("status", Json::object());
   if (Str(status, "phase") == "Failed") {
     // Failed before or without a container status: the pod's own deadline,
     // an eviction, a node lost.
     o.state = WorkloadState::kExited;
     o.deadline_exceeded = Str(status, "reason") == "DeadlineExceeded";
+    o.evicted = EvictionMessage(status);
     o.termination_message = Str(status, "message");
     return;
   }

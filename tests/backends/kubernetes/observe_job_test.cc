@@ -54,6 +54,7 @@ struct Case {
   bool oom = false;
   bool deadline = false;
   std::string message_part = "";  // in waiting_message or termination_message
+  std::string evicted = "";
 };
 
 class ObserveAttemptTest : public ::testing::TestWithParam<Case> {};
@@ -68,6 +69,7 @@ TEST_P(ObserveAttemptTest, Observes) {
   EXPECT_EQ(o.exit_code, c.exit_code);
   EXPECT_EQ(o.oom_killed, c.oom);
   EXPECT_EQ(o.deadline_exceeded, c.deadline);
+  EXPECT_EQ(o.evicted, c.evicted);
   if (!c.message_part.empty()) {
     EXPECT_NE((o.waiting_message + "|" + o.termination_message).find(c.message_part), std::string::npos)
         << o.waiting_message << "|" << o.termination_message;
@@ -122,7 +124,15 @@ INSTANTIATE_TEST_SUITE_P(
              std::nullopt, WorkloadState::kExited, "", false, std::nullopt, false, true},
         Case{"PodFailedWithoutContainerStatus", JobWith({}),
              PodWith(kNull, "Failed", {{"reason", "Evicted"}, {"message", "node ran out of memory"}}),
-             WorkloadState::kExited, "", false, std::nullopt, false, false, "node ran out of memory"},
+             WorkloadState::kExited, "", false, std::nullopt, false, false, "node ran out of memory",
+             "node ran out of memory"},
+        // What the real kubelet reports for an emptyDir beyond its sizeLimit:
+        // the container it stopped looks like any exit; the pod says why.
+        Case{"EvictedAfterItsContainerRan", JobWith({}),
+             PodWith(Terminated(137, "Error"), "Failed",
+                     {{"reason", "Evicted"}, {"message", "Usage of EmptyDir volume \"workspace\" exceeds the limit"}}),
+             WorkloadState::kExited, "", false, 137, false, false, "",
+             "Usage of EmptyDir volume \"workspace\" exceeds the limit"},
         Case{"CompleteJobWhosePodIsGone", JobWith({{"conditions", Json::array({Condition("Complete", "")})}}),
              std::nullopt, WorkloadState::kExited, "", false, 0},
         Case{"SuspendedJobWithoutPodIsStopped", JobWith({}, {{"suspend", true}}), std::nullopt,
