@@ -1,5 +1,6 @@
 # The entry points. Each installs what it needs first (hack/install-deps.sh).
-.PHONY: run test build generate fuzz fmt lint clean docker-up docker-down bench
+.PHONY: run test build generate fuzz fmt lint clean docker-up docker-down bench image cluster
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
 run:        ## The main job: set up, build, run examples/hello.yaml through Docker
 	hack/run-example.sh
@@ -15,6 +16,12 @@ generate:   ## Rewrite the files generated from the schema (crds/, docs/api.md)
 
 fuzz:       ## Only the fuzzing tier (CTASK_FUZZ_SECONDS, default 60)
 	hack/fuzz.sh
+
+image:      ## The operator's image, ctask:$(VERSION) and ctask:dev (VERSION default: git describe)
+	CTASK_VERSION=$(VERSION) hack/image.sh
+
+cluster:    ## Try ctask on a local single-node Kubernetes cluster (no registry); prints the KUBECONFIG
+	hack/cluster/try.sh
 
 bench:      ## Build and run the benchmarks in bench/ (ratios against Docker itself)
 	bench/run.sh

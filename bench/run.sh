@@ -2,8 +2,9 @@
 # What `make bench` runs: installs what is needed, makes the Docker daemon and
 # the test image available (hack/docker-up.sh), builds ctask and the benchmark
 # targets only into build/ (configured with -DCTASK_BENCH=ON, as hack/build.sh
-# configures it otherwise), then runs the four benchmarks with their
-# defaults; the last two, kube_create.sh and operator_kube.sh, start the test
+# configures it otherwise), then runs the five benchmarks with their
+# defaults; the last three, kube_create.sh, operator_kube.sh and pod_start.sh
+# (the last on the real node: up.sh --node), start the test
 # control plane themselves (hack/cluster/up.sh; a cold first build of it
 # takes ~13 min); kube_create.sh builds its client-go twin into
 # ${CTASK_CACHE:-~/.cache/ctask}/bench/. operator_kube.sh takes ~15 min.
@@ -35,3 +36,6 @@ bench/kube_create.sh --build-dir build
 echo
 log "operator_kube.sh"
 bench/operator_kube.sh --build-dir build
+echo
+log "pod_start.sh"
+bench/pod_start.sh --build-dir build

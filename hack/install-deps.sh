@@ -27,6 +27,9 @@ packages=(
   # libseccomp; the pod bridge is made with ip; the pause image is a static C
   # program
   libseccomp-dev iproute2 libc6-dev
+  # the operator's image (hack/image.sh): its build stage's base is a
+  # debootstrap of Debian (hack/image-base.sh)
+  debootstrap
   # the Argo CD health check's test (docs/argocd-health.lua): Lua 5.1, the
   # language of Argo CD's interpreter
   lua5.1

@@ -25,10 +25,12 @@
 #              (build-asan/)
 #   fuzz       the parse -> validate -> render libFuzzer target, bounded time
 #              (build-fuzz/, clang 16)
-#   node       the operator on real pods: hack/cluster/up.sh --node adds
+#   node       the operator on real pods: the operator's image (hack/image.sh,
+#              as make image), then hack/cluster/up.sh --node adds
 #              kube-scheduler, containerd and a kubelet to the control plane
 #              (built once and cached, ~2-3 min cold), then ctest -L node
-#              (tests/node/). Last, and alone: the fake-kubelet suites of the
+#              (tests/node/, and tests/node_serial/: the operator deployed
+#              with kubectl apply -k manifests/, alone). Last, and alone: the fake-kubelet suites of the
 #              earlier tiers refuse to run beside a real node, whose scheduler
 #              would take their pods. The node this run starts is stopped and
 #              cleaned at the end (hack/cluster/down.sh --node).
@@ -107,7 +109,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 log "tier fuzz: parse -> validate -> render"
 "$CTASK_ROOT/hack/fuzz.sh"
 
-log "tier node: the operator on real pods (kubelet, containerd, runc)"
+log "tier node: the operator's image, then the operator on real pods (kubelet, containerd, runc)"
+# The image the in-cluster test deploys with manifests/ (make image); up.sh
+# --node imports it into the node.
+"$CTASK_ROOT/hack/image.sh"
 node_started=true
 "$CTASK_ROOT/hack/cluster/up.sh" --node
 cluster_env=$("$CTASK_ROOT/hack/cluster/env.sh")

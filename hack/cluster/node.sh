@@ -15,9 +15,12 @@
 # Pod network: a Linux bridge, ctask0, made here with 198.18.0.1/24, which the
 # CNI bridge plugin then uses. 198.18.0.0/15 is reserved for network testing
 # (RFC 2544) and never routed; it is outside 10/8, 172.16/12 and 192.168/16.
-# Pods get an address in 198.18.0.0/24 and only the route to that subnet: no
-# default route, no masquerade, so a pod cannot send anything off this
-# machine; the kubelet's probes and the tests reach pods on the bridge.
+# Pods get an address in 198.18.0.0/24 and two routes: their subnet, and the
+# service range 198.18.1.0/24 via the bridge; no default route, no
+# masquerade. On the host, only 198.18.1.1:443 (the `kubernetes` Service) is
+# answered, by DNAT to the apiserver on 127.0.0.1, and a FORWARD rule drops
+# everything else a pod sends, so nothing from a pod leaves this machine; the
+# kubelet's probes and the tests reach pods on the bridge.
 #
 # Node state, all under $dir/node (down.sh removes it, with every mount under
 # it, the cgroups under /ctask-node and the bridge):
@@ -32,6 +35,14 @@ readonly node_name=127.0.0.1
 readonly pod_bridge=ctask0
 readonly pod_subnet=198.18.0.0/24
 readonly pod_gateway=198.18.0.1
+# The `kubernetes` Service's ClusterIP (up.sh's service range) and the
+# iptables rules that make it reach the apiserver from pods: DNAT to
+# 127.0.0.1:<apiserver port> (route_localnet on the bridge lets a packet from
+# the bridge be delivered to loopback), and nothing from a pod forwarded
+# anywhere else (this host forwards: ip_forward is 1).
+readonly service_subnet=198.18.1.0/24
+readonly kubernetes_service_ip=198.18.1.1
+readonly iptables_comment="ctask test node"
 readonly cgroup_root=ctask-node
 readonly containerd_socket=$node_dir/containerd/containerd.sock
 # The sandbox ("pause") image: built here from a static C program, never
@@ -39,7 +50,7 @@ readonly containerd_socket=$node_dir/containerd/containerd.sock
 readonly pause_image=ctask.local/pause:1
 # The images the node serves without a registry (imported from dockerd):
 # the test image, and the operator image when it was built (hack/image.sh).
-readonly node_images=(ctask-test/busybox:latest "${CTASK_IMAGE:-ctask:dev}")
+readonly node_images=(ctask-test/busybox:latest ctask:dev)
 
 
 ensure_node_certs() {
@@ -148,7 +159,8 @@ disabled_plugins = ['io.containerd.nri.v1.nri', 'io.containerd.snapshotter.v1.zf
   stream_server_port = '0'
 EOF
   )
-  # No "routes": a pod has only its subnet's route. No ipMasq.
+  # Routes: the pod's subnet (implied) and the service range; no default
+  # route. No ipMasq.
   write_if_changed "$node_dir/cni/net.d/10-ctask.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -164,6 +176,7 @@ EOF
       "ipam": {
         "type": "host-local",
         "ranges": [[{ "subnet": "$pod_subnet", "gateway": "$pod_gateway" }]],
+        "routes": [{ "dst": "$service_subnet", "gw": "$pod_gateway" }],
         "dataDir": "$node_dir/cni/ipam"
       }
     },
@@ -232,6 +245,27 @@ ensure_bridge() {
   ip addr show dev "$pod_bridge" | grep -qF "inet $pod_gateway/24" ||
     ip addr add "$pod_gateway/24" dev "$pod_bridge"
   ip link set "$pod_bridge" up
+}
+
+# ensure_service_rules: the pod bridge's iptables rules, each once (a rule of
+# ours with another apiserver port is replaced), and route_localnet.
+ensure_service_rules() {
+  remove_service_rules
+  sysctl -q -w "net.ipv4.conf.$pod_bridge.route_localnet=1"
+  iptables -w 5 -t nat -I PREROUTING 1 -i "$pod_bridge" -d "$kubernetes_service_ip/32" -p tcp --dport 443 \
+    -m comment --comment "$iptables_comment" -j DNAT --to-destination "127.0.0.1:$APISERVER_PORT"
+  iptables -w 5 -t filter -I FORWARD 1 -i "$pod_bridge" -m comment --comment "$iptables_comment" -j DROP
+}
+
+# remove_service_rules: every rule carrying our comment, in nat and filter.
+remove_service_rules() {
+  local table rule
+  for table in nat filter; do
+    { iptables -w 5 -t "$table" -S 2>/dev/null || true; } | { grep -F -- "--comment \"$iptables_comment\"" || true; } |
+      while IFS= read -r rule; do
+        eval "iptables -w 5 -t $table ${rule/-A /-D }" || true
+      done
+  done
 }
 
 # ensure_cgroup_root: /ctask-node in every cgroup v1 hierarchy (the kubelet
@@ -374,6 +408,7 @@ start_node() {
   write_kubeconfig "$dir/kube-scheduler.kubeconfig" system:kube-scheduler kube-scheduler
   write_kubeconfig "$dir/kubelet.kubeconfig" "system:node:$node_name" kubelet
   ensure_bridge
+  ensure_service_rules
   ensure_cgroup_root
 
   other_ports+=("$KCM_PORT")
@@ -458,6 +493,7 @@ clean_node() {
   kill_node_processes
   unmount_node
   remove_cgroups
+  remove_service_rules
   if ip link show "$pod_bridge" >/dev/null 2>&1; then
     ip link del "$pod_bridge" && log "node: deleted bridge $pod_bridge"
   fi

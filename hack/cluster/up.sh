@@ -50,11 +50,15 @@ done
 
 readonly dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
 readonly timeout=${CTASK_CLUSTER_TIMEOUT:-60}
-# Configuration only: the apiserver needs a service range and allocates the
-# `kubernetes` Service's ClusterIP (10.0.0.1) from it. Nothing ever connects to
-# it: no kube-proxy, no nodes; every client uses https://127.0.0.1:<port>.
-readonly service_range=10.0.0.0/24
-readonly service_ip=10.0.0.1
+# The service range, in 198.18.0.0/15 like the pod bridge (hack/cluster/node.sh;
+# outside the private ranges, never routed). The apiserver gives the
+# `kubernetes` Service its first address, 198.18.1.1. Without the node nothing
+# connects to it (every client here uses https://127.0.0.1:<port>); with it,
+# node.sh makes that one address reach the apiserver from pods (a DNAT rule on
+# the pod bridge: the one Service a kube-proxy would serve here), so an
+# in-cluster client (the operator's own Deployment) works unchanged.
+readonly service_range=198.18.1.0/24
+readonly service_ip=198.18.1.1
 
 bin=$("$CTASK_ROOT/hack/cluster/build.sh")
 readonly bin
@@ -110,6 +114,11 @@ ensure_certs() {
   fi
   local leaf='basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment'
+  # A serving certificate from before the service range moved lacks its IP.
+  if [ -f "$certs/apiserver.crt" ] &&
+    ! openssl x509 -in "$certs/apiserver.crt" -noout -ext subjectAltName 2>/dev/null | grep -qF "IP Address:$service_ip"; then
+    rm -f "$certs/apiserver.crt"
+  fi
   if [ ! -f "$certs/apiserver.crt" ] || [ ! -f "$certs/apiserver.key" ]; then
     gen_cert apiserver "/CN=kube-apiserver" "$leaf
 extendedKeyUsage=serverAuth
@@ -458,6 +467,13 @@ EOF
 
 t_start=$EPOCHREALTIME
 ensure_certs
+# etcd keeps the `kubernetes` Service's address: a state directory made with
+# another service range needs a fresh etcd.
+if [ -f "$dir/service-range" ] && [ "$(cat "$dir/service-range")" != "$service_range" ] ||
+  [ ! -f "$dir/service-range" ] && [ -n "$(ls -A "$dir/etcd-data")" ]; then
+  die "$dir was made with another service range than $service_range: start afresh with hack/cluster/down.sh --purge && hack/cluster/up.sh"
+fi
+printf '%s\n' "$service_range" >"$dir/service-range"
 
 ETCD_PORT=${CTASK_CLUSTER_ETCD_PORT:-12379}
 ETCD_PEER_PORT=${CTASK_CLUSTER_ETCD_PEER_PORT:-12380}

@@ -14,11 +14,19 @@ namespace {
 // How often watch restarts are counted into the metrics.
 constexpr std::chrono::seconds kPublishInterval{5};
 
-Status CheckCrd(kube::KubeClient& client) {
-  Result<api::Json> crd = client.Get(kube::resources::CustomResourceDefinitions(), "", kContainerTaskCrdName);
-  if (crd) return {};
+// Whether the API server serves ContainerTasks, asked the way the operator
+// will use them: a list of at most one in the namespace it watches. A read of
+// the CustomResourceDefinition itself would need a permission the operator
+// has no other use for (manifests/rbac.yaml grants none), and failed in the
+// cluster with "forbidden".
+Status CheckCrd(kube::KubeClient& client, const std::string& watch_namespace) {
+  kube::ListOptions one;
+  one.limit = 1;
+  Result<kube::ObjectList> listed = client.List(kube::resources::ContainerTasks(), watch_namespace, one);
+  if (listed) return {};
+  if (listed.error().code() != ErrorCode::kNotFound) return std::unexpected(listed.error());
   return MakeError(ErrorCode::kNotFound, std::string("the CustomResourceDefinition ") + kContainerTaskCrdName +
-                                             " is not available (" + crd.error().message() +
+                                             " is not available (" + listed.error().message() +
                                              "): install it with `kubectl apply -f crds/` (or `kubectl apply -k "
                                              "manifests/`)");
 }
@@ -98,7 +106,7 @@ Result<KubeOperatorEnd> RunElected(KubeBackend& backend, kube::KubeClient& elect
 Result<KubeOperatorEnd> RunKubeOperator(kube::KubeClient& client, kube::KubeClient* election_client,
                                         KubeOperatorOptions options, std::stop_token stop) {
   const log::Logger logger = log::Root();
-  if (Status crd = CheckCrd(client); !crd) return std::unexpected(crd.error());
+  if (Status crd = CheckCrd(client, options.backend.watch_namespace); !crd) return std::unexpected(crd.error());
   if (options.election) {
     options.election->on_started_leading = [](std::stop_token) {};  // the operator's, set when it runs
     if (Status valid = kube::ValidateLeaderElectionConfig(*options.election); !valid) {

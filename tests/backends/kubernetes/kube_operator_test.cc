@@ -46,12 +46,25 @@ TEST_F(KubeOperatorRunTest, WithoutTheCrdItSaysHowToInstallItAndStartsNothing) {
   EXPECT_EQ(end.error().code(), ErrorCode::kNotFound);
   EXPECT_NE(end.error().message().find("containertasks.ctask.io"), std::string::npos) << end.error().message();
   EXPECT_NE(end.error().message().find("kubectl apply -f crds/"), std::string::npos) << end.error().message();
-  ASSERT_EQ(fake_->requests().size(), 1u);  // the CRD's GET, nothing else
-  EXPECT_NE(fake_->requests()[0].url.find("customresourcedefinitions/containertasks.ctask.io"), std::string::npos);
+  // One list of at most one task (the permission the operator has anyway;
+  // not a read of the CRD, which manifests/rbac.yaml does not grant).
+  ASSERT_EQ(fake_->requests().size(), 1u);
+  EXPECT_NE(fake_->requests()[0].url.find("/apis/ctask.io/v1alpha1/containertasks?limit=1"), std::string::npos)
+      << fake_->requests()[0].url;
+}
+
+TEST_F(KubeOperatorRunTest, AForbiddenListIsReportedAsItIsNotAsAMissingCrd) {
+  fake_->Push(Reply(403, R"({"kind":"Status","code":403,"reason":"Forbidden","message":"containertasks.ctask.io is )"
+                         R"(forbidden: User \"system:serviceaccount:x:y\" cannot list resource"})"));
+  std::stop_source stop;
+  Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, Options(), stop.get_token());
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code(), ErrorCode::kPermissionDenied) << end.error().message();
+  EXPECT_EQ(end.error().message().find("kubectl apply -f crds/"), std::string::npos) << end.error().message();
 }
 
 TEST_F(KubeOperatorRunTest, AnAddressThatCannotBeServedIsAnInvalidArgumentNamingTheFlag) {
-  fake_->Push(Reply(200, R"({"kind":"CustomResourceDefinition"})"));
+  fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
   KubeOperatorOptions options = Options();
   options.http_address = "not-an-address";
   std::stop_source stop;
@@ -62,7 +75,7 @@ TEST_F(KubeOperatorRunTest, AnAddressThatCannotBeServedIsAnInvalidArgumentNaming
 }
 
 TEST_F(KubeOperatorRunTest, AnElectionThatCannotWorkIsRefusedBeforeAnythingStarts) {
-  fake_->Push(Reply(200, R"({"kind":"CustomResourceDefinition"})"));
+  fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
   KubeOperatorOptions options = Options();
   options.election.emplace();
   options.election->lease_namespace = "ctask-system";
@@ -77,7 +90,7 @@ TEST_F(KubeOperatorRunTest, AnElectionThatCannotWorkIsRefusedBeforeAnythingStart
 }
 
 TEST_F(KubeOperatorRunTest, AStopBeforeTheCachesSyncedEndsItCleanly) {
-  fake_->Push(Reply(200, R"({"kind":"CustomResourceDefinition"})"));
+  fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
   std::stop_source stop;
   stop.request_stop();
   Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, Options(), stop.get_token());
