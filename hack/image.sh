@@ -44,6 +44,9 @@ git ls-files -z --cached --others --exclude-standard |
   DOCKER_BUILDKIT=0 docker build --network=none --force-rm -f controller/Dockerfile \
     --build-arg "BASE=$base" --build-arg "JOBS=$CTASK_JOBS" --build-arg "VERSION=$version" \
     -t "$repo:$version_tag" -t "$repo:dev" - >&2
+# Build stages of earlier builds are left untagged, ~1 GB each: drop those
+# older than an hour (a recent one may still serve as this tree's cache).
+docker image prune -f --filter label=io.ctask.build-stage=true --filter until=1h >/dev/null || true
 size=$(docker image inspect -f '{{.Size}}' "$repo:dev")
 reported=$(docker run --rm --network=none --read-only --cap-drop ALL --security-opt no-new-privileges \
   --entrypoint /ctask "$repo:dev" version)
