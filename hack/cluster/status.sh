@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Reports each component of the test control plane (hack/cluster/up.sh): up
 # or down, pid, port, health (etcd /health, kube-apiserver /readyz with the
-# admin certificate, kube-controller-manager /healthz). Exit 0 only when all
-# three run and are healthy; 1 otherwise. Changes nothing.
+# admin certificate, kube-controller-manager /healthz) and, when up.sh --node
+# started the node, kube-scheduler (/healthz), containerd (its pid) and the
+# kubelet (/healthz). Exit 0 only when all of them run and are healthy; 1
+# otherwise. Changes nothing.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -56,6 +58,17 @@ check kube-apiserver "$APISERVER_PORT" "https://127.0.0.1:$APISERVER_PORT/readyz
   --cacert "$certs/ca.crt" --cert "$certs/admin.crt" --key "$certs/admin.key" || rc=1
 check kube-controller-manager "$KCM_PORT" "https://127.0.0.1:$KCM_PORT/healthz" \
   --cacert "$certs/ca.crt" || rc=1
+if [ -f "$dir/node/bin-dir" ]; then
+  check kube-scheduler "${SCHEDULER_PORT:-?}" "https://127.0.0.1:${SCHEDULER_PORT:-0}/healthz" \
+    --cacert "$certs/ca.crt" || rc=1
+  if pid=$(pid_of containerd); then
+    printf '%-24s up     pid %-7s socket %s\n' containerd "$pid" "$dir/node/containerd/containerd.sock"
+  else
+    printf '%-24s down   pid -\n' containerd
+    rc=1
+  fi
+  check kubelet "${KUBELET_PORT:-?}" "http://127.0.0.1:${KUBELET_HEALTHZ_PORT:-0}/healthz" || rc=1
+fi
 if [ "$rc" = 0 ]; then
   printf 'cluster: healthy; KUBECONFIG=%s\n' "$dir/kubeconfig"
 else
