@@ -86,13 +86,7 @@ class ClusterTest : public ::testing::Test {
   // Installs crds/ and waits until the API server serves ContainerTasks.
   // Idempotent: every suite that needs the CRD calls it.
   void InstallCrd() {
-    // Parallel suites apply it at once: a create that loses the race
-    // ("already exists") is tried again, then it is an update.
-    BinaryResult applied;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      applied = Kubectl({"apply", "-f", SourceDir() + "/crds/"});
-      if (applied.exit_code == 0 || applied.err.find("already exists") == std::string::npos) break;
-    }
+    BinaryResult applied = ApplyCrds();
     ASSERT_EQ(applied.exit_code, 0) << Said(applied);
     BinaryResult established = Kubectl(
         {"wait", "--for=condition=Established", "crd/containertasks.ctask.io", "--timeout=60s"}, kKubectlGuard * 2);
@@ -113,6 +107,18 @@ class ClusterTest : public ::testing::Test {
       if (name.empty()) continue;
       Kubectl({"patch", "-n", namespace_, name, "--type=merge", "-p", R"({"metadata":{"finalizers":null}})"});
     }
+  }
+
+  // `kubectl apply -f crds/`. Parallel suites apply it at once: a create
+  // that loses the race ("already exists") is tried again, then it is an
+  // update.
+  static BinaryResult ApplyCrds() {
+    BinaryResult applied;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      applied = Kubectl({"apply", "-f", SourceDir() + "/crds/"});
+      if (applied.exit_code == 0 || applied.err.find("already exists") == std::string::npos) break;
+    }
+    return applied;
   }
 
   const std::string& ns() const { return namespace_; }

@@ -15,7 +15,7 @@ class CrdTest : public ClusterTest {
 };
 
 TEST_F(CrdTest, CrdsApplyAndBecomeEstablished) {
-  BinaryResult applied = Kubectl({"apply", "-f", SourceDir() + "/crds/"});
+  BinaryResult applied = ApplyCrds();
   ASSERT_EQ(applied.exit_code, 0) << Said(applied);
   EXPECT_NE(applied.out.find("containertasks.ctask.io"), std::string::npos) << Said(applied);
   BinaryResult established = Kubectl(
