@@ -27,11 +27,16 @@ class InClusterOperatorTest : public RealNodeTest {
     ASSERT_TRUE(image.exit_code == 0 && image.out.find("ctask:dev") != std::string::npos)
         << "the node has no ctask:dev image. Build it and import it with\n  make image && hack/cluster/up.sh --node\n"
         << Said(image);
-    // A namespace an earlier run deleted may still be terminating: nothing
-    // can be created in it then (a replacement pod neither).
-    BinaryResult gone =
-        Kubectl({"wait", "--for=delete", std::string("namespace/") + kSystem, "--timeout=120s"}, kKubectlGuard * 3);
-    ASSERT_TRUE(gone.exit_code == 0 || gone.err.find("NotFound") != std::string::npos) << Said(gone);
+    // The namespace may exist already (the cluster suites apply
+    // manifests/namespace.yaml), or be still terminating after an earlier
+    // run deleted it: nothing can be created in it then (a replacement pod
+    // neither), so wait for that deletion to finish.
+    BinaryResult phase = Kubectl({"get", "namespace", kSystem, "--ignore-not-found", "-o", "jsonpath={.status.phase}"});
+    if (phase.out == "Terminating") {
+      BinaryResult gone =
+          Kubectl({"wait", "--for=delete", std::string("namespace/") + kSystem, "--timeout=300s"}, kKubectlGuard * 6);
+      ASSERT_TRUE(gone.exit_code == 0 || gone.err.find("NotFound") != std::string::npos) << Said(gone);
+    }
     BinaryResult applied = Kubectl({"apply", "-k", SourceDir() + "/manifests/"}, kKubectlGuard);
     ASSERT_EQ(applied.exit_code, 0) << Said(applied);
   }
