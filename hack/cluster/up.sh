@@ -467,10 +467,11 @@ EOF
 
 t_start=$EPOCHREALTIME
 ensure_certs
-# etcd keeps the `kubernetes` Service's address: a state directory made with
-# another service range needs a fresh etcd.
-if [ -f "$dir/service-range" ] && [ "$(cat "$dir/service-range")" != "$service_range" ] ||
-  [ ! -f "$dir/service-range" ] && [ -n "$(ls -A "$dir/etcd-data")" ]; then
+# etcd keeps the `kubernetes` Service's address: an etcd that holds data made
+# with another service range (or before the range was recorded) needs to
+# start afresh.
+recorded_range=$(cat "$dir/service-range" 2>/dev/null || true)
+if [ "$recorded_range" != "$service_range" ] && [ -n "$(ls -A "$dir/etcd-data")" ]; then
   die "$dir was made with another service range than $service_range: start afresh with hack/cluster/down.sh --purge && hack/cluster/up.sh"
 fi
 printf '%s\n' "$service_range" >"$dir/service-range"
