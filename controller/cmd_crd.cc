@@ -1,4 +1,4 @@
-// `ctask crd`: the CustomResourceDefinition, generated from the schema the
+// `ctask crd`: the CustomResourceDefinitions (ContainerTask, TaskQueue), generated from the schema the
 // binary validates with, so `ctask crd | kubectl apply -f -` installs exactly
 // the API this binary speaks. crds/ holds the same text (checked by test).
 #include "api/document.h"
@@ -9,7 +9,7 @@
 namespace ctask::cli {
 
 constexpr const char* kCrdHelp =
-    "Print the ContainerTask CustomResourceDefinition.\n\nUsage:\n  ctask crd [-o yaml|json]\n\n"
+    "Print the ContainerTask and TaskQueue CustomResourceDefinitions.\n\nUsage:\n  ctask crd [-o yaml|json]\n\n"
     "Example:\n  ctask crd | kubectl apply -f -\n\n";
 
 int RunCrd(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -21,9 +21,11 @@ int RunCrd(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (!flags) return flags.error();
   const std::string format = flags->Get("output", "yaml");
   if (format == "yaml") {
-    out << api::ToYaml(api::ContainerTaskCrd());
+    out << api::ToYaml(api::ContainerTaskCrd()) << "---\n" << api::ToYaml(api::TaskQueueCrd());
   } else if (format == "json") {
-    out << api::ContainerTaskCrd().dump(2) << "\n";
+    api::Json list = {
+        {"apiVersion", "v1"}, {"kind", "List"}, {"items", {api::ContainerTaskCrd(), api::TaskQueueCrd()}}};
+    out << list.dump(2) << "\n";
   } else {
     err << "ctask crd: --output must be yaml or json\n";
     return kExitUsage;

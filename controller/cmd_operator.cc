@@ -11,6 +11,7 @@
 #include "cmd_operator_kube.h"
 #include "flags.h"
 #include "kube_flags.h"
+#include "limit_flags.h"
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
@@ -34,6 +35,7 @@ const std::vector<FlagSpec>& OperatorFlags() {
         {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
         {"help", 'h', false, "", "Show this help"},
     };
+    for (FlagSpec& spec : LimitFlagSpecs()) specs.push_back(std::move(spec));
     for (FlagSpec& spec : KubeOperatorFlagSpecs()) specs.push_back(std::move(spec));
     for (FlagSpec& spec : KubeFlagSpecs()) specs.push_back(std::move(spec));
     return specs;
@@ -89,6 +91,11 @@ int RunDirectoryOperator(const ParsedFlags& flags, std::ostream& err, const std:
       return kExitUsage;
     }
   }
+  Result<admission::Limits> limits = LimitsFromFlags(flags);
+  if (!limits) {
+    err << "ctask operator: " << limits.error().message() << "\n";
+    return kExitUsage;
+  }
   if (Status dir = backends::CheckTasksDir(flags.Get("tasks-dir")); !dir) {
     err << "ctask operator: " << dir.error().message() << "\n";
     return kExitUsage;
@@ -104,6 +111,7 @@ int RunDirectoryOperator(const ParsedFlags& flags, std::ostream& err, const std:
   backend.state_dir = flags.Get("state-dir");
   backend.policy.allowed_host_paths = flags.All("allow-host-path");
   backend.workers = static_cast<int>(*workers);
+  backend.limits = std::move(*limits);
   backend.reconciler.stop_grace = std::chrono::seconds(*grace);
   backend.on_status = [&](const api::ContainerTask& task) {
     Log(err, "task " + reconcile::TaskKey(task) + ": " + task.status.phase + " (" + task.status.reason +

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "kube/connect.h"
 #include "kube_flags.h"
+#include "limit_flags.h"
 #include "metrics/metrics_server.h"
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
@@ -91,12 +92,13 @@ Result<std::optional<kube::LeaderElectionConfig>> ElectionFromFlags(const Parsed
 
 // The backend's options from the flags, with the operator's log lines.
 backends::KubeBackendOptions BackendFromFlags(const ParsedFlags& flags, long workers, long grace, long tail_interval,
-                                              metrics::OperatorMetrics& metrics,
+                                              admission::Limits limits, metrics::OperatorMetrics& metrics,
                                               reconcile::ErrorReports& error_reports) {
   const log::Logger logger = log::Root();
   backends::KubeBackendOptions options;
   options.watch_namespace = flags.Get("namespace");
   options.workers = static_cast<int>(workers);
+  options.limits = std::move(limits);
   options.identity = Identity();
   options.reconciler.stop_grace = std::chrono::seconds(grace);
   options.reconciler.log_tail_interval = std::chrono::seconds(tail_interval);
@@ -131,8 +133,9 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   Result<long> tail_interval = flags.Number("log-tail-interval", 10, 1, 3600);
   Result<kube::ClientOptions> client_options = KubeClientOptionsFromFlags(flags);
   Result<std::optional<kube::LeaderElectionConfig>> election = ElectionFromFlags(flags);
-  for (const Status& usage :
-       {ErrorOf(workers), ErrorOf(grace), ErrorOf(tail_interval), ErrorOf(client_options), ErrorOf(election)}) {
+  Result<admission::Limits> limits = LimitsFromFlags(flags);
+  for (const Status& usage : {ErrorOf(workers), ErrorOf(grace), ErrorOf(tail_interval), ErrorOf(client_options),
+                              ErrorOf(election), ErrorOf(limits)}) {
     if (!usage) {
       err << "ctask operator: " << usage.error().message() << "\n";
       return kExitUsage;
@@ -164,7 +167,7 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   SignalWatcher signals([&](int, int) { stop.request_stop(); });
   reconcile::ErrorReports error_reports;
   backends::KubeOperatorOptions options;
-  options.backend = BackendFromFlags(flags, *workers, *grace, *tail_interval, operator_metrics, error_reports);
+  options.backend = BackendFromFlags(flags, *workers, *grace, *tail_interval, *limits, operator_metrics, error_reports);
   options.http_address = flags.Get("http-address", metrics::kDefaultMetricsAddress);
   options.election = std::move(*election);
   log::Root().Info("operator starting",

@@ -19,6 +19,7 @@
 #include "backends/docker/local_backend.h"
 #include "cli.h"
 #include "flags.h"
+#include "limit_flags.h"
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
@@ -88,15 +89,20 @@ struct Progress {
 };
 
 const std::vector<FlagSpec>& RunFlags() {
-  static const std::vector<FlagSpec> kSpecs = {
-      {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
-      {"detach", 'd', false, "", "Start the tasks and return at once; follow them with ctask get / ctask logs"},
-      {"quiet", 'q', false, "", "Do not show the tasks' output or progress, only the summary"},
-      {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
-      {"allow-host-path", '\0', true, "DIR", "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
-      {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
-      {"help", 'h', false, "", "Show this help"},
-  };
+  static const std::vector<FlagSpec> kSpecs = [] {
+    std::vector<FlagSpec> specs = {
+        {"filename", 'f', true, "FILE", "Manifest file (YAML or JSON; - for stdin); repeatable"},
+        {"detach", 'd', false, "", "Start the tasks and return at once; follow them with ctask get / ctask logs"},
+        {"quiet", 'q', false, "", "Do not show the tasks' output or progress, only the summary"},
+        {"state-dir", '\0', true, "DIR", "Where task records and logs are kept (default $XDG_STATE_HOME/ctask)"},
+        {"allow-host-path", '\0', true, "DIR",
+         "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
+        {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
+        {"help", 'h', false, "", "Show this help"},
+    };
+    for (FlagSpec& spec : LimitFlagSpecs()) specs.push_back(std::move(spec));
+    return specs;
+  }();
   return kSpecs;
 }
 
@@ -185,6 +191,7 @@ struct RunOptions {
   std::string state_dir;  // empty: the default
   bool state_dir_given = false;
   std::vector<std::string> allowed_host_paths;
+  admission::Limits limits;  // the flags'; the files' TaskQueues add theirs
 };
 
 OrExit<RunOptions> ParseRunFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -207,6 +214,12 @@ OrExit<RunOptions> ParseRunFlags(const std::vector<std::string>& args, std::ostr
     return std::unexpected(kExitUsage);
   }
   options.stop_grace = std::chrono::seconds(*grace);
+  Result<admission::Limits> limits = LimitsFromFlags(*flags);
+  if (!limits) {
+    err << "ctask run: " << limits.error().message() << "\n";
+    return std::unexpected(kExitUsage);
+  }
+  options.limits = std::move(*limits);
   options.detach = flags->Has("detach");
   options.quiet = flags->Has("quiet") || options.detach;
   options.state_dir = flags->Get("state-dir");
@@ -284,6 +297,7 @@ backends::LocalBackendOptions BackendOptions(const RunOptions& flags, const RunI
   options.reconciler.stop_grace = flags.stop_grace;
   options.workers = static_cast<int>(std::min<size_t>(input.keys.size(), 4));
   options.configs = std::make_shared<backends::ConfigSet>(input.manifests.configs);
+  options.limits = reconcile::WithTaskQueues(flags.limits, input.manifests.queues);
   if (!flags.quiet) {
     options.display = [&printer](const std::string& key, int, runtime::LogStream stream, std::string_view data) {
       printer.Write(key, stream, data);

@@ -1,5 +1,6 @@
 // ctask-gen: writes the files generated from the schema (src/api/schema.cc):
-//   crds/ctask.io_containertasks.yaml  the CRD
+//   crds/ctask.io_containertasks.yaml  the ContainerTask CRD
+//   crds/ctask.io_taskqueues.yaml      the TaskQueue CRD
 //   docs/api.md                        the field reference, between its markers
 // Run through `make generate`; tests fail when the checked-in files are stale.
 #include <fstream>
@@ -28,8 +29,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string root = argv[1];
-  if (!Write(root + "/crds/ctask.io_containertasks.yaml", ctask::api::CrdFileText())) {
-    std::cerr << "ctask-gen: cannot write crds/ctask.io_containertasks.yaml\n";
+  if (!Write(root + "/crds/ctask.io_containertasks.yaml", ctask::api::CrdFileText()) ||
+      !Write(root + "/crds/ctask.io_taskqueues.yaml", ctask::api::TaskQueueCrdFileText())) {
+    std::cerr << "ctask-gen: cannot write crds/\n";
     return 1;
   }
   const std::string docs_path = root + "/docs/api.md";
@@ -48,6 +50,6 @@ int main(int argc, char** argv) {
     std::cerr << "ctask-gen: cannot write " << docs_path << "\n";
     return 1;
   }
-  std::cout << "ctask-gen: wrote crds/ctask.io_containertasks.yaml and docs/api.md\n";
+  std::cout << "ctask-gen: wrote crds/ctask.io_containertasks.yaml, crds/ctask.io_taskqueues.yaml and docs/api.md\n";
   return 0;
 }

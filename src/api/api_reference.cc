@@ -100,12 +100,21 @@ std::string ApiReferenceMarkdown() {
     Rows(schema, part, {}, out);
     out += "\n";
   }
+  const Json& queue = TaskQueueSchema();
+  out += "### TaskQueue\n\n" + queue.value("description", "") + "\n\n";
+  out += "| Field | Type | Default | Bounds | Description |\n|---|---|---|---|---|\n";
+  Rows(queue["properties"]["spec"], "spec", {}, out);
+  out += "\n";
   return out;
 }
 
 std::string CrdFileText() {
   return "# Generated from src/api/schema.cc by `make generate` (ctask crd). Do not edit.\n" +
          ToYaml(ContainerTaskCrd());
+}
+
+std::string TaskQueueCrdFileText() {
+  return "# Generated from src/api/schema.cc by `make generate` (ctask crd). Do not edit.\n" + ToYaml(TaskQueueCrd());
 }
 
 }  // namespace ctask::api

@@ -145,6 +145,9 @@ class SpecReader {
     spec.workload_ttl_seconds_after_finished = OptInt<int64_t>(s, "workloadTTLSecondsAfterFinished");
     spec.suspend = BoolOr(s, "suspend", false);
     spec.cancel = BoolOr(s, "cancel", false);
+    spec.queue_name = Str(s, "queueName");
+    if (spec.queue_name.empty()) spec.queue_name = "default";
+    spec.priority = IntOr<int32_t>(s, "priority", 0);
     if (HasObj(s, "workspace")) spec.workspace = ReadWorkspace(Obj(s, "workspace"));
 
     const Json& sc = Obj(s, "securityContext");
@@ -387,6 +390,7 @@ ContainerTaskStatus DecodeStatus(const Json& s) {
   }
   st.start_time = Time(s, "startTime");
   st.completion_time = Time(s, "completionTime");
+  st.admission_time = Time(s, "admissionTime");
   st.exit_code = OptInt<int32_t>(s, "exitCode");
   st.attempts = IntOr<int32_t>(s, "attempts", 0);
   for (const Json* h : Items(s, "history")) {
@@ -466,6 +470,8 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
   }
   s["suspend"] = spec.suspend;
   s["cancel"] = spec.cancel;
+  s["queueName"] = spec.queue_name;
+  s["priority"] = spec.priority;
   if (spec.workspace) s["workspace"] = EncodeWorkspace(*spec.workspace);
   s["securityContext"] = EncodeSecurityContext(spec.security_context);
   PutStr(s, "serviceAccountName", spec.service_account_name);
@@ -503,6 +509,7 @@ Json EncodeStatus(const ContainerTaskStatus& st) {
   }
   PutTime(s, "startTime", st.start_time);
   PutTime(s, "completionTime", st.completion_time);
+  PutTime(s, "admissionTime", st.admission_time);
   if (st.exit_code) s["exitCode"] = *st.exit_code;
   if (st.attempts != 0) s["attempts"] = st.attempts;
   if (!st.history.empty()) {

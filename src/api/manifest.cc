@@ -4,6 +4,7 @@
 
 #include "api/load.h"
 #include "api/names.h"
+#include "api/task_queue.h"
 #include "util/base64.h"
 
 namespace ctask::api {
@@ -104,7 +105,7 @@ void AddDocument(Manifests& into, const SourceRef& source, const Json& object) {
   }
   const Json kind = object.value("kind", Json());
   if (!kind.is_string()) {
-    problem({"kind", "required: ContainerTask, Secret or ConfigMap"});
+    problem({"kind", "required: ContainerTask, TaskQueue, Secret or ConfigMap"});
     return;
   }
   const std::string k = kind.get<std::string>();
@@ -115,13 +116,21 @@ void AddDocument(Manifests& into, const SourceRef& source, const Json& object) {
     } else {
       for (FieldError& e : decoded.errors) problem(std::move(e));
     }
+  } else if (k == kTaskQueueKind) {
+    DecodedTaskQueue decoded = LoadTaskQueue(object);
+    if (decoded.errors.empty()) {
+      into.queues.push_back(std::move(decoded.queue));
+    } else {
+      for (FieldError& e : decoded.errors) problem(std::move(e));
+    }
   } else if (k == "Secret" || k == "ConfigMap") {
     FieldErrors errors;
     std::optional<ConfigData> config = ReadConfigData(object, k, errors);
     for (FieldError& e : errors) problem(std::move(e));
     if (config) into.configs.push_back(std::move(*config));
   } else {
-    problem({"kind", "unsupported kind " + QuoteValue(k) + ": ctask reads ContainerTask, Secret and ConfigMap"});
+    problem(
+        {"kind", "unsupported kind " + QuoteValue(k) + ": ctask reads ContainerTask, TaskQueue, Secret and ConfigMap"});
   }
 }
 

@@ -1,8 +1,9 @@
 // Manifest files: what `ctask validate|render|run -f FILE...` reads. A file
 // holds any number of YAML or JSON documents; each is a ContainerTask, a
-// Secret or a ConfigMap (anything else is a problem, named). The Secrets and
-// ConfigMaps feed the tasks' env in the Docker backend, so a file that
-// `kubectl apply` takes also runs locally.
+// TaskQueue, a Secret or a ConfigMap (anything else is a problem, named).
+// The Secrets and ConfigMaps feed the tasks' env and the TaskQueues their
+// queues' limits in the Docker backend, so a file that `kubectl apply` takes
+// also runs locally.
 //
 // Loading never stops at the first problem: every document of every file is
 // read and every problem reported, each located as
@@ -42,6 +43,7 @@ struct ManifestProblem {
 struct Manifests {
   std::vector<LoadedTask> tasks;
   std::vector<ConfigData> configs;  // Secrets and ConfigMaps
+  std::vector<TaskQueue> queues;
   std::vector<ManifestProblem> problems;
 
   bool ok() const { return problems.empty(); }

@@ -330,6 +330,16 @@ Json SpecSchema() {  // NOLINT(readability-function-size)
                            "default", false)},
           {"cancel", Rules(With(Bool("Stop the task for good; it ends Cancelled. Cannot be undone."), "default", false),
                            {Rule("self || !oldSelf", "cancel cannot be undone: create a new task instead")})},
+          {"queueName",
+           With(Pattern(String("The queue, in the task's namespace, the task waits in for a slot under the "
+                               "operator's limits and the TaskQueue of that name, if any (docs/queues.md).",
+                               63),
+                        kDns1123Label.regex),
+                "default", "default")},
+          {"priority", With(Integer("Place in its queue: a higher priority is admitted first; equal ones by "
+                                    "creation time. Never reorders other queues.",
+                                    "int32", -1000000, 1000000),
+                            "default", 0)},
           {"workspace", workspace},
           {"securityContext", With(security, "default", Json::object())},
           {"serviceAccountName", Dns1123Name("Service account the pod runs as (Kubernetes backend).")},
@@ -378,7 +388,7 @@ Json TimeSchema(std::string_view doc) {
 Json StatusSchema() {
   Json condition = Object("A metav1.Condition.",
                           {
-                              {"type", String("Succeeded, Reconciling or Stalled.", 316)},
+                              {"type", String("Succeeded, Reconciling, Stalled or Admitted.", 316)},
                               {"status", Enum("True, False or Unknown.", {"True", "False", "Unknown"})},
                               {"observedGeneration", Integer("The spec generation this condition describes.", "int64",
                                                              0, 9223372036854775807)},
@@ -422,11 +432,14 @@ Json StatusSchema() {
           {"message", String("Human-readable detail.", kMaxMessageLength)},
           {"observedGeneration",
            Integer("The spec generation this status describes.", "int64", 0, 9223372036854775807)},
-          {"conditions", With(With(Array("Succeeded (True/False/Unknown), Reconciling and Stalled.", condition, 8),
+          {"conditions", With(With(Array("Succeeded (True/False/Unknown), Reconciling, Stalled, and Admitted (True "
+                                         "while the task holds a slot of its queue).",
+                                         condition, 8),
                                    "x-kubernetes-list-type", "map"),
                               "x-kubernetes-list-map-keys", Json::array({"type"}))},
-          {"startTime", TimeSchema("When the first attempt was created.")},
+          {"startTime", TimeSchema("When the first attempt was created (its queue admitted it).")},
           {"completionTime", TimeSchema("When the task finished.")},
+          {"admissionTime", TimeSchema("When its queue last gave it a slot.")},
           {"exitCode", Integer("Exit code of the last attempt.", "int32", -2147483648, 2147483647)},
           {"attempts", Integer("Attempts made so far.", "int32", 0, 101)},
           {"history", Array("The most recent attempts, oldest first.", attempt, kMaxHistoryEntries)},
@@ -472,7 +485,94 @@ Json PrinterColumn(const char* name, const char* type, const char* path, int pri
   return c;
 }
 
+Json TaskQueueRoot() {
+  Json metadata =
+      Object("", {
+                     {"name", Pattern(String("Queue name: a DNS-1123 label; tasks in this namespace join it with "
+                                             "spec.queueName.",
+                                             63),
+                                      kDns1123Label.regex)},
+                 });
+  metadata.erase("description");
+  Json spec = Object(
+      "The queue's limits.",
+      {
+          {"maxRunning", Integer("How many of the queue's tasks may hold a slot at once (from admission to the end of "
+                                 "the last attempt's workload). 0 admits nothing: the queue is paused. Unset: the "
+                                 "operator's --queue-max-running.",
+                                 "int32", 0, 100000)},
+      });
+  spec = With(std::move(spec), "default", Json::object());
+  return Object("TaskQueue sets the limits of one queue of ContainerTasks in its namespace (docs/queues.md).",
+                {
+                    {"apiVersion", String("ctask.io/v1alpha1.", 64)},
+                    {"kind", String("TaskQueue.", 64)},
+                    {"metadata", metadata},
+                    {"spec", spec},
+                },
+                {"spec"});
+}
+
+struct CrdNames {
+  const char* plural;
+  const char* singular;
+  const char* kind;
+  std::vector<const char*> short_names;
+  std::vector<const char*> categories;
+};
+
+// A namespaced CRD in group ctask.io with one version, v1alpha1, served and
+// stored; the status subresource when `status`.
+Json NamespacedCrd(const CrdNames& n, bool status, std::initializer_list<Json> columns, const Json& schema) {
+  Json names = Json::object();
+  names["plural"] = n.plural;
+  names["singular"] = n.singular;
+  names["kind"] = n.kind;
+  names["listKind"] = std::string(n.kind) + "List";
+  names["shortNames"] = n.short_names;
+  if (!n.categories.empty()) names["categories"] = n.categories;
+
+  Json version = Json::object();
+  version["name"] = kVersion;
+  version["served"] = true;
+  version["storage"] = true;
+  if (status) {
+    version["subresources"] = Json::object();
+    version["subresources"]["status"] = Json::object();
+  }
+  version["additionalPrinterColumns"] = Json::array();
+  for (const Json& column : columns) version["additionalPrinterColumns"].push_back(column);
+  version["schema"] = Json::object();
+  version["schema"]["openAPIV3Schema"] = schema;
+
+  Json crd = Json::object();
+  crd["apiVersion"] = "apiextensions.k8s.io/v1";
+  crd["kind"] = "CustomResourceDefinition";
+  crd["metadata"] = Json::object();
+  crd["metadata"]["name"] = std::string(n.plural) + "." + kGroup;
+  crd["spec"] = Json::object();
+  crd["spec"]["group"] = kGroup;
+  crd["spec"]["names"] = names;
+  crd["spec"]["scope"] = "Namespaced";
+  crd["spec"]["versions"] = Json::array({version});
+  return crd;
+}
+
 }  // namespace
+
+const Json& TaskQueueSchema() {
+  static const Json schema = TaskQueueRoot();
+  return schema;
+}
+
+Json TaskQueueCrd() {
+  return NamespacedCrd({kTaskQueuePlural, "taskqueue", kTaskQueueKind, {"tq"}, {}}, /*status=*/false,
+                       {
+                           PrinterColumn("MaxRunning", "integer", ".spec.maxRunning"),
+                           PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+                       },
+                       TaskQueueSchema());
+}
 
 const Json& ContainerTaskSchema() {
   static const Json schema = BuildSchema();
@@ -480,43 +580,17 @@ const Json& ContainerTaskSchema() {
 }
 
 Json ContainerTaskCrd() {
-  Json names = Json::object();
-  names["plural"] = kPlural;
-  names["singular"] = "containertask";
-  names["kind"] = "ContainerTask";
-  names["listKind"] = "ContainerTaskList";
-  names["shortNames"] = Json::array({"ctask", "ct"});
-  names["categories"] = Json::array({"all"});
-
-  Json version = Json::object();
-  version["name"] = "v1alpha1";
-  version["served"] = true;
-  version["storage"] = true;
-  version["subresources"] = Json::object();
-  version["subresources"]["status"] = Json::object();
-  version["additionalPrinterColumns"] = Json::array({
-      PrinterColumn("Phase", "string", ".status.phase"),
-      PrinterColumn("Reason", "string", ".status.reason"),
-      PrinterColumn("Exit", "integer", ".status.exitCode"),
-      PrinterColumn("Attempts", "integer", ".status.attempts"),
-      PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
-      PrinterColumn("Image", "string", ".spec.image", 1),
-      PrinterColumn("Pod", "string", ".status.podName", 1),
-  });
-  version["schema"] = Json::object();
-  version["schema"]["openAPIV3Schema"] = ContainerTaskSchema();
-
-  Json crd = Json::object();
-  crd["apiVersion"] = "apiextensions.k8s.io/v1";
-  crd["kind"] = "CustomResourceDefinition";
-  crd["metadata"] = Json::object();
-  crd["metadata"]["name"] = std::string(kPlural) + ".ctask.io";
-  crd["spec"] = Json::object();
-  crd["spec"]["group"] = "ctask.io";
-  crd["spec"]["names"] = names;
-  crd["spec"]["scope"] = "Namespaced";
-  crd["spec"]["versions"] = Json::array({version});
-  return crd;
+  return NamespacedCrd({kPlural, "containertask", kKind, {"ctask", "ct"}, {"all"}}, /*status=*/true,
+                       {
+                           PrinterColumn("Phase", "string", ".status.phase"),
+                           PrinterColumn("Reason", "string", ".status.reason"),
+                           PrinterColumn("Exit", "integer", ".status.exitCode"),
+                           PrinterColumn("Attempts", "integer", ".status.attempts"),
+                           PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+                           PrinterColumn("Image", "string", ".spec.image", 1),
+                           PrinterColumn("Pod", "string", ".status.podName", 1),
+                       },
+                       ContainerTaskSchema());
 }
 
 }  // namespace ctask::api

@@ -40,6 +40,12 @@ Json ContainerTaskCrd();
 // the CRD as YAML. `make generate` writes it; a test compares.
 std::string CrdFileText();
 
+// The TaskQueue kind (task_queue.h): its openAPIV3Schema, its CRD, and the
+// text of crds/ctask.io_taskqueues.yaml.
+const Json& TaskQueueSchema();
+Json TaskQueueCrd();
+std::string TaskQueueCrdFileText();
+
 // The field reference that docs/api.md holds between its GENERATED markers:
 // every field with its type, default, bounds, rules and description.
 std::string ApiReferenceMarkdown();

@@ -27,6 +27,8 @@ inline constexpr const char* kVersion = "v1alpha1";
 inline constexpr const char* kApiVersion = "ctask.io/v1alpha1";
 inline constexpr const char* kKind = "ContainerTask";
 inline constexpr const char* kPlural = "containertasks";
+inline constexpr const char* kTaskQueueKind = "TaskQueue";
+inline constexpr const char* kTaskQueuePlural = "taskqueues";
 
 // Whole seconds since the epoch, serialized as RFC 3339 ("2026-11-23T09:17:20Z")
 // like metav1.Time.
@@ -175,6 +177,11 @@ struct ContainerTaskSpec {
   bool suspend = false;
   bool cancel = false;  // one-way: once true, the task ends Cancelled
 
+  // Admission (docs/queues.md): the queue, in the task's namespace, whose
+  // limits it waits under; and its place there (higher first).
+  std::string queue_name = "default";
+  int32_t priority = 0;
+
   std::optional<Workspace> workspace;
   SecurityContext security_context;
   std::string service_account_name;
@@ -240,6 +247,7 @@ struct ContainerTaskStatus {
   std::vector<Condition> conditions;
   std::optional<Timestamp> start_time;
   std::optional<Timestamp> completion_time;
+  std::optional<Timestamp> admission_time;  // when its queue last gave it a slot
   std::optional<int32_t> exit_code;
   int32_t attempts = 0;
   std::vector<AttemptStatus> history;
@@ -255,6 +263,13 @@ struct ContainerTask {
   ObjectMeta metadata;
   ContainerTaskSpec spec;
   ContainerTaskStatus status;
+};
+
+// A TaskQueue: the limits of one queue of tasks in its namespace
+// (docs/queues.md).
+struct TaskQueue {
+  ObjectMeta metadata;
+  std::optional<int32_t> max_running;  // unset: the operator's default
 };
 
 // Secrets and ConfigMaps that come with tasks in the same files (for the

@@ -6,6 +6,9 @@ namespace resources {
 Resource ContainerTasks() {
   return {"ctask.io", "v1alpha1", "containertasks", "ContainerTask", true};
 }
+Resource TaskQueues() {
+  return {"ctask.io", "v1alpha1", "taskqueues", "TaskQueue", true};
+}
 Resource Jobs() {
   return {"batch", "v1", "jobs", "Job", true};
 }

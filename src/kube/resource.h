@@ -31,6 +31,7 @@ struct Resource {
 // The resources ctask works with.
 namespace resources {
 Resource ContainerTasks();
+Resource TaskQueues();
 Resource Jobs();
 Resource Pods();
 Resource NetworkPolicies();

@@ -3,13 +3,15 @@
 namespace ctask::reconcile {
 
 Manager::Manager(store::Store& store, runtime::Runtime& runtime, runtime::LogSource& logs, ManagerOptions options)
-    : queue_(*options.clock) {
+    : store_(store), queue_(*options.clock), admitter_(std::move(options.limits)) {
   queue_.SetObserver(std::move(options.queue_observer));
+  // A task whose turn has come is reconciled at once.
+  admitter_.SetWake([this](const std::string& key) { queue_.Add(key); });
   // The end of a follow is the prompt sign that an attempt exited.
   archiver_ = std::make_unique<LogArchiver>(
       store, logs, [this](const std::string& key) { queue_.Add(key); }, std::move(options.display));
   reconciler_ = std::make_unique<TaskReconciler>(store, runtime, *archiver_, *options.clock, options.reconciler,
-                                                 std::move(options.on_status), std::move(options.on_event));
+                                                 std::move(options.on_status), std::move(options.on_event), &admitter_);
   controller_ = std::make_unique<Controller>(*reconciler_, queue_, options.workers, std::move(options.on_result),
                                              std::move(options.on_duration), *options.clock);
 }
@@ -25,6 +27,16 @@ void Manager::AddPollSource(std::chrono::milliseconds interval, PollSource::Poll
 void Manager::Start() {
   if (started_) return;
   started_ = true;
+  // Who holds a slot is in the records: count them all before any worker
+  // may admit a task. An unreadable list leaves the book empty; the first
+  // reconcile of each task fills it in.
+  if (Result<std::vector<store::ListEntry>> all = store_.List()) {
+    std::vector<api::ContainerTask> tasks;
+    for (store::ListEntry& entry : *all) {
+      if (entry.task) tasks.push_back(std::move(*entry.task));
+    }
+    admitter_.TrackAll(tasks);
+  }
   controller_->Start();
   for (const auto& source : sources_) source->Start();
 }

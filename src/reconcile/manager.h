@@ -46,6 +46,8 @@ struct ManagerOptions {
   ResultListener on_result;      // every reconcile's outcome
   DurationListener on_duration;  // every reconcile's time (metrics)
   QueueObserver queue_observer;  // the queue's adds, retries, depth, waits (metrics)
+  // How many tasks may run at once (admitter.h); unset: no limit.
+  admission::Limits limits;
 };
 
 class Manager {
@@ -59,14 +61,19 @@ class Manager {
   // A source polled every `interval` on its own thread; started by Start.
   void AddPollSource(std::chrono::milliseconds interval, PollSource::Poll poll);
 
+  // Rebuilds the admitter's book from every record (so no limit is passed
+  // after a restart), then starts the sources and workers.
   void Start();
   void Stop();
 
   WorkQueue& queue() { return queue_; }
   TaskReconciler& reconciler() { return *reconciler_; }
+  Admitter& admitter() { return admitter_; }
 
  private:
+  store::Store& store_;
   WorkQueue queue_;
+  Admitter admitter_;
   std::unique_ptr<LogArchiver> archiver_;
   std::unique_ptr<TaskReconciler> reconciler_;
   std::unique_ptr<Controller> controller_;

@@ -51,14 +51,16 @@ bool IsLive(const std::optional<runtime::Observation>& o) {
 }  // namespace
 
 TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, const Clock& clock,
-                               ReconcilerOptions options, StatusListener on_status, EventSink on_event)
+                               ReconcilerOptions options, StatusListener on_status, EventSink on_event,
+                               Admitter* admitter)
     : store_(store),
       runtime_(runtime),
       logs_(logs),
       clock_(clock),
       options_(options),
       on_status_(std::move(on_status)),
-      on_event_(std::move(on_event)) {}
+      on_event_(std::move(on_event)),
+      admitter_(admitter != nullptr ? *admitter : own_admitter_) {}
 
 void TaskReconciler::Emit(const api::ContainerTask& task, const status::TaskEvent& event) const {
   if (on_event_) on_event_(task, event);
@@ -116,6 +118,7 @@ Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task,
   if (Status deleted = store_.Delete(task.metadata.namespace_, task.metadata.name); !deleted) {
     return std::unexpected(deleted.error());
   }
+  admitter_.Forget(key);
   {
     std::lock_guard lock(tail_mu_);
     tail_written_.erase(key);
@@ -172,10 +175,22 @@ std::optional<std::string> TaskReconciler::DueTail(const api::ContainerTask& tas
   return std::nullopt;
 }
 
+std::pair<status::Admission, bool> TaskReconciler::AskAdmission(const api::ContainerTask& task,
+                                                                const std::string& invalid) {
+  if (!invalid.empty() || !status::WantsSlot(task)) {
+    admitter_.Track(task);
+    return {status::Admission{}, false};
+  }
+  return {admitter_.Ask(task), true};
+}
+
 Status TaskReconciler::WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated) {
   if (api::EncodeContainerTask(updated) == api::EncodeContainerTask(before)) return {};
   if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
   if (on_status_) on_status_(updated);
+  if (std::optional<status::TaskEvent> event = status::AdmissionEvent(before.status, updated.status)) {
+    Emit(updated, *event);
+  }
   if (std::optional<status::TaskEvent> event = status::TransitionEvent(before.status, updated.status)) {
     Emit(updated, *event);
   }
@@ -243,6 +258,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   if (!record) {
     if (record.error().code() != ErrorCode::kNotFound) return std::unexpected(record.error());
     logs_.Forget(ns + "/" + name);
+    admitter_.Forget(ns + "/" + name);
     return ReconcileResult{std::nullopt, true};
   }
   api::ContainerTask task = std::move(*record);
@@ -253,7 +269,11 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   const std::optional<runtime::Observation>& observed = *current;
 
   // 3. Being deleted: archive the log, remove what it owns, then the record.
-  if (task.metadata.deletion_timestamp) return Finalize(task, observed);
+  //    A slot it holds stays taken until the record is gone.
+  if (task.metadata.deletion_timestamp) {
+    admitter_.Track(task);
+    return Finalize(task, observed);
+  }
 
   // 4. Its output: followed while it runs; once it exited, the status waits
   //    for the whole log, so the final status carries the tail and artifact.
@@ -264,22 +284,36 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   const Timestamp now = WallTimestamp(clock_);
   if (std::optional<std::string> tail = DueTail(task, observed, now)) updated.status.log_tail = *tail;
 
-  // 5. Decide.
+  // 5. Admission (a task that wants a slot asks its queue), then decide.
   const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
-  status::Decision decision = status::Decide(updated, observed, now, invalid);
+  const auto [admission, asked] = AskAdmission(task, invalid);
+  status::Decision decision = status::Decide(updated, observed, now, invalid, admission);
   updated.status = decision.status;
+  const bool claimed = asked && admission.granted;
 
   // 6. Write the status when it differs, before acting: a crash after this
-  //    point redoes the (idempotent) action.
-  if (Status written = WriteStatus(task, updated); !written) return std::unexpected(written.error());
+  //    point redoes the (idempotent) action. A slot is taken in the record
+  //    before the workload exists; one granted but not written is given
+  //    back.
+  if (Status written = WriteStatus(task, updated); !written) {
+    if (claimed) admitter_.Unclaim(TaskKey(task));
+    return std::unexpected(written.error());
+  }
+  if (claimed && !status::HoldsSlot(updated)) admitter_.Unclaim(TaskKey(task));
+  admitter_.Track(updated);
 
   // 7. Act. Deleting the task ends the pass; every other action goes on to 8.
   if (decision.action == status::Action::kDeleteTask) return Finalize(updated, observed);
   Result<ReconcileResult> acted = Act(decision, updated);
   if (!acted) return acted;
 
-  // 8. When to look again.
-  return NextLook(task, updated, observed, decision, *acted);
+  // 8. When to look again; a waiting task's message is refreshed now and
+  //    then (its turn wakes it at once).
+  ReconcileResult next = NextLook(task, updated, observed, decision, *acted);
+  if (asked && !admission.granted) {
+    next.requeue_after = std::max<milliseconds>(options_.queued_resync, std::chrono::seconds(admission.position));
+  }
+  return next;
 }
 
 }  // namespace ctask::reconcile

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "reconcile/admitter.h"
 #include "reconcile/log_archiver.h"
 #include "runtime/runtime.h"
 #include "status/decide.h"
@@ -42,6 +43,11 @@ struct ReconcilerOptions {
   // A running attempt's status.logTail is written at most this often: a
   // chatty task costs one status write per interval, not one per line.
   std::chrono::seconds log_tail_interval{10};
+  // A task waiting for a slot is looked at again (its position in the
+  // message refreshed) after this long, or after as many seconds as its
+  // position when that is longer: the front of a long queue stays current
+  // without rewriting every waiting task every interval.
+  std::chrono::seconds queued_resync{30};
 };
 
 struct ReconcileResult {
@@ -63,9 +69,11 @@ using EventSink = std::function<void(const api::ContainerTask& task, const statu
 class TaskReconciler {
  public:
   // All references must outlive the reconciler. Status timestamps are
-  // WallTimestamp(clock).
+  // WallTimestamp(clock). `admitter` (may be null: every task is admitted at
+  // once) decides when a task may start.
   TaskReconciler(store::Store& store, runtime::Runtime& runtime, LogArchiver& logs, const Clock& clock,
-                 ReconcilerOptions options, StatusListener on_status = {}, EventSink on_event = {});
+                 ReconcilerOptions options, StatusListener on_status = {}, EventSink on_event = {},
+                 Admitter* admitter = nullptr);
 
   Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name);
 
@@ -80,6 +88,9 @@ class TaskReconciler {
   // 4. A running attempt's log tail when it changed and may be written now.
   std::optional<std::string> DueTail(const api::ContainerTask& task,
                                      const std::optional<runtime::Observation>& observed, Timestamp now);
+  // 5. The admitter's answer when the task wants a slot (and whether it was
+  //    asked), else a grant that changes nothing.
+  std::pair<status::Admission, bool> AskAdmission(const api::ContainerTask& task, const std::string& invalid);
   // 6. Writes `updated` (then tells the listener, emits the transition's
   //    event) only when it differs from `before`.
   Status WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated);
@@ -110,6 +121,8 @@ class TaskReconciler {
   const ReconcilerOptions options_;
   const StatusListener on_status_;
   const EventSink on_event_;
+  Admitter own_admitter_;  // no limits: used when none is given
+  Admitter& admitter_;
 
   std::mutex tail_mu_;
   std::map<std::string, Timestamp> tail_written_;  // guarded by tail_mu_

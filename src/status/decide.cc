@@ -92,6 +92,42 @@ std::string ExitDescription(const Observation& o) {
   return "exited with code " + std::to_string(o.exit_code.value_or(-1));
 }
 
+// Waits for a slot: Queued with the admitter's reason and message.
+void WaitForSlot(ContainerTaskStatus& st, int64_t generation, const Admission& admission, Timestamp now) {
+  st.phase = api::phase::kQueued;
+  st.reason = admission.reason.empty() ? reason::kWaitingForCapacity : admission.reason;
+  st.message = Bounded(admission.message.empty() ? "waiting for a slot in its queue" : admission.message,
+                       api::kMaxMessageLength);
+  SetCondition(st.conditions, api::Condition{kConditionAdmitted, "False", generation, now, st.reason, st.message});
+}
+
+// Granted a slot: a new attempt (the first, or the one after a suspension).
+void Admit(const api::ContainerTask& task, ContainerTaskStatus& st, Timestamp now) {
+  st.admission_time = now;
+  if (st.attempts == 0) {
+    st.attempts = 1;
+    st.start_time = now;
+  } else {
+    st.attempts += 1;  // resumed: the stopped attempt is not counted as a failure
+  }
+  // Out of the queue: no longer Queued, so no retry backoff applies.
+  st.phase = api::phase::kPending;
+  st.reason = reason::kStarting;
+  SetCondition(st.conditions, api::Condition{kConditionAdmitted, "True", task.metadata.generation, now,
+                                             reason::kAdmitted, "admitted by queue " + task.spec.queue_name});
+}
+
+// A finished or suspended task gives its slot back once its workload is no
+// longer live (the last attempt's workload ends its hold).
+void ReleaseSlot(ContainerTaskStatus& st, int64_t generation, const std::optional<Observation>& observed,
+                 Timestamp now) {
+  const bool done = IsTerminal(st.phase) || st.phase == api::phase::kSuspended;
+  if (!done || IsLive(observed) || AdmittedCondition(st) == nullptr) return;
+  SetCondition(st.conditions,
+               api::Condition{kConditionAdmitted, "False", generation, now, st.reason.empty() ? "Unknown" : st.reason,
+                              Bounded(st.message, api::kMaxMessageLength)});
+}
+
 void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
   auto condition = [&](const char* type, const char* value, const std::string& why) {
     SetCondition(st.conditions, api::Condition{type, value, generation, now, why.empty() ? "Unknown" : why,
@@ -102,6 +138,10 @@ void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
   condition("Succeeded", succeeded, st.reason);
   condition("Reconciling", terminal ? "False" : "True", st.reason);
   condition("Stalled", st.phase == api::phase::kFailed ? "True" : "False", st.reason);
+  // Admitted after the three kstatus reads, so their places stay where
+  // clients (and `jsonpath={.status.conditions[0]}`) found them before.
+  std::stable_partition(st.conditions.begin(), st.conditions.end(),
+                        [](const api::Condition& c) { return c.type != kConditionAdmitted; });
 }
 
 // After failure number `failures` of `attempt`, which ended at `ended`:
@@ -326,7 +366,7 @@ ContainerTaskStatus FailStart(ContainerTaskStatus st, int64_t generation, int at
 }
 
 Decision Decide(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
-                const std::string& invalid_spec) {
+                const std::string& invalid_spec, const Admission& admission) {
   const api::ContainerTaskSpec& spec = task.spec;
   Decision d;
   d.status = task.status;
@@ -336,6 +376,7 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
   // 1. Finished: only stopping a leftover and the TTLs remain.
   if (IsTerminal(st.phase)) {
     DecideFinished(task, observed, now, d);
+    ReleaseSlot(st, task.metadata.generation, observed, now);
     return d;
   }
 
@@ -372,13 +413,20 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
     st.reason = reason::kSuspended;
     st.message = "suspended: set spec.suspend to false to start a new attempt";
     stop_if_live();
+  } else if (!HoldsSlot(task) && !admission.granted) {
+    // 6. Waiting for a slot of its queue: no attempt yet, no deadline
+    //    running (the admitter wakes it when its turn comes).
+    WaitForSlot(st, task.metadata.generation, admission, now);
   } else {
-    if (st.attempts == 0) {
-      // 6. First attempt.
+    if (!HoldsSlot(task)) {
+      // 6. Admitted: the first attempt, or a resumed task's next one.
+      Admit(task, st, now);
+    } else if (st.attempts == 0) {
       st.attempts = 1;
       st.start_time = now;
     } else if (st.phase == api::phase::kSuspended) {
-      // Resumed: a new attempt; the stopped one is not counted as a failure.
+      // Resumed before its slot was given back: a new attempt; the stopped
+      // one is not counted as a failure.
       st.attempts += 1;
     }
     // 7. Follow the current attempt.
@@ -388,6 +436,7 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
     }
   }
   st.message = Bounded(st.message, api::kMaxMessageLength);
+  ReleaseSlot(st, task.metadata.generation, observed, now);
   SetConditions(st, task.metadata.generation, now);
   return d;
 }

@@ -15,6 +15,7 @@
 
 #include "api/types.h"
 #include "runtime/observation.h"
+#include "status/admission.h"
 #include "util/time.h"
 
 namespace ctask::status {
@@ -61,8 +62,13 @@ struct Decision {
 // `observed` is the backend's view of status.attempts' workload (nullopt when
 // no attempt was started yet). `invalid_spec` holds the validation problems
 // of the spec, joined; non-empty fails the task at once (terminal).
+// `admission` is the admitter's answer when the task wants a slot
+// (WantsSlot): granted, the task is admitted (Admitted True, admissionTime,
+// a new attempt); refused, it waits Queued with the answer's reason and
+// message. A task that holds a slot gives it back (Admitted False) once it
+// is finished or suspended and its workload is no longer live.
 Decision Decide(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed, Timestamp now,
-                const std::string& invalid_spec = "");
+                const std::string& invalid_spec = "", const Admission& admission = {});
 
 // The status of a task whose attempt could not be started for a reason no
 // retry can fix (reconcile/outcome.h's terminal errors): the backend refused

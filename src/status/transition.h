@@ -26,4 +26,9 @@ struct TaskEvent {
 
 std::optional<TaskEvent> TransitionEvent(const api::ContainerTaskStatus& before, const api::ContainerTaskStatus& after);
 
+// The Event of a task admitted after waiting for a slot (Admitted went from
+// False to True): reason Admitted, with how long it waited. A task admitted
+// at once gets none; its Starting event says enough.
+std::optional<TaskEvent> AdmissionEvent(const api::ContainerTaskStatus& before, const api::ContainerTaskStatus& after);
+
 }  // namespace ctask::status

@@ -204,6 +204,13 @@ TEST(CrdTest, CheckedInCrdIsWhatTheSchemaGenerates) {
   EXPECT_EQ(checked_in, CrdFileText()) << path << " is stale: run 'make generate' and commit the result";
 }
 
+TEST(CrdTest, CheckedInTaskQueueCrdIsWhatTheSchemaGenerates) {
+  const std::string path = ctask::testing::SourceDir() + "/crds/ctask.io_taskqueues.yaml";
+  const std::string checked_in = ReadFile(path);
+  ASSERT_FALSE(checked_in.empty()) << path << " is missing: run 'make generate'";
+  EXPECT_EQ(checked_in, TaskQueueCrdFileText()) << path << " is stale: run 'make generate' and commit the result";
+}
+
 TEST(ApiDocsTest, FieldReferenceIsWhatTheSchemaGenerates) {
   const std::string path = ctask::testing::SourceDir() + "/docs/api.md";
   const std::string docs = ReadFile(path);

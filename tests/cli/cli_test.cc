@@ -161,9 +161,10 @@ TEST(CliTest, RenderRedactsSecretValues) {
 TEST(CliTest, CrdCommandPrintsTheCheckedInCrd) {
   CliRun r = Cli({"crd"});
   EXPECT_EQ(r.code, kExitOk);
-  const std::string checked_in = ReadFile(kSource + "/crds/ctask.io_containertasks.yaml");
-  // The file carries a one-line "generated" header before the same YAML.
-  EXPECT_EQ(checked_in.substr(checked_in.find('\n') + 1), r.out);
+  const std::string tasks = ReadFile(kSource + "/crds/ctask.io_containertasks.yaml");
+  const std::string queues = ReadFile(kSource + "/crds/ctask.io_taskqueues.yaml");
+  // Each file carries a one-line "generated" header before the same YAML.
+  EXPECT_EQ(tasks.substr(tasks.find('\n') + 1) + "---\n" + queues.substr(queues.find('\n') + 1), r.out);
 }
 
 TEST(CliTest, StdinIsAFile) {

@@ -110,6 +110,31 @@ class DockerE2eTest : public ::testing::Test {
     return status != record.end() && status->is_object() ? status->value("phase", "") : "";
   }
 
+  // The record as the operator last wrote it, read from the state
+  // directory without a process; null when there is none.
+  json Stored(const std::string& name) const {
+    const std::string text = ReadFile(fs::path(state_) / "tasks" / ns_ / name / "task.json");
+    return text.empty() ? json() : json::parse(text, nullptr, false);
+  }
+
+  // Its status.phase; "" before there is one.
+  std::string Phase(const std::string& name) const {
+    const json record = Stored(name);
+    if (!record.is_object() || !record.contains("status")) return "";
+    return record["status"].value("phase", "");
+  }
+
+  // Polls until `done` holds; false when `guard` passes first.
+  template <typename Predicate>
+  bool WaitUntil(Predicate done, std::chrono::seconds guard = std::chrono::seconds(120)) const {
+    const auto deadline = std::chrono::steady_clock::now() + guard;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  }
+
   std::string Artifact(const std::string& name) const {
     return ReadFile(fs::path(state_) / "tasks" / ns_ / name / "log");
   }

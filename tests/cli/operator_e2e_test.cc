@@ -9,8 +9,6 @@ namespace {
 
 using namespace e2e;  // the fixture, fs, json and the binary helpers
 
-constexpr std::chrono::seconds kGuard(90);
-
 class OperatorE2eTest : public DockerE2eTest {
  protected:
   void SetUp() override {
@@ -23,29 +21,6 @@ class OperatorE2eTest : public DockerE2eTest {
     return {"operator",      "--backend",    "docker", "--tasks-dir",
             tasks_.string(), "--state-dir",  state_,   "--scan-interval-ms",
             "100",           "--stop-grace", "1"};
-  }
-
-  // The record as the operator last wrote it; null when there is none.
-  json Stored(const std::string& name) const {
-    const std::string text = ReadFile(fs::path(state_) / "tasks" / ns_ / name / "task.json");
-    return text.empty() ? json() : json::parse(text, nullptr, false);
-  }
-
-  std::string Phase(const std::string& name) const {
-    json record = Stored(name);
-    if (!record.is_object() || !record.contains("status")) return "";
-    return record["status"].value("phase", "");
-  }
-
-  // Polls until `done` holds; false when the guard passes first.
-  template <typename Predicate>
-  bool WaitUntil(Predicate done) const {
-    const auto deadline = std::chrono::steady_clock::now() + kGuard;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return done();
   }
 
   fs::path tasks_;

@@ -72,12 +72,13 @@ class ManifestsTest : public ClusterTest {
 TEST_F(ManifestsTest, RendersEveryObject) {
   const std::map<std::string, YAML::Node> objects = Rendered();
   for (const char* id :
-       {"CustomResourceDefinition/containertasks.ctask.io", "Namespace/ctask-system", "ServiceAccount/ctask-operator",
-        "ClusterRole/ctask-operator", "ClusterRoleBinding/ctask-operator", "Role/ctask-operator-leader-election",
+       {"CustomResourceDefinition/containertasks.ctask.io", "CustomResourceDefinition/taskqueues.ctask.io",
+        "Namespace/ctask-system", "ServiceAccount/ctask-operator", "ClusterRole/ctask-operator",
+        "ClusterRoleBinding/ctask-operator", "Role/ctask-operator-leader-election",
         "RoleBinding/ctask-operator-leader-election", "Deployment/ctask-operator", "Service/ctask-operator-metrics"}) {
     EXPECT_EQ(objects.count(id), 1u) << "kubectl kustomize manifests/ does not render " << id;
   }
-  EXPECT_EQ(objects.size(), 9u);
+  EXPECT_EQ(objects.size(), 10u);
 }
 
 TEST_F(ManifestsTest, ServerDryRunAcceptsEverything) {
@@ -85,7 +86,8 @@ TEST_F(ManifestsTest, ServerDryRunAcceptsEverything) {
   BinaryResult applied = Kubectl({"apply", "-k", SourceDir() + "/manifests/", "--dry-run=server"});
   ASSERT_EQ(applied.exit_code, 0) << Said(applied);
   for (const char* object : {"deployment.apps/ctask-operator", "service/ctask-operator-metrics",
-                             "customresourcedefinition.apiextensions.k8s.io/containertasks.ctask.io"}) {
+                             "customresourcedefinition.apiextensions.k8s.io/containertasks.ctask.io",
+                             "customresourcedefinition.apiextensions.k8s.io/taskqueues.ctask.io"}) {
     EXPECT_NE(applied.out.find(object), std::string::npos) << object << "\n" << Said(applied);
   }
   // namespace.yaml also warns on restricted: the Deployment's pod template

@@ -84,6 +84,7 @@ TEST_F(RbacTest, OperatorMayDoWhatTheBackendNeeds) {
   add("containertasks.ctask.io", "", {"get", "list", "watch", "update", "patch", "delete"});
   add("containertasks.ctask.io", "status", {"get", "update", "patch"});
   add("containertasks.ctask.io", "finalizers", {"update"});
+  add("taskqueues.ctask.io", "", {"get", "list", "watch"});
   add("jobs.batch", "", {"get", "list", "watch", "create", "delete", "patch"});
   add("pods", "", {"get", "list", "watch"});
   add("pods", "log", {"get"});
@@ -110,6 +111,9 @@ TEST_F(RbacTest, OperatorIsRefusedEverythingElse) {
   // Tasks are the user's to create; jobs only in the batch group and never
   // rewritten whole; no other workload kinds.
   refused.push_back({"create", "containertasks.ctask.io", "", "ns"});
+  // TaskQueues are the platform team's: read, never written.
+  for (const char* verb : {"create", "update", "patch", "delete"})
+    refused.push_back({verb, "taskqueues.ctask.io", "", "ns"});
   refused.push_back({"update", "jobs.batch", "", "ns"});
   refused.push_back({"create", "jobs.example.com", "", "ns"});
   refused.push_back({"create", "cronjobs.batch", "", "ns"});

@@ -309,5 +309,111 @@ TEST(DecideTest, TerminationMessageAndLongMessagesAreBounded) {
   EXPECT_EQ(invalid.status.message.size(), api::kMaxMessageLength);
 }
 
+// ---- admission (docs/queues.md) -------------------------------------------
+
+const Admission kRefused{false, reason::kWaitingForCapacity, "position 3 of 7 in queue default"};
+
+TEST(DecideAdmissionTest, ARefusedTaskWaitsQueuedWithoutAnAttemptOrADeadline) {
+  api::ContainerTask t = Task();
+  t.spec.timeout_seconds = 10;
+  Decision d = Decide(t, std::nullopt, kT0, "", kRefused);
+  EXPECT_EQ(d.status.phase, api::phase::kQueued);
+  EXPECT_EQ(d.status.reason, reason::kWaitingForCapacity);
+  EXPECT_EQ(d.status.message, "position 3 of 7 in queue default");
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.status.attempts, 0);
+  EXPECT_FALSE(d.status.start_time) << "timeoutSeconds starts at admission, not while queued";
+  EXPECT_FALSE(d.requeue_after) << "the admitter wakes it";
+  EXPECT_EQ(ConditionStatus(d.status, kConditionAdmitted), "False");
+  EXPECT_EQ(ConditionStatus(d.status, "Reconciling"), "True") << "GitOps tools keep waiting";
+  EXPECT_EQ(ConditionStatus(d.status, "Succeeded"), "Unknown");
+  EXPECT_EQ(ConditionStatus(d.status, "Stalled"), "False");
+}
+
+TEST(DecideAdmissionTest, AGrantedTaskStartsItsFirstAttemptAndHoldsASlot) {
+  api::ContainerTask t = Task();
+  t.status = Decide(t, std::nullopt, kT0, "", kRefused).status;
+  const Timestamp later = kT0 + seconds(500);
+  Decision d = Decide(t, std::nullopt, later, "", Admission{});
+  EXPECT_EQ(d.action, Action::kStartAttempt);
+  EXPECT_EQ(d.status.attempts, 1);
+  EXPECT_EQ(d.status.start_time, later);
+  EXPECT_EQ(d.status.admission_time, later);
+  EXPECT_EQ(ConditionStatus(d.status, kConditionAdmitted), "True");
+  t.status = d.status;
+  EXPECT_TRUE(HoldsSlot(t));
+  EXPECT_FALSE(WantsSlot(t));
+}
+
+TEST(DecideAdmissionTest, TheSlotIsHeldThroughRetryBackoffAndGivenBackWhenTheLastWorkloadEnds) {
+  api::ContainerTask t = WithRetries(Task(), 1);
+  t.status = Decide(t, std::nullopt, kT0, "", Admission{}).status;
+  Decision retry = Decide(t, Exited(1), kT0 + seconds(6));
+  EXPECT_EQ(retry.status.phase, api::phase::kQueued);
+  EXPECT_EQ(retry.status.reason, reason::kRetrying);
+  EXPECT_EQ(ConditionStatus(retry.status, kConditionAdmitted), "True") << "backoff keeps the slot";
+  t.status = retry.status;
+  t.status.history.back().completion_time = kT0;
+  Decision second = Decide(t, std::nullopt, kT0 + seconds(100));
+  EXPECT_EQ(second.action, Action::kStartAttempt);
+  EXPECT_EQ(second.status.attempts, 2);
+  t.status = second.status;
+  Decision done = Decide(t, Exited(0, 2), kT0 + seconds(200));
+  EXPECT_EQ(done.status.phase, api::phase::kSucceeded);
+  EXPECT_EQ(ConditionStatus(done.status, kConditionAdmitted), "False");
+  t.status = done.status;
+  EXPECT_FALSE(HoldsSlot(t));
+  EXPECT_FALSE(WantsSlot(t));
+}
+
+TEST(DecideAdmissionTest, ACancelledTaskHoldsItsSlotUntilItsWorkloadStops) {
+  api::ContainerTask t = Task();
+  t.status = Decide(t, std::nullopt, kT0, "", Admission{}).status;
+  t.spec.cancel = true;
+  Decision stopping = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(5));
+  EXPECT_EQ(stopping.status.phase, api::phase::kCancelled);
+  EXPECT_EQ(stopping.action, Action::kStopAttempt);
+  EXPECT_EQ(ConditionStatus(stopping.status, kConditionAdmitted), "True");
+  t.status = stopping.status;
+  Decision stopped = Decide(t, Exited(137), kT0 + seconds(6));
+  EXPECT_EQ(ConditionStatus(stopped.status, kConditionAdmitted), "False");
+}
+
+TEST(DecideAdmissionTest, AResumedTaskWaitsForASlotAgainAndThenStartsANewAttempt) {
+  api::ContainerTask t = Task();
+  t.status = Decide(t, std::nullopt, kT0, "", Admission{}).status;
+  t.spec.suspend = true;
+  t.status = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(5)).status;
+  t.status = Decide(t, Exited(137), kT0 + seconds(6)).status;
+  EXPECT_EQ(t.status.phase, api::phase::kSuspended);
+  EXPECT_FALSE(HoldsSlot(t));
+  EXPECT_FALSE(WantsSlot(t)) << "suspended: no slot wanted";
+  t.spec.suspend = false;
+  EXPECT_TRUE(WantsSlot(t));
+  Decision waiting = Decide(t, Exited(137), kT0 + seconds(7), "", kRefused);
+  EXPECT_EQ(waiting.status.phase, api::phase::kQueued);
+  EXPECT_EQ(waiting.status.attempts, 1);
+  EXPECT_EQ(waiting.action, Action::kNone);
+  t.status = waiting.status;
+  Decision resumed = Decide(t, Exited(137), kT0 + seconds(8), "", Admission{});
+  EXPECT_EQ(resumed.status.attempts, 2);
+  EXPECT_EQ(resumed.action, Action::kStartAttempt);
+  EXPECT_EQ(resumed.attempt, 2);
+}
+
+TEST(DecideAdmissionTest, CancellingAQueuedTaskEndsItWithoutAnAttempt) {
+  api::ContainerTask t = Task();
+  t.status = Decide(t, std::nullopt, kT0, "", kRefused).status;
+  t.spec.cancel = true;
+  Decision d = Decide(t, std::nullopt, kT0 + seconds(3));
+  EXPECT_EQ(d.status.phase, api::phase::kCancelled);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.status.attempts, 0);
+  const api::Condition* admitted = AdmittedCondition(d.status);
+  ASSERT_NE(admitted, nullptr);
+  EXPECT_EQ(admitted->status, "False");
+  EXPECT_EQ(admitted->reason, reason::kCancelled);
+}
+
 }  // namespace
 }  // namespace ctask::status

@@ -27,6 +27,7 @@ Result<std::unique_ptr<DirectoryOperator>> DirectoryOperator::Open(DirectoryOper
   if (Status dir = CheckTasksDir(options.tasks_dir); !dir) return std::unexpected(dir.error());
   LocalBackendOptions backend_options = std::move(options.backend);
   std::unique_ptr<DirectoryOperator> op(new DirectoryOperator(std::move(options)));
+  op->base_limits_ = backend_options.limits;
   backend_options.configs = op->configs_;
   reconcile::ResultListener then = std::move(backend_options.on_result);
   DirectoryOperator* self = op.get();
@@ -50,6 +51,11 @@ void DirectoryOperator::Run(std::stop_token stop, const std::function<void()>& o
   if (Result<std::vector<store::ListEntry>> records = backend_->store().List(); records) {
     for (const store::ListEntry& entry : *records) backend_->queue().Add(entry.namespace_ + "/" + entry.name);
   }
+  // The directory's TaskQueues set their queues' limits before any task is
+  // admitted under the flags' defaults alone.
+  ScanResult first = tasks_dir_.Scan();
+  for (const std::string& problem : first.problems) Log(problem);
+  ApplyLimits();
   backend_->Start();
   auto last_sync = backend_->clock().Steady() - kResync;
   std::mutex mu;
@@ -66,6 +72,7 @@ void DirectoryOperator::Run(std::stop_token stop, const std::function<void()>& o
 void DirectoryOperator::ScanAndSync(std::chrono::steady_clock::time_point& last_sync) {
   ScanResult scan = tasks_dir_.Scan();
   for (const std::string& problem : scan.problems) Log(problem);
+  if (scan.changed) ApplyLimits();
   if (!scan.changed && backend_->clock().Steady() - last_sync < kResync) return;
   last_sync = backend_->clock().Steady();
   configs_->Replace(tasks_dir_.desired().configs);
@@ -77,6 +84,22 @@ void DirectoryOperator::ScanAndSync(std::chrono::steady_clock::time_point& last_
     }
   }
   sync_->Sync(tasks_dir_);
+}
+
+void DirectoryOperator::ApplyLimits() {
+  admission::Limits limits = reconcile::WithTaskQueues(base_limits_, tasks_dir_.desired().queues);
+  if (limits.queues == applied_queue_limits_) return;
+  for (const auto& [queue, limit] : limits.queues) {
+    auto before = applied_queue_limits_.find(queue);
+    if (before == applied_queue_limits_.end() || before->second != limit) {
+      Log("queue " + queue + ": maxRunning " + std::to_string(limit));
+    }
+  }
+  for (const auto& [queue, limit] : applied_queue_limits_) {
+    if (!limits.queues.contains(queue)) Log("queue " + queue + ": back to the default limit");
+  }
+  applied_queue_limits_ = limits.queues;
+  backend_->admitter().SetLimits(std::move(limits));
 }
 
 void DirectoryOperator::RecordExpiry(const std::string& key, const Result<reconcile::ReconcileResult>& result) {

@@ -7,6 +7,9 @@
 // directory (the runtime's ConfigSet), and the tombstones of tasks their TTL
 // removed (tombstones.h).
 //
+// The directory's TaskQueues set their queues' limits (docs/queues.md),
+// read before any task is admitted and again on every change.
+//
 // Run() first queues every record, so running containers are adopted by
 // their labels: a restart (even after kill -9) never starts an attempt
 // twice. It then reads the directory every scan interval and syncs the
@@ -68,6 +71,9 @@ class DirectoryOperator {
   // ttlSecondsAfterFinished removed it, and a tombstone keeps it from
   // running again.
   void RecordExpiry(const std::string& key, const Result<reconcile::ReconcileResult>& result);
+  // The flags' limits with the directory's TaskQueues, given to the
+  // admitter when they changed.
+  void ApplyLimits();
   void Log(const std::string& line) const {
     if (log_) log_(line);
   }
@@ -79,6 +85,8 @@ class DirectoryOperator {
   std::unique_ptr<Tombstones> tombstones_;
   std::unique_ptr<LocalBackend> backend_;
   std::unique_ptr<RecordSync> sync_;
+  admission::Limits base_limits_;                                 // the flags'
+  std::map<std::string, int, std::less<>> applied_queue_limits_;  // the TaskQueues' last given
 
   std::mutex digests_mu_;
   std::map<std::string, std::string> desired_digests_;  // guarded by digests_mu_: key -> spec digest

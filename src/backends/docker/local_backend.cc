@@ -44,6 +44,7 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(const LocalBackendOptio
                                                          .display = options.display,
                                                          .on_status = options.on_status,
                                                          .on_result = options.on_result,
+                                                         .limits = options.limits,
                                                      });
   auto feed = std::make_shared<store::ChangeFeed>(b->store_->root());
   b->manager_->AddPollSource(kChangePollInterval, [feed] {

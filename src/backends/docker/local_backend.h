@@ -37,6 +37,8 @@ struct LocalBackendOptions {
   std::shared_ptr<const ConfigSet> configs;
   // Every time the backend reads or waits for; must outlive the backend.
   const Clock* clock = &RealClock();
+  // How many tasks may run at once (reconcile/admitter.h); unset: no limit.
+  admission::Limits limits;
 };
 
 class LocalBackend {
@@ -57,6 +59,7 @@ class LocalBackend {
   DockerRuntime& runtime() { return *runtime_; }
   reconcile::WorkQueue& queue() { return manager_->queue(); }
   reconcile::TaskReconciler& reconciler() { return manager_->reconciler(); }
+  reconcile::Admitter& admitter() { return manager_->admitter(); }
   const std::string& state_dir() const { return store_->root(); }
   std::chrono::seconds stop_grace() const { return stop_grace_; }
   const Clock& clock() const { return *clock_; }

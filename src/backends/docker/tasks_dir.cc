@@ -92,6 +92,7 @@ void TasksDir::Rebuild(std::vector<std::string>& problems) {
       }
     }
     desired_.configs.insert(desired_.configs.end(), state.last_good.configs.begin(), state.last_good.configs.end());
+    desired_.queues.insert(desired_.queues.end(), state.last_good.queues.begin(), state.last_good.queues.end());
   }
 }
 

@@ -28,6 +28,7 @@ struct DesiredTask {
 struct DesiredState {
   std::map<std::string, DesiredTask> tasks;  // by "namespace/name"
   std::vector<api::ConfigData> configs;
+  std::vector<api::TaskQueue> queues;
 };
 
 struct ScanResult {

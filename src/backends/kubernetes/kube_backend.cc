@@ -1,6 +1,7 @@
 #include "backends/kubernetes/kube_backend.h"
 
 #include "api/names.h"
+#include "api/task_queue.h"
 #include "backends/kubernetes/slim.h"
 #include "render/labels.h"
 #include "status/decide.h"
@@ -29,6 +30,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     return o;
   };
   tasks_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", SlimTask));
+  queues_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::TaskQueues(), "", SlimTask));
   jobs_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Jobs(), OwnedSelector(), SlimJob),
                                            AttemptIndex);
   pods_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Pods(), OwnedSelector(), SlimPod),
@@ -48,6 +50,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   manager.clock = options_.clock;
   manager.on_status = options_.on_status;
   manager.on_result = options_.on_result;
+  manager.limits = options_.limits;
   manager.on_event = [this](const api::ContainerTask& task, const status::TaskEvent& event) {
     events_->Record(TaskReference(task), event.type, event.reason, event.message);
   };
@@ -64,6 +67,20 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     };
   }
   manager_ = std::make_unique<reconcile::Manager>(*store_, *runtime_, *runtime_, std::move(manager));
+  queues_->AddHandler([this](const kube::Delta&) { ApplyQueueLimits(); });
+}
+
+void KubeBackend::ApplyQueueLimits() {
+  std::vector<api::TaskQueue> queues;
+  for (const api::Json& object : queues_->List()) {
+    api::DecodedTaskQueue decoded = api::LoadTaskQueue(object);
+    if (decoded.errors.empty()) {
+      queues.push_back(std::move(decoded.queue));
+    } else if (options_.log) {
+      options_.log("TaskQueue " + kube::ObjectKey(object) + " ignored: " + decoded.errors.front().ToString());
+    }
+  }
+  manager_->admitter().SetLimits(reconcile::WithTaskQueues(options_.limits, queues));
 }
 
 void KubeBackend::TrackTask(const kube::Delta& delta) {
@@ -125,12 +142,13 @@ void KubeBackend::Enqueue(const kube::Delta& delta, bool owned) {
 
 void KubeBackend::Start() {
   tasks_->Start();
+  queues_->Start();
   jobs_->Start();
   pods_->Start();
 }
 
 bool KubeBackend::HasSynced() const {
-  return tasks_->HasSynced() && jobs_->HasSynced() && pods_->HasSynced();
+  return tasks_->HasSynced() && queues_->HasSynced() && jobs_->HasSynced() && pods_->HasSynced();
 }
 
 bool KubeBackend::WaitForSync(std::stop_token stop) {
@@ -149,6 +167,7 @@ void KubeBackend::Stop() {
   if (manager_) manager_->Stop();  // the queue shuts down; workers finish their key; followers stop, pods run on
   if (events_) events_->Stop();    // what happened is recorded
   if (tasks_) tasks_->Stop();
+  if (queues_) queues_->Stop();
   if (jobs_) jobs_->Stop();
   if (pods_) pods_->Stop();
 }

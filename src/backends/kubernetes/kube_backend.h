@@ -4,6 +4,9 @@
 // recorder, the Job runtime and the task store over the API. `ctask
 // operator` opens one.
 //
+// TaskQueues are watched too: their spec.maxRunning becomes their queue's
+// limit in the admitter as soon as the informer sees it.
+//
 // The flow: informer Deltas -> task keys on the queue (a Job's or Pod's
 // Delta is its task's key, from the ctask labels) -> workers run
 // TaskReconciler::Reconcile(key) -> JobRuntime creates/observes Jobs,
@@ -49,6 +52,9 @@ struct KubeBackendOptions {
   metrics::OperatorMetrics* metrics = nullptr;
   // Every time the backend reads or waits for; must outlive the backend.
   const Clock* clock = &RealClock();
+  // The flags' limits; each TaskQueue's spec.maxRunning overrides its
+  // queue's (reconcile/admitter.h).
+  admission::Limits limits;
 };
 
 class KubeBackend {
@@ -73,6 +79,8 @@ class KubeBackend {
 
  private:
   void Enqueue(const kube::Delta& delta, bool owned);
+  // The flags' limits with every cached TaskQueue's, to the admitter.
+  void ApplyQueueLimits();
   // Tasks by phase (incremental), start latency and duration, from the task
   // informer.
   void TrackTask(const kube::Delta& delta);
@@ -80,6 +88,7 @@ class KubeBackend {
   kube::KubeClient& client_;
   const KubeBackendOptions options_;
   std::unique_ptr<kube::Informer> tasks_;
+  std::unique_ptr<kube::Informer> queues_;
   std::unique_ptr<kube::Informer> jobs_;
   std::unique_ptr<kube::Informer> pods_;
   std::unique_ptr<kube::EventRecorder> events_;

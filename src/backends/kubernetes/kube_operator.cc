@@ -22,13 +22,19 @@ constexpr std::chrono::seconds kPublishInterval{5};
 Status CheckCrd(kube::KubeClient& client, const std::string& watch_namespace) {
   kube::ListOptions one;
   one.limit = 1;
-  Result<kube::ObjectList> listed = client.List(kube::resources::ContainerTasks(), watch_namespace, one);
-  if (listed) return {};
-  if (listed.error().code() != ErrorCode::kNotFound) return std::unexpected(listed.error());
-  return MakeError(ErrorCode::kNotFound, std::string("the CustomResourceDefinition ") + kContainerTaskCrdName +
-                                             " is not available (" + listed.error().message() +
-                                             "): install it with `kubectl apply -f crds/` (or `kubectl apply -k "
-                                             "manifests/`)");
+  const std::pair<kube::Resource, std::string> crds[] = {
+      {kube::resources::ContainerTasks(), kContainerTaskCrdName},
+      {kube::resources::TaskQueues(), std::string(api::kTaskQueuePlural) + ".ctask.io"}};
+  for (const auto& [resource, crd] : crds) {
+    Result<kube::ObjectList> listed = client.List(resource, watch_namespace, one);
+    if (listed) continue;
+    if (listed.error().code() != ErrorCode::kNotFound) return std::unexpected(listed.error());
+    return MakeError(ErrorCode::kNotFound, "the CustomResourceDefinition " + crd + " is not available (" +
+                                               listed.error().message() +
+                                               "): install it with `kubectl apply -f crds/` (or `kubectl apply -k "
+                                               "manifests/`)");
+  }
+  return {};
 }
 
 // /healthz: the process answers. /readyz: the caches have listed, and the
@@ -41,7 +47,8 @@ struct HealthEndpoints {
     healthz.Add("ping", [] { return Status(); });
     readyz.Add("informer-sync", [&backend]() -> Status {
       if (backend.HasSynced()) return {};
-      return MakeError(ErrorCode::kUnavailable, "the caches of ContainerTasks, Jobs and Pods have not listed yet");
+      return MakeError(ErrorCode::kUnavailable,
+                       "the caches of ContainerTasks, TaskQueues, Jobs and Pods have not listed yet");
     });
     readyz.Add("shutdown", [stop]() -> Status {
       if (!stop.stop_requested()) return {};

@@ -53,6 +53,17 @@ TEST_F(KubeOperatorRunTest, WithoutTheCrdItSaysHowToInstallItAndStartsNothing) {
       << fake_->requests()[0].url;
 }
 
+TEST_F(KubeOperatorRunTest, WithoutTheTaskQueueCrdItNamesThatOne) {
+  fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
+  fake_->Push(Reply(404, R"({"kind":"Status","code":404,"reason":"NotFound","message":"not found"})"));
+  std::stop_source stop;
+  Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, Options(), stop.get_token());
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(end.error().message().find("taskqueues.ctask.io"), std::string::npos) << end.error().message();
+  EXPECT_NE(end.error().message().find("kubectl apply -f crds/"), std::string::npos) << end.error().message();
+}
+
 TEST_F(KubeOperatorRunTest, AForbiddenListIsReportedAsItIsNotAsAMissingCrd) {
   fake_->Push(Reply(403, R"({"kind":"Status","code":403,"reason":"Forbidden","message":"containertasks.ctask.io is )"
                          R"(forbidden: User \"system:serviceaccount:x:y\" cannot list resource"})"));
@@ -65,6 +76,7 @@ TEST_F(KubeOperatorRunTest, AForbiddenListIsReportedAsItIsNotAsAMissingCrd) {
 
 TEST_F(KubeOperatorRunTest, AnAddressThatCannotBeServedIsAnInvalidArgumentNamingTheFlag) {
   fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
+  fake_->Push(Reply(200, R"({"kind":"TaskQueueList","metadata":{},"items":[]})"));
   KubeOperatorOptions options = Options();
   options.http_address = "not-an-address";
   std::stop_source stop;
@@ -76,6 +88,7 @@ TEST_F(KubeOperatorRunTest, AnAddressThatCannotBeServedIsAnInvalidArgumentNaming
 
 TEST_F(KubeOperatorRunTest, AnElectionThatCannotWorkIsRefusedBeforeAnythingStarts) {
   fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
+  fake_->Push(Reply(200, R"({"kind":"TaskQueueList","metadata":{},"items":[]})"));
   KubeOperatorOptions options = Options();
   options.election.emplace();
   options.election->lease_namespace = "ctask-system";
@@ -86,11 +99,12 @@ TEST_F(KubeOperatorRunTest, AnElectionThatCannotWorkIsRefusedBeforeAnythingStart
   Result<KubeOperatorEnd> end = RunKubeOperator(*client_, client_.get(), std::move(options), stop.get_token());
   ASSERT_FALSE(end);
   EXPECT_EQ(end.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(fake_->requests().size(), 1u);
+  EXPECT_EQ(fake_->requests().size(), 2u);
 }
 
 TEST_F(KubeOperatorRunTest, AStopBeforeTheCachesSyncedEndsItCleanly) {
   fake_->Push(Reply(200, R"({"kind":"ContainerTaskList","metadata":{},"items":[]})"));
+  fake_->Push(Reply(200, R"({"kind":"TaskQueueList","metadata":{},"items":[]})"));
   std::stop_source stop;
   stop.request_stop();
   Result<KubeOperatorEnd> end = RunKubeOperator(*client_, nullptr, Options(), stop.get_token());

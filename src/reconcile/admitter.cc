@@ -1,0 +1,165 @@
+#include "reconcile/admitter.h"
+
+#include <algorithm>
+
+#include "api/names.h"
+
+namespace ctask::reconcile {
+namespace {
+
+admission::TaskRef RefOf(const api::ContainerTask& task) {
+  const std::string ns = api::NamespaceOrDefault(task.metadata.namespace_);
+  return admission::TaskRef{ns + "/" + task.metadata.name, QueueId(task), task.spec.priority,
+                            task.metadata.creation_timestamp.value_or(Timestamp{})};
+}
+
+std::string OutOf(int64_t count, const std::optional<int>& limit) {
+  return limit ? std::to_string(count) + "/" + std::to_string(*limit) : std::to_string(count);
+}
+
+}  // namespace
+
+std::string QueueId(const api::ContainerTask& task) {
+  return api::NamespaceOrDefault(task.metadata.namespace_) + "/" + task.spec.queue_name;
+}
+
+admission::Slot SlotOf(const api::ContainerTask& task) {
+  if (status::HoldsSlot(task)) return admission::Slot::kHolding;
+  if (status::WantsSlot(task)) return admission::Slot::kWaiting;
+  return admission::Slot::kNone;
+}
+
+admission::Limits WithTaskQueues(admission::Limits base, const std::vector<api::TaskQueue>& queues) {
+  for (const api::TaskQueue& q : queues) {
+    if (!q.max_running) continue;
+    base.queues[api::NamespaceOrDefault(q.metadata.namespace_) + "/" + q.metadata.name] = *q.max_running;
+  }
+  return base;
+}
+
+std::string StandingMessage(const admission::Standing& s) {
+  const std::string queue = s.queue.substr(s.queue.find('/') + 1);
+  if (s.offered) return "a slot in queue " + queue + " is free; starting";
+  std::string message = "position " + std::to_string(s.position) + " of " + std::to_string(s.waiting) + " in queue " +
+                        queue + "; " + OutOf(s.running, s.queue_limit) + " running there, " +
+                        OutOf(s.running_total, s.global_limit) + " in all";
+  if (s.queue_limit && *s.queue_limit == 0) message += " (the queue's maxRunning is 0: it admits nothing)";
+  return message;
+}
+
+Admitter::Admitter(admission::Limits limits, Wake wake) : book_(std::move(limits)), wake_(std::move(wake)) {}
+
+void Admitter::SetWake(Wake wake) {
+  std::lock_guard lock(mu_);
+  wake_ = std::move(wake);
+}
+
+void Admitter::WakeAll(const std::vector<std::string>& keys) const {
+  if (!wake_) return;
+  for (const std::string& key : keys) wake_(key);
+}
+
+std::vector<std::string> Admitter::OfferLocked() {
+  std::vector<std::string> wake = book_.Offer();
+  for (const std::string& queue : book_.TakeChanged()) {
+    for (std::string& key : book_.Front(queue, kRefreshedFront)) {
+      if (std::find(wake.begin(), wake.end(), key) == wake.end()) wake.push_back(std::move(key));
+    }
+  }
+  return wake;
+}
+
+void Admitter::SetLimits(admission::Limits limits) {
+  std::vector<std::string> wake;
+  {
+    std::lock_guard lock(mu_);
+    wake = book_.SetLimits(std::move(limits));  // withdrawn: their messages change
+    std::vector<std::string> offered = OfferLocked();
+    wake.insert(wake.end(), offered.begin(), offered.end());
+  }
+  WakeAll(wake);
+}
+
+void Admitter::SetQueueLimit(const std::string& queue, std::optional<int> limit) {
+  admission::Limits limits = this->limits();
+  if (limit) {
+    limits.queues[queue] = *limit;
+  } else {
+    limits.queues.erase(queue);
+  }
+  SetLimits(std::move(limits));
+}
+
+admission::Limits Admitter::limits() const {
+  std::lock_guard lock(mu_);
+  return book_.limits();
+}
+
+void Admitter::Track(const api::ContainerTask& task) {
+  std::vector<std::string> wake;
+  {
+    std::lock_guard lock(mu_);
+    book_.Set(RefOf(task), SlotOf(task));
+    wake = OfferLocked();
+  }
+  WakeAll(wake);
+}
+
+void Admitter::TrackAll(const std::vector<api::ContainerTask>& tasks) {
+  std::vector<std::string> wake;
+  {
+    std::lock_guard lock(mu_);
+    for (const api::ContainerTask& task : tasks) book_.Set(RefOf(task), SlotOf(task));
+    wake = OfferLocked();
+  }
+  WakeAll(wake);
+}
+
+void Admitter::Forget(const std::string& key) {
+  std::vector<std::string> wake;
+  {
+    std::lock_guard lock(mu_);
+    book_.Remove(key);
+    wake = OfferLocked();
+  }
+  WakeAll(wake);
+}
+
+status::Admission Admitter::Ask(const api::ContainerTask& task) {
+  const admission::TaskRef ref = RefOf(task);
+  std::vector<std::string> wake;
+  status::Admission answer;
+  {
+    std::lock_guard lock(mu_);
+    book_.Set(ref, admission::Slot::kWaiting);
+    wake = OfferLocked();
+    answer.granted = book_.Claim(ref.key);
+    if (!answer.granted) {
+      answer.reason = status::reason::kWaitingForCapacity;
+      if (std::optional<admission::Standing> standing = book_.StandingOf(ref.key)) {
+        answer.message = StandingMessage(*standing);
+        answer.position = standing->position;
+      }
+    }
+  }
+  std::erase(wake, ref.key);  // it is being reconciled now
+  WakeAll(wake);
+  return answer;
+}
+
+void Admitter::Unclaim(const std::string& key) {
+  std::vector<std::string> wake;
+  {
+    std::lock_guard lock(mu_);
+    book_.Unclaim(key);
+    wake = OfferLocked();
+  }
+  WakeAll(wake);
+}
+
+std::map<std::string, admission::QueueCounts> Admitter::Counts() const {
+  std::lock_guard lock(mu_);
+  return book_.Counts();
+}
+
+}  // namespace ctask::reconcile

@@ -1,0 +1,94 @@
+// Admitter: the operator's admission control, the same in both backends.
+// It keeps an AdmissionBook (admission/book.h) of every task it has seen,
+// fed from the records (Track), answers a task that wants a slot (Ask), and
+// wakes the tasks whose turn has come through the `wake` callback (the work
+// queue's Add). The reconciler is its only writer of per-task state; the
+// backends set the limits (flags, TaskQueues).
+//
+// Correct under faults because nothing here is the truth: the records are.
+// A slot is taken in the record (the Admitted condition) before the task's
+// first workload exists, so a new process — after kill -9, or a new leader —
+// rebuilds the book from the records (Manager::Start lists them all before
+// any worker runs) and never admits past a limit. A slot granted but not
+// written is given back (Unclaim); one written but never used is given back
+// when the task's record says it is finished.
+//
+// Thread-safety: every method may be called from any thread; `wake` is
+// called without the lock held.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admission/book.h"
+#include "api/types.h"
+#include "status/admission.h"
+
+namespace ctask::reconcile {
+
+// The queue id of a task: "namespace/queueName".
+std::string QueueId(const api::ContainerTask& task);
+
+// What a task's record says about its slot.
+admission::Slot SlotOf(const api::ContainerTask& task);
+
+// `base` (the operator's flags) with each TaskQueue's spec.maxRunning as
+// its queue's own limit; a TaskQueue without one changes nothing.
+admission::Limits WithTaskQueues(admission::Limits base, const std::vector<api::TaskQueue>& queues);
+
+// A waiting task's status message, e.g. "position 3 of 7 in queue team-a;
+// 1/1 running there, 5/5 in all".
+std::string StandingMessage(const admission::Standing& standing);
+
+// After a change in a queue, this many of its first waiting tasks are woken
+// to rewrite their position (the rest catch up at their queued resync,
+// task_reconciler.h): the tasks next in line say where they stand, at a
+// cost of a few status writes per admission, not one per waiting task.
+inline constexpr size_t kRefreshedFront = 3;
+
+class Admitter {
+ public:
+  using Wake = std::function<void(const std::string& key)>;
+
+  explicit Admitter(admission::Limits limits = {}, Wake wake = {});
+
+  void SetWake(Wake wake);
+  // Replaces every limit / one queue's override (nullopt: back to the
+  // default). Raising a limit admits at once; lowering one withdraws offers
+  // not yet taken and lets running tasks finish.
+  void SetLimits(admission::Limits limits);
+  void SetQueueLimit(const std::string& queue, std::optional<int> limit);
+  admission::Limits limits() const;
+
+  // Records what the task's record says (waiting, holding, or neither).
+  void Track(const api::ContainerTask& task);
+  // Track for many records at once, offering slots only once all are in:
+  // the book after a restart, where a waiting task must not be offered a
+  // slot that a holding task later in the list has.
+  void TrackAll(const std::vector<api::ContainerTask>& tasks);
+  // The task is gone: its slot, if any, is free.
+  void Forget(const std::string& key);
+  // For a task that wants a slot (status::WantsSlot): granted when its turn
+  // has come (the slot is claimed for it), else where it stands.
+  status::Admission Ask(const api::ContainerTask& task);
+  // A granted slot that was not written into the record.
+  void Unclaim(const std::string& key);
+
+  std::map<std::string, admission::QueueCounts> Counts() const;
+
+ private:
+  // Offers free slots; the keys to wake: those offered a slot, and the
+  // front of every queue that changed.
+  std::vector<std::string> OfferLocked();
+  void WakeAll(const std::vector<std::string>& keys) const;
+
+  mutable std::mutex mu_;
+  admission::AdmissionBook book_;  // guarded by mu_
+  Wake wake_;                      // set before workers start
+};
+
+}  // namespace ctask::reconcile

@@ -1,0 +1,25 @@
+#include "status/admission.h"
+
+#include "status/decide.h"
+
+namespace ctask::status {
+
+const api::Condition* AdmittedCondition(const api::ContainerTaskStatus& status) {
+  for (const api::Condition& c : status.conditions) {
+    if (c.type == kConditionAdmitted) return &c;
+  }
+  return nullptr;
+}
+
+bool HoldsSlot(const api::ContainerTask& task) {
+  const api::ContainerTaskStatus& st = task.status;
+  if (const api::Condition* admitted = AdmittedCondition(st)) return admitted->status == "True";
+  return st.attempts > 0 && !IsTerminal(st.phase) && st.phase != api::phase::kSuspended;
+}
+
+bool WantsSlot(const api::ContainerTask& task) {
+  return !HoldsSlot(task) && !IsTerminal(task.status.phase) && !task.spec.suspend && !task.spec.cancel &&
+         !task.metadata.deletion_timestamp;
+}
+
+}  // namespace ctask::status
