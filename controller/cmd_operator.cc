@@ -35,7 +35,9 @@ const std::vector<FlagSpec>& OperatorFlags() {
         {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
         {"help", 'h', false, "", "Show this help"},
     };
-    for (FlagSpec& spec : LimitFlagSpecs()) specs.push_back(std::move(spec));
+    // The limits before --help; the Kubernetes flags after.
+    std::vector<FlagSpec> limits = LimitFlagSpecs();
+    specs.insert(specs.end() - 1, limits.begin(), limits.end());
     for (FlagSpec& spec : KubeOperatorFlagSpecs()) specs.push_back(std::move(spec));
     for (FlagSpec& spec : KubeFlagSpecs()) specs.push_back(std::move(spec));
     return specs;

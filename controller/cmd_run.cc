@@ -100,7 +100,9 @@ const std::vector<FlagSpec>& RunFlags() {
         {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
         {"help", 'h', false, "", "Show this help"},
     };
-    for (FlagSpec& spec : LimitFlagSpecs()) specs.push_back(std::move(spec));
+    // Before --help, which ends the list.
+    std::vector<FlagSpec> limits = LimitFlagSpecs();
+    specs.insert(specs.end() - 1, limits.begin(), limits.end());
     return specs;
   }();
   return kSpecs;

@@ -309,11 +309,13 @@ Json SpecSchema() {  // NOLINT(readability-function-size)
                   RequestWithinLimitRule("memory", "memory", kRequestMemoryWithinLimit),
                   RequestWithinLimitRule("ephemeral-storage", "ephemeral__dash__storage",
                                          kRequestEphemeralStorageWithinLimit)})},
-          {"timeoutSeconds", Integer("Deadline for the whole task, pending time and retries included; then the task "
-                                     "fails with DeadlineExceeded. Unset: no deadline.",
+          {"timeoutSeconds", Integer("Deadline for the whole task from its admission (docs/queues.md): pending time "
+                                     "and retries included, time queued for a slot not; then the task fails with "
+                                     "DeadlineExceeded. Unset: no deadline.",
                                      "int64", 1, 2592000)},
-          {"pendingTimeoutSeconds", With(Integer("How long an attempt may wait to start (image pull, scheduling, "
-                                                 "missing config) before the task fails naming the cause.",
+          {"pendingTimeoutSeconds", With(Integer("How long an attempt's workload may wait to start (image pull, "
+                                                 "scheduling, missing config) before the task fails naming the "
+                                                 "cause. Time queued for a slot does not count.",
                                                  "int64", 1, 86400),
                                          "default", 300)},
           {"retries", With(Integer("Extra attempts after a failed one.", "int32", 0, 100), "default", 0)},

@@ -167,7 +167,7 @@ struct ContainerTaskSpec {
   std::vector<EnvFromSource> env_from;
   ResourceRequirements resources;
 
-  std::optional<int64_t> timeout_seconds;  // whole task, pending time included
+  std::optional<int64_t> timeout_seconds;  // whole task from admission, pending time included
   int64_t pending_timeout_seconds = 300;   // stuck before start -> Failed
   int32_t retries = 0;                     // extra attempts
   RetryPolicy retry_policy;

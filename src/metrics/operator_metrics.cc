@@ -34,6 +34,14 @@ std::vector<double> ReconcileBuckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
+std::vector<double> AdmissionWaitBuckets() {
+  return {0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 14400, 86400};
+}
+
+std::vector<double> BootBuckets() {
+  return {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900};
+}
+
 std::vector<double> QueueWaitBuckets() {
   return {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60};
 }
@@ -105,7 +113,19 @@ OperatorMetrics::OperatorMetrics()
                   .Name("ctask_leader")
                   .Help("1 while this operator replica holds the leader lease, else 0.")
                   .Register(*registry_)
-                  .Add({})) {
+                  .Add({})),
+      admission_wait_(prometheus::BuildHistogram()
+                          .Name("ctask_queue_wait_seconds")
+                          .Help("Time a task waited in its queue for a slot, by queue (namespace/name).")
+                          .Register(*registry_)),
+      boot_(prometheus::BuildHistogram()
+                .Name("ctask_queue_boot_seconds")
+                .Help("Time from a task's admission to its workload running, by queue (namespace/name).")
+                .Register(*registry_)),
+      queue_tasks_(prometheus::BuildGauge()
+                       .Name("ctask_queue_tasks")
+                       .Help("Tasks waiting for a slot (state=waiting) and holding one (state=running), by queue.")
+                       .Register(*registry_)) {
   for (const char* phase : kAllPhases) {
     tasks_.Add({{"phase", phase}});
     phases_seen_.insert(phase);
@@ -173,6 +193,25 @@ void OperatorMetrics::SetLeader(bool leader) {
 
 std::string OperatorMetrics::Render() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void OperatorMetrics::ObserveAdmissionWait(std::string_view queue, std::chrono::nanoseconds waited) {
+  admission_wait_.Add({{"queue", std::string(queue)}}, AdmissionWaitBuckets()).Observe(Seconds(waited));
+}
+
+void OperatorMetrics::ObserveBootTime(std::string_view queue, std::chrono::nanoseconds boot) {
+  boot_.Add({{"queue", std::string(queue)}}, BootBuckets()).Observe(Seconds(boot));
+}
+
+void OperatorMetrics::SetQueueTasks(const std::map<std::string, std::pair<int64_t, int64_t>>& waiting_running) {
+  std::lock_guard lock(queues_mu_);
+  for (const auto& [queue, counts] : waiting_running) queues_seen_.insert(queue);
+  for (const std::string& queue : queues_seen_) {
+    auto it = waiting_running.find(queue);
+    const auto [waiting, running] = it == waiting_running.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
+    queue_tasks_.Add({{"queue", queue}, {"state", "waiting"}}).Set(static_cast<double>(waiting));
+    queue_tasks_.Add({{"queue", queue}, {"state", "running"}}).Set(static_cast<double>(running));
+  }
 }
 
 }  // namespace ctask::metrics

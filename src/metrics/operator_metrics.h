@@ -19,6 +19,9 @@
 //                                                         ("error" when no response came)
 //   ctask_watch_restarts_total{resource}       counter    watches started again (stream ended or broke)
 //   ctask_leader                               gauge      1 while this replica holds the leader lease
+//   ctask_queue_wait_seconds{queue}            histogram  waiting for a slot -> admitted
+//   ctask_queue_boot_seconds{queue}            histogram  admitted -> its workload running
+//   ctask_queue_tasks{queue,state}             gauge      tasks waiting / holding a slot, per queue
 //
 // Families with a fixed label set (ctask_tasks by the seven phases,
 // ctask_reconcile_total by its three results, ctask_task_duration_seconds by
@@ -78,6 +81,11 @@ std::vector<double> QueueWaitBuckets();
 std::vector<double> StartLatencyBuckets();
 // Task run time: seconds (a smoke test) to a day (a long batch job).
 std::vector<double> TaskDurationBuckets();
+// Time in a queue: none when there is room, up to a day behind a long queue.
+std::vector<double> AdmissionWaitBuckets();
+// Admitted -> running: a Job's pod created, scheduled and started (or a
+// container started): sub-second to minutes with an image pull.
+std::vector<double> BootBuckets();
 
 class OperatorMetrics {
  public:
@@ -115,6 +123,13 @@ class OperatorMetrics {
 
   // ctask_leader.
   void SetLeader(bool leader);
+  // ctask_queue_wait_seconds{queue} and ctask_queue_boot_seconds{queue};
+  // `queue` is the queue id, "namespace/name".
+  void ObserveAdmissionWait(std::string_view queue, std::chrono::nanoseconds waited);
+  void ObserveBootTime(std::string_view queue, std::chrono::nanoseconds boot);
+  // ctask_queue_tasks{queue,state}: waiting and running per queue id. A
+  // queue seen before and missing now is set to 0.
+  void SetQueueTasks(const std::map<std::string, std::pair<int64_t, int64_t>>& waiting_running);
 
   // Every family in the Prometheus text exposition format (version 0.0.4).
   std::string Render() const;
@@ -138,6 +153,11 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Counter>& kube_requests_;
   prometheus::Family<prometheus::Counter>& watch_restarts_;
   prometheus::Gauge& leader_;
+  prometheus::Family<prometheus::Histogram>& admission_wait_;
+  prometheus::Family<prometheus::Histogram>& boot_;
+  prometheus::Family<prometheus::Gauge>& queue_tasks_;
+  std::mutex queues_mu_;
+  std::set<std::string> queues_seen_;  // guarded by queues_mu_
 
   std::mutex phases_mu_;
   std::set<std::string, std::less<>> phases_seen_;  // every phase ctask_tasks has a series for; guarded by phases_mu_

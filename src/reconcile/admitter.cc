@@ -47,7 +47,31 @@ std::string StandingMessage(const admission::Standing& s) {
   return message;
 }
 
-Admitter::Admitter(admission::Limits limits, Wake wake) : book_(std::move(limits)), wake_(std::move(wake)) {}
+Admitter::Admitter(admission::Limits limits, Wake wake, const Clock& clock)
+    : book_(std::move(limits)), clock_(clock), wake_(std::move(wake)) {}
+
+void Admitter::SetAdmittedListener(AdmittedListener listener) {
+  std::lock_guard lock(mu_);
+  on_admitted_ = std::move(listener);
+}
+
+void Admitter::NoteWaitingLocked(const std::string& key) {
+  waiting_since_.try_emplace(key, clock_.Steady());
+}
+
+void Admitter::Admitted(const api::ContainerTask& task) {
+  const std::string key = api::NamespaceOrDefault(task.metadata.namespace_) + "/" + task.metadata.name;
+  std::chrono::nanoseconds waited{};
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiting_since_.find(key);
+    if (it != waiting_since_.end()) {
+      waited = clock_.Steady() - it->second;
+      waiting_since_.erase(it);
+    }
+  }
+  if (on_admitted_) on_admitted_(task, QueueId(task), waited);
+}
 
 void Admitter::SetWake(Wake wake) {
   std::lock_guard lock(mu_);
@@ -99,7 +123,10 @@ void Admitter::Track(const api::ContainerTask& task) {
   std::vector<std::string> wake;
   {
     std::lock_guard lock(mu_);
-    book_.Set(RefOf(task), SlotOf(task));
+    const admission::TaskRef ref = RefOf(task);
+    const admission::Slot slot = SlotOf(task);
+    book_.Set(ref, slot);
+    if (slot == admission::Slot::kNone) waiting_since_.erase(ref.key);
     wake = OfferLocked();
   }
   WakeAll(wake);
@@ -120,6 +147,7 @@ void Admitter::Forget(const std::string& key) {
   {
     std::lock_guard lock(mu_);
     book_.Remove(key);
+    waiting_since_.erase(key);
     wake = OfferLocked();
   }
   WakeAll(wake);
@@ -132,6 +160,7 @@ status::Admission Admitter::Ask(const api::ContainerTask& task) {
   {
     std::lock_guard lock(mu_);
     book_.Set(ref, admission::Slot::kWaiting);
+    NoteWaitingLocked(ref.key);
     wake = OfferLocked();
     answer.granted = book_.Claim(ref.key);
     if (!answer.granted) {

@@ -22,11 +22,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "admission/book.h"
 #include "api/types.h"
 #include "status/admission.h"
+#include "util/clock.h"
 
 namespace ctask::reconcile {
 
@@ -53,10 +55,16 @@ inline constexpr size_t kRefreshedFront = 3;
 class Admitter {
  public:
   using Wake = std::function<void(const std::string& key)>;
+  // Told each admission once it is written: the task's queue id and how
+  // long this process saw it wait (metrics).
+  using AdmittedListener =
+      std::function<void(const api::ContainerTask& task, const std::string& queue, std::chrono::nanoseconds waited)>;
 
-  explicit Admitter(admission::Limits limits = {}, Wake wake = {});
+  explicit Admitter(admission::Limits limits = {}, Wake wake = {}, const Clock& clock = RealClock());
 
+  // Both before any worker runs.
   void SetWake(Wake wake);
+  void SetAdmittedListener(AdmittedListener listener);
   // Replaces every limit / one queue's override (nullopt: back to the
   // default). Raising a limit admits at once; lowering one withdraws offers
   // not yet taken and lets running tasks finish.
@@ -77,6 +85,8 @@ class Admitter {
   status::Admission Ask(const api::ContainerTask& task);
   // A granted slot that was not written into the record.
   void Unclaim(const std::string& key);
+  // A granted slot written into `task`'s record: the admission happened.
+  void Admitted(const api::ContainerTask& task);
 
   std::map<std::string, admission::QueueCounts> Counts() const;
 
@@ -86,9 +96,15 @@ class Admitter {
   std::vector<std::string> OfferLocked();
   void WakeAll(const std::vector<std::string>& keys) const;
 
+  // Notes when a task first asks (its wait, for metrics).
+  void NoteWaitingLocked(const std::string& key);
+
   mutable std::mutex mu_;
   admission::AdmissionBook book_;  // guarded by mu_
-  Wake wake_;                      // set before workers start
+  const Clock& clock_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> waiting_since_;  // guarded by mu_
+  Wake wake_;                                                                             // set before workers start
+  AdmittedListener on_admitted_;                                                          // set before workers start
 };
 
 }  // namespace ctask::reconcile

@@ -300,6 +300,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     return std::unexpected(written.error());
   }
   if (claimed && !status::HoldsSlot(updated)) admitter_.Unclaim(TaskKey(task));
+  if (claimed && status::HoldsSlot(updated)) admitter_.Admitted(updated);
   admitter_.Track(updated);
 
   // 7. Act. Deleting the task ends the pass; every other action goes on to 8.

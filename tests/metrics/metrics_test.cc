@@ -100,6 +100,9 @@ TEST(OperatorMetrics, EveryFamilyIsPresentWithItsType) {
   OperatorMetrics metrics;
   metrics.CountKubeRequest("get", 200);  // families with open label sets appear with their first series
   metrics.CountWatchRestart("pods");
+  metrics.ObserveAdmissionWait("ns/q", 1s);
+  metrics.ObserveBootTime("ns/q", 1s);
+  metrics.SetQueueTasks({{"ns/q", {1, 1}}});
   const Exposition e = Scrape(metrics);
   const std::map<std::string, std::string> want = {
       {"ctask_tasks", "gauge"},
@@ -114,6 +117,9 @@ TEST(OperatorMetrics, EveryFamilyIsPresentWithItsType) {
       {"ctask_kube_api_requests_total", "counter"},
       {"ctask_watch_restarts_total", "counter"},
       {"ctask_leader", "gauge"},
+      {"ctask_queue_wait_seconds", "histogram"},
+      {"ctask_queue_boot_seconds", "histogram"},
+      {"ctask_queue_tasks", "gauge"},
   };
   EXPECT_EQ(e.types, want);
   for (const auto& [family, type] : want) {
@@ -172,6 +178,28 @@ TEST(OperatorMetrics, ReconcileCountsByResultAndObservesDuration) {
   EXPECT_EQ(e.Bucket("ctask_reconcile_duration_seconds", 0.05), 3.0);
   EXPECT_EQ(e.Bucket("ctask_reconcile_duration_seconds", 10), 3.0);
   EXPECT_EQ(e.Bucket("ctask_reconcile_duration_seconds", 1e300), 4.0) << "+Inf";
+}
+
+TEST(OperatorMetrics, AdmissionPerQueue) {
+  OperatorMetrics metrics;
+  metrics.ObserveAdmissionWait("team-a/default", 90s);
+  metrics.ObserveAdmissionWait("team-a/default", 200ms);
+  metrics.ObserveBootTime("team-a/default", 300ms);
+  metrics.SetQueueTasks({{"team-a/default", {7, 1}}, {"team-b/etl", {0, 2}}});
+  Exposition e = Scrape(metrics);
+  const Labels a = {{"queue", "team-a/default"}};
+  EXPECT_EQ(e.Value("ctask_queue_wait_seconds_count", a), 2.0);
+  EXPECT_EQ(e.Bucket("ctask_queue_wait_seconds", 0.5, a), 1.0);
+  EXPECT_EQ(e.Bucket("ctask_queue_wait_seconds", 300, a), 2.0);
+  EXPECT_EQ(e.Bucket("ctask_queue_boot_seconds", 0.25, a), 0.0);
+  EXPECT_EQ(e.Bucket("ctask_queue_boot_seconds", 0.5, a), 1.0);
+  EXPECT_EQ(e.Value("ctask_queue_tasks", {{"queue", "team-a/default"}, {"state", "waiting"}}), 7.0);
+  EXPECT_EQ(e.Value("ctask_queue_tasks", {{"queue", "team-b/etl"}, {"state", "running"}}), 2.0);
+  metrics.SetQueueTasks({{"team-b/etl", {0, 1}}});
+  e = Scrape(metrics);
+  EXPECT_EQ(e.Value("ctask_queue_tasks", {{"queue", "team-a/default"}, {"state", "waiting"}}), 0.0)
+      << "a queue that emptied reads 0";
+  EXPECT_EQ(e.Value("ctask_queue_tasks", {{"queue", "team-b/etl"}, {"state", "running"}}), 1.0);
 }
 
 TEST(OperatorMetrics, QueueKubeWatchAndLeader) {

@@ -48,7 +48,10 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   manager.workers = options_.workers;
   manager.reconciler = options_.reconciler;
   manager.clock = options_.clock;
-  manager.on_status = options_.on_status;
+  manager.on_status = [this](const api::ContainerTask& task) {
+    TrackBoot(task);
+    if (options_.on_status) options_.on_status(task);
+  };
   manager.on_result = options_.on_result;
   manager.limits = options_.limits;
   manager.on_event = [this](const api::ContainerTask& task, const status::TaskEvent& event) {
@@ -68,6 +71,37 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   }
   manager_ = std::make_unique<reconcile::Manager>(*store_, *runtime_, *runtime_, std::move(manager));
   queues_->AddHandler([this](const kube::Delta&) { ApplyQueueLimits(); });
+  if (metrics::OperatorMetrics* m = options_.metrics) {
+    manager_->admitter().SetAdmittedListener(
+        [this, m](const api::ContainerTask& task, const std::string& queue, std::chrono::nanoseconds waited) {
+          m->ObserveAdmissionWait(queue, waited);
+          std::lock_guard lock(track_mu_);
+          admitted_[reconcile::TaskKey(task)] = {queue, options_.clock->Steady()};
+        });
+  }
+}
+
+void KubeBackend::TrackBoot(const api::ContainerTask& task) {
+  if (options_.metrics == nullptr || task.status.phase == api::phase::kPending) return;
+  std::pair<std::string, std::chrono::steady_clock::time_point> admitted;
+  {
+    std::lock_guard lock(track_mu_);
+    auto it = admitted_.find(reconcile::TaskKey(task));
+    if (it == admitted_.end()) return;
+    admitted = it->second;
+    admitted_.erase(it);
+  }
+  // Any other phase ends the wait for a start; only Running is a boot.
+  if (task.status.phase == api::phase::kRunning) {
+    options_.metrics->ObserveBootTime(admitted.first, options_.clock->Steady() - admitted.second);
+  }
+}
+
+void KubeBackend::PublishQueues() {
+  if (options_.metrics == nullptr) return;
+  std::map<std::string, std::pair<int64_t, int64_t>> counts;
+  for (const auto& [queue, c] : manager_->admitter().Counts()) counts[queue] = {c.waiting, c.running};
+  options_.metrics->SetQueueTasks(counts);
 }
 
 void KubeBackend::ApplyQueueLimits() {

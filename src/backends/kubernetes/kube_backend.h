@@ -74,6 +74,8 @@ class KubeBackend {
   // Counts watch restarts since the last call into the metrics (the
   // operator calls it periodically).
   void PublishWatchRestarts();
+  // Sets the tasks waiting and running per queue into the metrics.
+  void PublishQueues();
   const kube::Informer& tasks() const { return *tasks_; }
   kube::EventRecorder& events() { return *events_; }
 
@@ -81,6 +83,8 @@ class KubeBackend {
   void Enqueue(const kube::Delta& delta, bool owned);
   // The flags' limits with every cached TaskQueue's, to the admitter.
   void ApplyQueueLimits();
+  // Boot time (metrics): an admitted task's first status past Pending.
+  void TrackBoot(const api::ContainerTask& task);
   // Tasks by phase (incremental), start latency and duration, from the task
   // informer.
   void TrackTask(const kube::Delta& delta);
@@ -100,6 +104,9 @@ class KubeBackend {
   std::mutex track_mu_;
   metrics::TaskPhases phases_;                   // guarded by track_mu_
   std::map<std::string, int64_t> watches_seen_;  // guarded by track_mu_: resource -> watches counted
+  // Admitted tasks not yet seen running: queue id and when (boot time).
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>
+      admitted_;  // guarded by track_mu_
 };
 
 }  // namespace ctask::backends

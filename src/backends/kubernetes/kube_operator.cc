@@ -130,7 +130,10 @@ Result<KubeOperatorEnd> RunKubeOperator(kube::KubeClient& client, kube::KubeClie
   logger.Info("serving /metrics, /healthz, /readyz",
               {{"address", options.http_address}, {"port", int64_t{(*server)->Port()}}});
   std::jthread publisher([&](std::stop_token publishing) {
-    while (SleepFor(kPublishInterval, publishing)) backend.PublishWatchRestarts();
+    while (SleepFor(kPublishInterval, publishing)) {
+      backend.PublishWatchRestarts();
+      backend.PublishQueues();
+    }
   });
 
   backend.Start();
