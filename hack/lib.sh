@@ -51,3 +51,53 @@ configure_and_build() {
   # shellcheck disable=SC2086 # a list of target names
   ninja -C "$dir" -j "$CTASK_JOBS" ${CTASK_BUILD_TARGETS:-}
 }
+
+# --- processes and ports, for the scripts that start daemons ----------------
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  [ -e "/proc/$1" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
+}
+
+# terminate LABEL PID SECONDS: SIGTERM, then SIGKILL if PID still runs after
+# SECONDS (and up to 5 s more for the kill to land).
+terminate() {
+  local label=$1 pid=$2 seconds=$3 deadline
+  log "$label: stopping (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + seconds))
+  while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    log "$label: (pid $pid) still running after ${seconds}s; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+  fi
+}
+
+# port_free PORT: nothing listens on PORT (any address: a wildcard listener
+# would take 127.0.0.1:PORT too).
+port_free() {
+  [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# pick_port PREFERRED TAKEN...: PREFERRED if free, else the next free port
+# above it; never one of TAKEN (ports already given to another component).
+pick_port() {
+  local p=$1 i t ok
+  shift
+  for i in $(seq 0 199); do
+    ok=1
+    for t in "$@"; do [ "$p" != "$t" ] || ok=0; done
+    if [ "$ok" = 1 ] && port_free "$p"; then
+      echo "$p"
+      return 0
+    fi
+    p=$((p + 1))
+  done
+  die "no free loopback port in $1..$p"
+}

@@ -45,10 +45,6 @@ if ! flock -n 9; then
   flock -w 300 9 || die "$dir/lock still held after 300s (fuser -v $dir/lock shows by whom)"
 fi
 
-running() {
-  [ -e "/proc/$1" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
-}
-
 # ours NAME PID: PID runs the binary NAME with this state directory in its
 # command line.
 ours() {
@@ -68,25 +64,12 @@ stop_component() {
     return 0
   fi
   pid=$(cat "$pidfile" 2>/dev/null || true)
-  if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! running "$pid" || ! ours "$name" "$pid"; then
+  if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! alive "$pid" || ! ours "$name" "$pid"; then
     log "cluster: $name: not running (pid ${pid:-?}); removing the stale pid file"
     rm -f "$pidfile"
     return 0
   fi
-  log "cluster: stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + stop_timeout))
-  while running "$pid" && [ "$SECONDS" -lt "$deadline" ]; do
-    sleep 0.1
-  done
-  if running "$pid"; then
-    log "cluster: $name (pid $pid) still running after ${stop_timeout}s; sending KILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      running "$pid" || break
-      sleep 0.1
-    done
-  fi
+  terminate "cluster: $name" "$pid" "$stop_timeout"
   rm -f "$pidfile"
 }
 

@@ -171,8 +171,7 @@ pid_of() {
   if [[ "$pid" =~ ^[0-9]+$ ]] && exe=$(readlink "/proc/$pid/exe" 2>/dev/null) &&
     [ "$(basename "${exe% (deleted)}")" = "$name" ] &&
     tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
-    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
-    if [ -n "$state" ] && [ "$state" != Z ]; then
+    if alive "$pid"; then
       echo "$pid"
       return 0
     fi
@@ -191,19 +190,8 @@ same_cmdline() {
 
 # stop NAME PID: SIGTERM, then SIGKILL after 10s.
 stop() {
-  local name=$1 pid=$2
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 100); do
-    [ -e "/proc/$pid" ] || break
-    [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)" != Z ] || break
-    sleep 0.1
-  done
-  if [ -e "/proc/$pid" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)" != Z ]; then
-    log "cluster: $name (pid $pid) still running after 10s; sending KILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pids/$name.pid"
+  terminate "cluster: $1" "$2" 10
+  rm -f "$pids/$1.pid"
 }
 
 # start NAME ARGS...: runs ARGS detached (own session, no terminal, SIGHUP
@@ -236,37 +224,10 @@ stop_component() {
   fi
 }
 
-alive() {
-  [ -e "/proc/$1" ] && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
-}
-
 # log_tail NAME: the end of this start's log.
 log_tail() {
   printf 'the end of %s:\n' "$logs/$1.log" >&2
   tail -n 40 "$logs/$1.log" >&2 || true
-}
-
-# port_free PORT: nothing listens on PORT (any address: a wildcard listener
-# would take 127.0.0.1:PORT too).
-port_free() {
-  [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
-}
-
-# pick_port PREFERRED TAKEN...: PREFERRED if free, else the next free port
-# above it; never one of TAKEN (ports already given to another component).
-pick_port() {
-  local p=$1 i t ok
-  shift
-  for i in $(seq 0 199); do
-    ok=1
-    for t in "$@"; do [ "$p" != "$t" ] || ok=0; done
-    if [ "$ok" = 1 ] && port_free "$p"; then
-      echo "$p"
-      return 0
-    fi
-    p=$((p + 1))
-  done
-  die "no free loopback port in $1..$p"
 }
 
 curl_() { curl --noproxy '*' -sS --max-time 3 "$@"; }
