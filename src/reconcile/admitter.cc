@@ -47,8 +47,13 @@ std::string StandingMessage(const admission::Standing& s) {
   return message;
 }
 
-Admitter::Admitter(admission::Limits limits, Wake wake, const Clock& clock)
-    : book_(std::move(limits)), clock_(clock), wake_(std::move(wake)) {}
+Admitter::Admitter(admission::Limits limits, Wake wake, const Clock& clock, bool kueue)
+    : book_(std::move(limits)), clock_(clock), kueue_(kueue), wake_(std::move(wake)) {}
+
+admission::Slot Admitter::SlotFor(const api::ContainerTask& task) const {
+  if (kueue_ && status::IsKueueManaged(task)) return admission::Slot::kNone;
+  return SlotOf(task);
+}
 
 void Admitter::SetAdmittedListener(AdmittedListener listener) {
   std::lock_guard lock(mu_);
@@ -124,7 +129,7 @@ void Admitter::Track(const api::ContainerTask& task) {
   {
     std::lock_guard lock(mu_);
     const admission::TaskRef ref = RefOf(task);
-    const admission::Slot slot = SlotOf(task);
+    const admission::Slot slot = SlotFor(task);
     book_.Set(ref, slot);
     if (slot == admission::Slot::kNone) waiting_since_.erase(ref.key);
     wake = OfferLocked();
@@ -136,7 +141,7 @@ void Admitter::TrackAll(const std::vector<api::ContainerTask>& tasks) {
   std::vector<std::string> wake;
   {
     std::lock_guard lock(mu_);
-    for (const api::ContainerTask& task : tasks) book_.Set(RefOf(task), SlotOf(task));
+    for (const api::ContainerTask& task : tasks) book_.Set(RefOf(task), SlotFor(task));
     wake = OfferLocked();
   }
   WakeAll(wake);

@@ -60,7 +60,10 @@ class Admitter {
   using AdmittedListener =
       std::function<void(const api::ContainerTask& task, const std::string& queue, std::chrono::nanoseconds waited)>;
 
-  explicit Admitter(admission::Limits limits = {}, Wake wake = {}, const Clock& clock = RealClock());
+  // `kueue`: tasks labelled for Kueue are Kueue's to admit and never in the
+  // book (ReconcilerOptions::kueue).
+  explicit Admitter(admission::Limits limits = {}, Wake wake = {}, const Clock& clock = RealClock(),
+                    bool kueue = false);
 
   // Both before any worker runs.
   void SetWake(Wake wake);
@@ -94,6 +97,8 @@ class Admitter {
   // Offers free slots; the keys to wake: those offered a slot, and the
   // front of every queue that changed.
   std::vector<std::string> OfferLocked();
+  // SlotOf, but kNone for a task Kueue admits.
+  admission::Slot SlotFor(const api::ContainerTask& task) const;
   void WakeAll(const std::vector<std::string>& keys) const;
 
   // Notes when a task first asks (its wait, for metrics).
@@ -102,6 +107,7 @@ class Admitter {
   mutable std::mutex mu_;
   admission::AdmissionBook book_;  // guarded by mu_
   const Clock& clock_;
+  const bool kueue_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> waiting_since_;  // guarded by mu_
   Wake wake_;                                                                             // set before workers start
   AdmittedListener on_admitted_;                                                          // set before workers start

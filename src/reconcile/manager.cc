@@ -3,7 +3,9 @@
 namespace ctask::reconcile {
 
 Manager::Manager(store::Store& store, runtime::Runtime& runtime, runtime::LogSource& logs, ManagerOptions options)
-    : store_(store), queue_(*options.clock), admitter_(std::move(options.limits)) {
+    : store_(store),
+      queue_(*options.clock),
+      admitter_(std::move(options.limits), {}, *options.clock, options.reconciler.kueue) {
   queue_.SetObserver(std::move(options.queue_observer));
   // A task whose turn has come is reconciled at once.
   admitter_.SetWake([this](const std::string& key) { queue_.Add(key); });

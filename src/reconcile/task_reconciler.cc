@@ -177,6 +177,7 @@ std::optional<std::string> TaskReconciler::DueTail(const api::ContainerTask& tas
 
 std::pair<status::Admission, bool> TaskReconciler::AskAdmission(const api::ContainerTask& task,
                                                                 const std::string& invalid) {
+  if (options_.kueue && status::IsKueueManaged(task)) return {status::Admission{.external = true}, false};
   if (!invalid.empty() || !status::WantsSlot(task)) {
     admitter_.Track(task);
     return {status::Admission{}, false};
@@ -271,7 +272,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   // 3. Being deleted: archive the log, remove what it owns, then the record.
   //    A slot it holds stays taken until the record is gone.
   if (task.metadata.deletion_timestamp) {
-    admitter_.Track(task);
+    if (!options_.kueue || !status::IsKueueManaged(task)) admitter_.Track(task);
     return Finalize(task, observed);
   }
 
@@ -301,7 +302,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   }
   if (claimed && !status::HoldsSlot(updated)) admitter_.Unclaim(TaskKey(task));
   if (claimed && status::HoldsSlot(updated)) admitter_.Admitted(updated);
-  admitter_.Track(updated);
+  if (!admission.external) admitter_.Track(updated);
 
   // 7. Act. Deleting the task ends the pass; every other action goes on to 8.
   if (decision.action == status::Action::kDeleteTask) return Finalize(updated, observed);

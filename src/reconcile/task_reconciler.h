@@ -48,6 +48,9 @@ struct ReconcilerOptions {
   // position when that is longer: the front of a long queue stays current
   // without rewriting every waiting task every interval.
   std::chrono::seconds queued_resync{30};
+  // A task labelled kueue.x-k8s.io/queue-name is admitted by Kueue, not by
+  // the admitter (the Kubernetes backend; Docker has no Kueue).
+  bool kueue = false;
 };
 
 struct ReconcileResult {

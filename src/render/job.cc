@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "api/kueue.h"
 #include "api/names.h"
 #include "render/labels.h"
 #include "render/utf8.h"
@@ -295,11 +296,16 @@ Result<api::Json> RenderJob(const api::ContainerTask& task, const JobOptions& op
   }
   const int attempt = EffectiveAttempt(options.attempt);
   const StringMap labels = AttemptLabels(task, attempt);
+  // Kueue's labels go on the Job only (its webhook and controller read the
+  // Job's): api/kueue.h.
+  StringMap job_labels = api::KueueLabels(task.metadata);
+  for (const auto& [key, value] : labels) job_labels[key] = value;
+  const bool kueue = !api::KueueQueueName(job_labels).empty();
 
   Json job = Json::object();
   job["apiVersion"] = "batch/v1";
   job["kind"] = "Job";
-  job["metadata"] = ObjectMetadata(task, api::DerivedJobName(task.metadata.name, attempt), labels,
+  job["metadata"] = ObjectMetadata(task, api::DerivedJobName(task.metadata.name, attempt), job_labels,
                                    {{kAnnotationGeneration, std::to_string(task.metadata.generation)}});
 
   Json job_spec = Json::object();
@@ -309,8 +315,10 @@ Result<api::Json> RenderJob(const api::ContainerTask& task, const JobOptions& op
     // task ends the usual way.
     job_spec["activeDeadlineSeconds"] = std::max<int64_t>(*options.active_deadline_seconds, 1);
   }
-  // One pod per Job; retries are new Jobs (see job.h). suspend is left unset:
-  // the operator deletes the Job when the task is suspended.
+  // One pod per Job; retries are new Jobs (see job.h). suspend is the
+  // operator's to set (it suspends a Job to stop an attempt), except for a
+  // Job Kueue admits: created suspended, then Kueue's alone.
+  if (kueue) job_spec["suspend"] = true;
   job_spec["backoffLimit"] = 0;
   job_spec["completions"] = 1;
   job_spec["parallelism"] = 1;

@@ -41,6 +41,7 @@ inline constexpr const char* kReasonImagePullFailed = "ImagePullFailed";  // the
 inline constexpr const char* kReasonConfigError = "ConfigError";  // a Secret/ConfigMap key, a host path, the user
 inline constexpr const char* kReasonContainerCreateFailed = "ContainerCreateFailed";  // the runtime refused it
 inline constexpr const char* kReasonUnschedulable = "Unschedulable";                  // no node takes the pod
+inline constexpr const char* kReasonWaitingForKueue = "WaitingForKueue";  // Kueue holds the Job (held_for_admission)
 
 struct Observation {
   int attempt = 0;
@@ -56,6 +57,11 @@ struct Observation {
   std::string waiting_reason;
   std::string waiting_message;
   bool waiting_permanent = false;
+  // kWaiting: the workload exists but an admission controller outside ctask
+  // (Kueue) holds it suspended — not yet admitted, or preempted. Not a
+  // start that is stuck: pendingTimeoutSeconds does not run, and a
+  // preempted attempt is not a failure.
+  bool held_for_admission = false;
 
   // kExited
   std::optional<int32_t> exit_code;
@@ -66,6 +72,9 @@ struct Observation {
   std::string evicted;
   std::string termination_message;
 
+  // When the workload was created, or last released to start (a Job's
+  // status.startTime, reset when it is unsuspended): pendingTimeoutSeconds
+  // counts from here.
   std::optional<Timestamp> created_at;
   std::optional<Timestamp> started_at;
   std::optional<Timestamp> finished_at;

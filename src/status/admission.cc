@@ -1,5 +1,6 @@
 #include "status/admission.h"
 
+#include "api/kueue.h"
 #include "status/decide.h"
 
 namespace ctask::status {
@@ -9,6 +10,10 @@ const api::Condition* AdmittedCondition(const api::ContainerTaskStatus& status) 
     if (c.type == kConditionAdmitted) return &c;
   }
   return nullptr;
+}
+
+bool IsKueueManaged(const api::ContainerTask& task) {
+  return !api::KueueQueueName(task.metadata.labels).empty();
 }
 
 bool HoldsSlot(const api::ContainerTask& task) {

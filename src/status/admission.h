@@ -26,11 +26,19 @@ inline constexpr const char* kWaitingForCapacity = "WaitingForCapacity";
 // The admitter's answer for a task that wants a slot: granted, or why not
 // (reason WaitingForCapacity, and where the task stands).
 struct Admission {
+  // Admitted outside ctask (Kueue): no slot here, no wait here; the
+  // workload's observation says whether Kueue holds it.
+  bool external = false;
   bool granted = true;
   std::string reason;
   std::string message;
   int64_t position = 0;  // 1-based in its queue, when refused
 };
+
+// Whether the task asks Kueue to admit it (api/kueue.h). Only a backend
+// with Kueue honours it (ReconcilerOptions::kueue): then the task is never
+// in ctask's book, and its Admitted condition says what Kueue did.
+bool IsKueueManaged(const api::ContainerTask& task);
 
 // Whether the record says the task holds a slot: Admitted is True, or the
 // task was started before the condition existed (attempts made, not

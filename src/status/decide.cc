@@ -201,6 +201,21 @@ void FollowMissing(const api::ContainerTask& task, const std::optional<Observati
   d.attempt = attempt;
 }
 
+// Kueue holds the attempt's Job suspended: not admitted yet, or preempted
+// (its pod stopped). Queued, not failing: no pendingTimeoutSeconds, and a
+// preempted attempt is no failure; the same Job runs when Kueue admits it
+// again.
+void WaitForKueue(const Observation& o, int64_t generation, Timestamp now, Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  const bool preempted = st.phase == api::phase::kRunning ||
+                         (st.phase == api::phase::kQueued && st.message.starts_with("preempted by Kueue"));
+  st.phase = api::phase::kQueued;
+  st.reason = runtime::kReasonWaitingForKueue;
+  st.message = (preempted ? "preempted by Kueue; " : "") + o.waiting_message;
+  SetCondition(st.conditions, api::Condition{kConditionAdmitted, "False", generation, now, st.reason,
+                                             Bounded(st.message, api::kMaxMessageLength)});
+}
+
 // The current attempt's workload exists but has not started.
 void FollowWaiting(const api::ContainerTaskSpec& spec, const Observation& o, Timestamp now, Decision& d) {
   ContainerTaskStatus& st = d.status;
@@ -284,7 +299,11 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
     case WorkloadState::kAbsent:
       return;  // handled above
     case WorkloadState::kWaiting:
-      FollowWaiting(task.spec, o, now, d);
+      if (o.held_for_admission) {
+        WaitForKueue(o, task.metadata.generation, now, d);
+      } else {
+        FollowWaiting(task.spec, o, now, d);
+      }
       return;
     case WorkloadState::kRunning:
       st.phase = api::phase::kRunning;
@@ -413,6 +432,27 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
     st.reason = reason::kSuspended;
     st.message = "suspended: set spec.suspend to false to start a new attempt";
     stop_if_live();
+  } else if (admission.external) {
+    // 6. Kueue admits it, not ctask's queues: the Job is created at once
+    //    (suspended), and the deadline runs from when Kueue lets it start.
+    if (st.attempts == 0) {
+      st.attempts = 1;
+    } else if (st.phase == api::phase::kSuspended) {
+      st.attempts += 1;
+    }
+    FollowAttempt(task, observed, now, d);
+    const bool started = observed && observed->attempt == st.attempts && !observed->held_for_admission &&
+                         observed->state != WorkloadState::kAbsent;
+    if (started) {
+      if (!st.start_time) st.start_time = now;
+      if (!IsTerminal(st.phase)) {
+        SetCondition(st.conditions, api::Condition{kConditionAdmitted, "True", task.metadata.generation, now,
+                                                   reason::kAdmitted, "admitted by Kueue"});
+      }
+    }
+    if (spec.timeout_seconds && st.start_time && !IsTerminal(st.phase)) {
+      Requeue(d, std::chrono::duration_cast<seconds>(*st.start_time + seconds(*spec.timeout_seconds) - now));
+    }
   } else if (!HoldsSlot(task) && !admission.granted) {
     // 6. Waiting for a slot of its queue: no attempt yet, no deadline
     //    running (the admitter wakes it when its turn comes).

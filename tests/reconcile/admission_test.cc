@@ -47,15 +47,18 @@ admission::Limits Limits(std::optional<int> global, std::optional<int> per_queue
 
 class AdmissionTest : public ::testing::Test {
  protected:
-  void Open(admission::Limits limits) {
-    admitter = std::make_unique<Admitter>(std::move(limits), [this](const std::string& key) {
-      std::lock_guard lock(mu);
-      woken.push_back(key);
-    });
+  void Open(admission::Limits limits, bool kueue = false) {
+    admitter = std::make_unique<Admitter>(
+        std::move(limits),
+        [this](const std::string& key) {
+          std::lock_guard lock(mu);
+          woken.push_back(key);
+        },
+        RealClock(), kueue);
     store = std::make_unique<fakes::FaultStore>(records);
     archiver = std::make_unique<LogArchiver>(*store, runtime, [](const std::string&) {});
     reconciler = std::make_unique<TaskReconciler>(
-        *store, runtime, *archiver, clock, ReconcilerOptions{}, [](const api::ContainerTask&) {},
+        *store, runtime, *archiver, clock, ReconcilerOptions{.kueue = kueue}, [](const api::ContainerTask&) {},
         [this](const api::ContainerTask& task, const status::TaskEvent& event) {
           std::lock_guard lock(mu);
           events.push_back(task.metadata.name + " " + event.reason + ": " + event.message);
@@ -210,6 +213,33 @@ TEST_F(AdmissionTest, RaisingALimitAdmitsAtOnceAndCancellingAQueuedTaskLeavesThe
   EXPECT_EQ(Get("t2").status.phase, phase::kCancelled);
   EXPECT_EQ(Get("t2").status.attempts, 0);
   EXPECT_EQ(admitter->Counts()["team/default"].running, 2);
+}
+
+TEST_F(AdmissionTest, ATaskForKueueIsNeverInCtasksQueuesWhereKueueRuns) {
+  Open(Limits(1), /*kueue=*/true);
+  Create(NewTask("a", "default", 0));
+  ASSERT_TRUE(Reconcile("a"));
+  api::ContainerTask k = NewTask("k", "default", 1);
+  k.metadata.labels["kueue.x-k8s.io/queue-name"] = "lq";
+  Create(k);
+  ASSERT_TRUE(Reconcile("k"));
+  EXPECT_EQ(runtime.applies("uid-k", 1), 1) << "its Job is created at once: Kueue decides when it runs";
+  EXPECT_EQ(admitter->Counts()["team/default"].running, 1) << "a's slot only";
+  Create(NewTask("b", "default", 2));
+  ASSERT_TRUE(Reconcile("b"));
+  EXPECT_EQ(Get("b").status.phase, phase::kQueued) << "k took none of ctask's slots, a holds the one";
+}
+
+TEST_F(AdmissionTest, WithoutKueueTheLabelIsIgnoredAndTheTaskWaitsItsTurn) {
+  Open(Limits(1), /*kueue=*/false);  // the Docker backend
+  Create(NewTask("a", "default", 0));
+  ASSERT_TRUE(Reconcile("a"));
+  api::ContainerTask k = NewTask("k", "default", 1);
+  k.metadata.labels["kueue.x-k8s.io/queue-name"] = "lq";
+  Create(k);
+  ASSERT_TRUE(Reconcile("k"));
+  EXPECT_EQ(Get("k").status.phase, phase::kQueued);
+  EXPECT_EQ(runtime.applies("uid-k", 1), 0);
 }
 
 }  // namespace

@@ -236,5 +236,18 @@ TEST(NetworkPolicy, DeniesEverythingForTheTasksPods) {
                                    R"("0b9f5c1e-1111-4222-8333-944445555666"}},"policyTypes":["Ingress","Egress"]})");
 }
 
+TEST(Job, AKueueTaskGetsItsKueueLabelsAndStartsSuspended) {
+  api::ContainerTask task = Task();
+  task.metadata.labels = {
+      {"kueue.x-k8s.io/queue-name", "lq"}, {"kueue.x-k8s.io/priority-class", "high"}, {"team", "not-copied"}};
+  const Json job = RenderOrFail(task);
+  EXPECT_EQ(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "lq");
+  EXPECT_EQ(job["metadata"]["labels"]["kueue.x-k8s.io/priority-class"], "high");
+  EXPECT_FALSE(job["metadata"]["labels"].contains("team"));
+  EXPECT_EQ(job["spec"]["suspend"], true) << "created suspended: Kueue unsuspends it when it admits it";
+  EXPECT_FALSE(job["spec"]["template"]["metadata"]["labels"].contains("kueue.x-k8s.io/queue-name"));
+  EXPECT_FALSE(RenderOrFail(Task())["spec"].contains("suspend")) << "no Kueue label, no suspend";
+}
+
 }  // namespace
 }  // namespace ctask::render

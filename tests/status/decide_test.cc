@@ -311,7 +311,8 @@ TEST(DecideTest, TerminationMessageAndLongMessagesAreBounded) {
 
 // ---- admission (docs/queues.md) -------------------------------------------
 
-const Admission kRefused{false, reason::kWaitingForCapacity, "position 3 of 7 in queue default"};
+const Admission kRefused{
+    .granted = false, .reason = reason::kWaitingForCapacity, .message = "position 3 of 7 in queue default"};
 
 TEST(DecideAdmissionTest, ARefusedTaskWaitsQueuedWithoutAnAttemptOrADeadline) {
   api::ContainerTask t = Task();
@@ -413,6 +414,63 @@ TEST(DecideAdmissionTest, CancellingAQueuedTaskEndsItWithoutAnAttempt) {
   ASSERT_NE(admitted, nullptr);
   EXPECT_EQ(admitted->status, "False");
   EXPECT_EQ(admitted->reason, reason::kCancelled);
+}
+
+// ---- Kueue (admission outside ctask) -------------------------------------
+
+const Admission kKueue{.external = true};
+
+Observation HeldByKueue(int attempt = 1) {
+  Observation o = Obs(WorkloadState::kWaiting, attempt);
+  o.held_for_admission = true;
+  o.waiting_reason = runtime::kReasonWaitingForKueue;
+  o.waiting_message = "Job t-1 is suspended until Kueue admits it (LocalQueue lq)";
+  return o;
+}
+
+TEST(DecideKueueTest, TheJobIsCreatedAtOnceAndTheTaskWaitsForKueueWithoutAPendingTimeout) {
+  api::ContainerTask t = Task();
+  t.spec.pending_timeout_seconds = 5;
+  t.spec.timeout_seconds = 60;
+  Decision first = Decide(t, std::nullopt, kT0, "", kKueue);
+  EXPECT_EQ(first.action, Action::kStartAttempt);
+  EXPECT_EQ(first.status.attempts, 1);
+  EXPECT_FALSE(first.status.start_time) << "the deadline runs from when Kueue lets it start";
+  t.status = first.status;
+  Decision held = Decide(t, HeldByKueue(), kT0 + seconds(600), "", kKueue);
+  EXPECT_EQ(held.status.phase, api::phase::kQueued);
+  EXPECT_EQ(held.status.reason, "WaitingForKueue");
+  EXPECT_EQ(held.status.message, "Job t-1 is suspended until Kueue admits it (LocalQueue lq)");
+  EXPECT_EQ(held.action, Action::kNone) << "10 minutes held, pendingTimeoutSeconds 5: not a failure";
+  EXPECT_EQ(ConditionStatus(held.status, kConditionAdmitted), "False");
+  EXPECT_EQ(ConditionStatus(held.status, "Reconciling"), "True");
+  t.status = held.status;
+  Decision running = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(700), "", kKueue);
+  EXPECT_EQ(running.status.phase, api::phase::kRunning);
+  EXPECT_EQ(running.status.start_time, kT0 + seconds(700));
+  EXPECT_EQ(ConditionStatus(running.status, kConditionAdmitted), "True");
+  EXPECT_EQ(running.requeue_after, seconds(60));
+}
+
+TEST(DecideKueueTest, APreemptedAttemptGoesBackToQueuedAndIsNoFailure) {
+  api::ContainerTask t = Task();
+  t.status = Decide(t, std::nullopt, kT0, "", kKueue).status;
+  t.status = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(2), "", kKueue).status;
+  Decision preempted = Decide(t, HeldByKueue(), kT0 + seconds(30), "", kKueue);
+  EXPECT_EQ(preempted.status.phase, api::phase::kQueued);
+  EXPECT_EQ(preempted.status.reason, "WaitingForKueue");
+  EXPECT_TRUE(preempted.status.message.starts_with("preempted by Kueue; ")) << preempted.status.message;
+  EXPECT_EQ(preempted.status.attempts, 1);
+  EXPECT_TRUE(preempted.status.history.empty()) << "no failed attempt recorded";
+  EXPECT_EQ(preempted.action, Action::kNone);
+  t.status = preempted.status;
+  Decision again = Decide(t, Obs(WorkloadState::kRunning), kT0 + seconds(90), "", kKueue);
+  EXPECT_EQ(again.status.phase, api::phase::kRunning);
+  EXPECT_EQ(again.status.attempts, 1) << "the same Job runs again";
+  t.status = again.status;
+  Decision done = Decide(t, Exited(0), kT0 + seconds(95), "", kKueue);
+  EXPECT_EQ(done.status.phase, api::phase::kSucceeded);
+  EXPECT_EQ(ConditionStatus(done.status, kConditionAdmitted), "False");
 }
 
 }  // namespace

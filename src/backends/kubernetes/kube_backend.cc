@@ -47,6 +47,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
   reconcile::ManagerOptions manager;
   manager.workers = options_.workers;
   manager.reconciler = options_.reconciler;
+  manager.reconciler.kueue = true;  // a task labelled for Kueue is Kueue's to admit
   manager.clock = options_.clock;
   manager.on_status = [this](const api::ContainerTask& task) {
     TrackBoot(task);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "api/kueue.h"
 #include "render/job.h"
 #include "util/time.h"
 
@@ -35,6 +36,17 @@ const Json* Path(const Json& object, std::initializer_list<const char*> keys) {
 }
 
 // The Job's condition of `type` with status True, or nullptr.
+std::map<std::string, std::string> LabelsOf(const Json& object) {
+  std::map<std::string, std::string> labels;
+  const Json& meta = object.value("metadata", Json::object());
+  if (auto it = meta.find("labels"); it != meta.end() && it->is_object()) {
+    for (const auto& [key, value] : it->items()) {
+      if (value.is_string()) labels[key] = value.get<std::string>();
+    }
+  }
+  return labels;
+}
+
 const Json* TrueCondition(const Json& job, const char* type) {
   const Json* conditions = Path(job, {"status", "conditions"});
   if (conditions == nullptr || !conditions->is_array()) return nullptr;
@@ -146,7 +158,22 @@ runtime::Observation ObserveAttempt(int attempt, const std::optional<Json>& job,
   if (!job) return o;
   const Json& meta = job->value("metadata", Json::object());
   o.workload_name = Str(meta, "name");
-  o.created_at = Time(meta, "creationTimestamp");
+  o.created_at = Time(job->value("status", Json::object()), "startTime");
+  if (!o.created_at) o.created_at = Time(meta, "creationTimestamp");
+
+  // A Job Kueue admits, suspended and not finished: Kueue holds it (not yet
+  // admitted, or preempted and its pod on the way out).
+  const std::string kueue_queue = api::KueueQueueName(LabelsOf(*job));
+  const bool suspended = job->value("spec", Json::object()).value("suspend", false);
+  if (!kueue_queue.empty() && suspended && TrueCondition(*job, "Complete") == nullptr &&
+      TrueCondition(*job, "Failed") == nullptr) {
+    o.state = WorkloadState::kWaiting;
+    o.held_for_admission = true;
+    o.waiting_reason = runtime::kReasonWaitingForKueue;
+    o.waiting_message =
+        "Job " + o.workload_name + " is suspended until Kueue admits it (LocalQueue " + kueue_queue + ")";
+    return o;
+  }
 
   if (pod) {
     ObservePod(*pod, o);

@@ -139,6 +139,36 @@ INSTANTIATE_TEST_SUITE_P(
              WorkloadState::kExited}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
+Json KueueJob(Json status, bool suspended) {
+  Json job = JobWith(std::move(status), {{"suspend", suspended}});
+  job["metadata"]["labels"] = {{"kueue.x-k8s.io/queue-name", "lq"}, {"ctask.io/task", "hello"}};
+  return job;
+}
+
+TEST(ObserveKueueJobTest, SuspendedByKueueIsHeldNotStopped) {
+  const runtime::Observation held = ObserveAttempt(1, KueueJob({}, true), std::nullopt);
+  EXPECT_EQ(held.state, WorkloadState::kWaiting);
+  EXPECT_TRUE(held.held_for_admission);
+  EXPECT_EQ(held.waiting_reason, "WaitingForKueue");
+  EXPECT_EQ(held.waiting_message, "Job hello-1 is suspended until Kueue admits it (LocalQueue lq)");
+  // Preempted: Kueue suspended it again while its pod still runs.
+  const runtime::Observation preempted =
+      ObserveAttempt(1, KueueJob({}, true), PodWith({{"running", {{"startedAt", "2026-11-23T10:00:05Z"}}}}, "Running"));
+  EXPECT_TRUE(preempted.held_for_admission);
+  EXPECT_EQ(preempted.state, WorkloadState::kWaiting);
+  // Admitted: an ordinary Job, pending time from its (re)start.
+  const runtime::Observation admitted =
+      ObserveAttempt(1, KueueJob({{"startTime", "2026-11-23T10:07:00Z"}}, false), std::nullopt);
+  EXPECT_FALSE(admitted.held_for_admission);
+  EXPECT_EQ(admitted.state, WorkloadState::kWaiting);
+  EXPECT_EQ(admitted.created_at, ParseRfc3339("2026-11-23T10:07:00Z"));
+  // Finished: what it did, whatever suspend says.
+  const runtime::Observation done =
+      ObserveAttempt(1, KueueJob({{"conditions", Json::array({Condition("Complete", "")})}}, true), std::nullopt);
+  EXPECT_EQ(done.state, WorkloadState::kExited);
+  EXPECT_FALSE(done.held_for_admission);
+}
+
 TEST(CurrentPodTest, PrefersTheNewestLivePod) {
   auto pod = [](const std::string& name, const std::string& created, bool deleting) {
     Json p = {{"metadata", {{"name", name}, {"creationTimestamp", created}}}};
