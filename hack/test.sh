@@ -25,6 +25,9 @@
 #              (build-asan/)
 #   fuzz       the parse -> validate -> render libFuzzer target, bounded time
 #              (build-fuzz/, clang 16)
+#   kueue      the operator beside a real Kueue controller: build-kueue.sh
+#              (built once and cached, ~6 min cold), kueue.sh up, ctest -L
+#              kueue (tests/kueue/), kueue.sh down.
 #   node       the operator on real pods: the operator's image (hack/image.sh,
 #              as make image), then hack/cluster/up.sh --node adds
 #              kube-scheduler, containerd and a kubelet to the control plane
@@ -51,6 +54,7 @@ log "tier format: clang-format over every C++ file"
 cluster_dir=${CTASK_CLUSTER_DIR:-/tmp/ctask-cluster}
 cluster_started=false
 node_started=false
+kueue_started=false
 on_exit() {
   local rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -60,6 +64,9 @@ on_exit() {
       printf -- '--- %s (last 20 lines)\n' "$f" >&2
       tail -n 20 "$f" >&2 || true
     done
+  fi
+  if [ "$kueue_started" = true ]; then
+    "$CTASK_ROOT/hack/cluster/kueue.sh" down || true
   fi
   if [ "$cluster_started" = true ]; then
     "$CTASK_ROOT/hack/cluster/down.sh" || true
@@ -96,7 +103,7 @@ cluster_dir=${CTASK_CLUSTER_DIR:-$cluster_dir}
 
 log "tier unit: build and run"
 configure_and_build build "${CTASK_BUILD_CONFIG[@]}"
-ctest --test-dir build --output-on-failure -j "$CTASK_JOBS" -LE node
+ctest --test-dir build --output-on-failure -j "$CTASK_JOBS" -LE 'node|kueue'
 
 log "tier tidy: clang-tidy over src/ and controller/"
 "$CTASK_ROOT/hack/lint.sh" tidy
@@ -104,10 +111,20 @@ log "tier tidy: clang-tidy over src/ and controller/"
 log "tier sanitizer: ASan + UBSan build and run"
 configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCTASK_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$CTASK_JOBS" -LE node
+  ctest --test-dir build-asan --output-on-failure -j "$CTASK_JOBS" -LE 'node|kueue'
 
 log "tier fuzz: parse -> validate -> render"
 "$CTASK_ROOT/hack/fuzz.sh"
+
+log "tier kueue: the operator beside a real Kueue controller"
+# Kueue's webhooks see every Job the API server is asked to create, so it
+# runs only for this tier, and is stopped (its webhooks removed) after it.
+"$CTASK_ROOT/hack/cluster/build-kueue.sh" >/dev/null
+kueue_started=true
+"$CTASK_ROOT/hack/cluster/kueue.sh" up
+ctest --test-dir build --output-on-failure -j "$CTASK_JOBS" -L kueue
+"$CTASK_ROOT/hack/cluster/kueue.sh" down
+kueue_started=false
 
 log "tier node: the operator's image, then the operator on real pods (kubelet, containerd, runc)"
 # The image the in-cluster test deploys with manifests/ (make image); up.sh

@@ -158,12 +158,15 @@ runtime::Observation ObserveAttempt(int attempt, const std::optional<Json>& job,
   if (!job) return o;
   const Json& meta = job->value("metadata", Json::object());
   o.workload_name = Str(meta, "name");
+  const std::string kueue_queue = api::KueueQueueName(LabelsOf(*job));
   o.created_at = Time(job->value("status", Json::object()), "startTime");
-  if (!o.created_at) o.created_at = Time(meta, "creationTimestamp");
+  // A Job Kueue has just unsuspended may not show its new startTime yet:
+  // its creation (before the wait for Kueue) is no start, so the caller's
+  // now stands in until the Job controller writes it.
+  if (!o.created_at && kueue_queue.empty()) o.created_at = Time(meta, "creationTimestamp");
 
   // A Job Kueue admits, suspended and not finished: Kueue holds it (not yet
   // admitted, or preempted and its pod on the way out).
-  const std::string kueue_queue = api::KueueQueueName(LabelsOf(*job));
   const bool suspended = job->value("spec", Json::object()).value("suspend", false);
   if (!kueue_queue.empty() && suspended && TrueCondition(*job, "Complete") == nullptr &&
       TrueCondition(*job, "Failed") == nullptr) {

@@ -162,6 +162,9 @@ TEST(ObserveKueueJobTest, SuspendedByKueueIsHeldNotStopped) {
   EXPECT_FALSE(admitted.held_for_admission);
   EXPECT_EQ(admitted.state, WorkloadState::kWaiting);
   EXPECT_EQ(admitted.created_at, ParseRfc3339("2026-11-23T10:07:00Z"));
+  // Unsuspended a moment ago, no startTime yet: no start time to count
+  // pending time from (its creation was before the wait for Kueue).
+  EXPECT_FALSE(ObserveAttempt(1, KueueJob({}, false), std::nullopt).created_at);
   // Finished: what it did, whatever suspend says.
   const runtime::Observation done =
       ObserveAttempt(1, KueueJob({{"conditions", Json::array({Condition("Complete", "")})}}, true), std::nullopt);
