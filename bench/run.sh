@@ -2,12 +2,13 @@
 # What `make bench` runs: installs what is needed, makes the Docker daemon and
 # the test image available (hack/docker-up.sh), builds ctask and the benchmark
 # targets only into build/ (configured with -DCTASK_BENCH=ON, as hack/build.sh
-# configures it otherwise), then runs the five benchmarks with their
-# defaults; the last three, kube_create.sh, operator_kube.sh and pod_start.sh
-# (the last on the real node: up.sh --node), start the test
-# control plane themselves (hack/cluster/up.sh; a cold first build of it
-# takes ~13 min); kube_create.sh builds its client-go twin into
-# ${CTASK_CACHE:-~/.cache/ctask}/bench/. operator_kube.sh takes ~15 min.
+# configures it otherwise), then runs the six benchmarks with their
+# defaults; the last four, kube_create.sh, operator_kube.sh,
+# queue_admission.sh and pod_start.sh (the last on the real node: up.sh
+# --node), start the test control plane themselves (hack/cluster/up.sh; a
+# cold first build of it takes ~13 min); kube_create.sh builds its client-go
+# twin into ${CTASK_CACHE:-~/.cache/ctask}/bench/. operator_kube.sh takes
+# ~15 min, queue_admission.sh ~1.5 min.
 # Arguments are ignored; run the benchmarks directly for other settings
 # (bench/README.md).
 set -euo pipefail
@@ -23,7 +24,8 @@ if [ ! -f build/build.ninja ]; then
 else
   cmake build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTASK_BENCH=ON >/dev/null
 fi
-ninja -C build -j "$CTASK_JOBS" ctask bench_run_vs_docker bench_kube_create bench_operator_kube
+ninja -C build -j "$CTASK_JOBS" ctask bench_run_vs_docker bench_kube_create bench_operator_kube \
+  bench_queue_admission
 
 log "bench_run_vs_docker"
 build/bench/bench_run_vs_docker --ctask build/controller/ctask
@@ -36,6 +38,9 @@ bench/kube_create.sh --build-dir build
 echo
 log "operator_kube.sh"
 bench/operator_kube.sh --build-dir build
+echo
+log "queue_admission.sh"
+bench/queue_admission.sh --build-dir build
 echo
 log "pod_start.sh"
 bench/pod_start.sh --build-dir build

@@ -146,15 +146,20 @@ bool AdmissionBook::Eligible(const std::string& queue, const Queue& q) const {
 }
 
 std::map<std::string, AdmissionBook::Queue>::iterator AdmissionBook::NextQueue() {
-  // The queues after the one served last, then from the start up to and
-  // including it.
-  for (auto it = queues_.upper_bound(served_last_); it != queues_.end(); ++it) {
-    if (Eligible(it->first, it->second)) return it;
+  // The eligible queue served longest ago; a queue never served (one that
+  // has just got its first task) before any other, ties by name.
+  auto best = queues_.end();
+  uint64_t best_served = 0;
+  for (auto it = queues_.begin(); it != queues_.end(); ++it) {
+    if (!Eligible(it->first, it->second)) continue;
+    auto served = last_served_.find(it->first);
+    const uint64_t at = served == last_served_.end() ? 0 : served->second;
+    if (best == queues_.end() || at < best_served) {
+      best = it;
+      best_served = at;
+    }
   }
-  for (auto it = queues_.begin(); it != queues_.end() && it->first <= served_last_; ++it) {
-    if (Eligible(it->first, it->second)) return it;
-  }
-  return queues_.end();
+  return best;
 }
 
 std::vector<std::string> AdmissionBook::Offer() {
@@ -167,7 +172,7 @@ std::vector<std::string> AdmissionBook::Offer() {
     Take(entry, State::kOffered);
     entry.offer = next_offer_++;
     offers_.emplace(entry.offer, key);
-    served_last_ = q->first;
+    last_served_[q->first] = ++serves_;
     offered.push_back(key);
   }
   return offered;

@@ -7,9 +7,11 @@
 // waiting tasks are ordered by priority (higher first), then creation time,
 // then key — first come, first served, with a tie in one second settled by
 // name so every process orders them alike. Across queues, free slots go
-// round-robin: from the queue after the one served last, to the next queue
-// that has a waiting task and is under its limit. A queue with 500 waiting
-// tasks therefore gets one slot per turn, as does a queue with one.
+// round-robin: to the queue, among those with a waiting task and under
+// their limit, that was served longest ago (one never served first). A
+// queue with 500 waiting tasks therefore gets one slot per turn, as does a
+// queue with one, and a queue whose first task arrives late is not passed
+// over for a whole round.
 //
 // A slot is counted from the moment it is offered: offered, claimed (the
 // reconciler took the offer and is writing the admission) and holding (the
@@ -132,7 +134,11 @@ class AdmissionBook {
   std::map<std::string, Queue> queues_;
   std::map<uint64_t, std::string> offers_;  // outstanding offers by sequence
   uint64_t next_offer_ = 1;
-  std::string served_last_;  // the queue the last offer went to
+  // Queue id -> when it was last offered a slot (a count of offers): kept
+  // when the queue empties, so a queue that drains and refills waits its
+  // turn like the others.
+  std::map<std::string, uint64_t, std::less<>> last_served_;
+  uint64_t serves_ = 0;
   std::set<std::string> changed_;
   int64_t running_total_ = 0;
 };

@@ -230,6 +230,34 @@ TEST(AdmissionBookTest, MovingToAnotherQueueMovesTheTask) {
   EXPECT_TRUE(book.Counts().empty());
 }
 
+TEST(AdmissionBookTest, AQueueWhoseFirstTaskComesLateIsServedNextNotARoundLater) {
+  AdmissionBook book(Global(1));
+  std::vector<TaskRef> all;
+  for (const char* q : {"a", "b", "c"}) {
+    for (int i = 0; i < 3; ++i) all.push_back(Ref(std::string(q) + std::to_string(i), q, i));
+  }
+  for (const TaskRef& r : all) {
+    if (r.queue != "ns/a") book.Set(r, Slot::kWaiting);
+  }
+  std::vector<std::string> order;
+  auto next = [&] {
+    std::vector<std::string> offered = Admit(book, all);
+    ASSERT_EQ(offered.size(), 1u);
+    order.push_back(offered[0]);
+    book.Remove(offered[0]);
+  };
+  next();  // b0
+  next();  // c0
+  for (const TaskRef& r : all) {
+    if (r.queue == "ns/a") book.Set(r, Slot::kWaiting);  // queue a's tasks arrive now
+  }
+  next();
+  next();
+  next();
+  EXPECT_EQ(order, (std::vector<std::string>{"ns/b0", "ns/c0", "ns/a0", "ns/b1", "ns/c1"}))
+      << "a, never served, goes before b and c, served once each";
+}
+
 TEST(AdmissionBookTest, ChangedQueuesAndTheirFront) {
   AdmissionBook book(Global(1));
   book.Set(Ref("a", "q", 0), Slot::kWaiting);
