@@ -214,7 +214,7 @@ TEST_F(QueueE2eTest, LimitsHoldSlotsGoRoundTheQueuesAndFirstComeFirstServedWithi
       << ::testing::PrintToString(events);
 }
 
-TEST_F(QueueE2eTest, TimeInTheQueueIsNotPendingTimeAndAQueuedTaskCanBeCancelled) {
+TEST_F(QueueE2eTest, TimeInTheQueueIsNotPendingTimeAndAQueuedTaskCanBeCancelledSuspendedOrDeleted) {
   StartOperator("operator", {"--max-running", "1"});
   ApplyTask("first");
   ASSERT_TRUE(WaitFor([&] { return Admitted("first"); }));
@@ -227,6 +227,19 @@ TEST_F(QueueE2eTest, TimeInTheQueueIsNotPendingTimeAndAQueuedTaskCanBeCancelled)
   const api::ContainerTaskStatus cancelled = WaitPhase("late", "Cancelled");
   EXPECT_EQ(cancelled.attempts, 0);
   EXPECT_FALSE(JobExists("late-1"));
+
+  // Suspended and deleted while queued: out of the queue, no Job ever.
+  ApplyTask("paused");
+  ApplyTask("gone");
+  WaitPhase("paused", "Queued");
+  WaitPhase("gone", "Queued");
+  PatchSpec("paused", R"({"suspend":true})");
+  EXPECT_EQ(WaitPhase("paused", "Suspended").attempts, 0);
+  BinaryResult deleted = Kubectl({"delete", "containertask", "gone", "-n", ns(), "--timeout=60s"});
+  ASSERT_EQ(deleted.exit_code, 0) << Said(deleted);
+  EXPECT_FALSE(TaskJson("gone").has_value());
+  EXPECT_FALSE(JobExists("paused-1"));
+  EXPECT_FALSE(JobExists("gone-1"));
   EXPECT_EQ(TaskStatus("first").phase, "Running");
 }
 
