@@ -346,6 +346,65 @@ void DecideFinished(const api::ContainerTask& task, const std::optional<Observat
   SetConditions(d.status, task.metadata.generation, now);
 }
 
+// The deadline of a task that started: looked at again when it is due.
+void RequeueForDeadline(const api::ContainerTaskSpec& spec, Timestamp now, Decision& d) {
+  const ContainerTaskStatus& st = d.status;
+  if (spec.timeout_seconds && st.start_time && !IsTerminal(st.phase)) {
+    Requeue(d, std::chrono::duration_cast<seconds>(*st.start_time + seconds(*spec.timeout_seconds) - now));
+  }
+}
+
+// Steps 6-7 for a task Kueue admits: its Job is created at once (suspended),
+// the deadline runs from when Kueue first lets it start, and the Admitted
+// condition says what Kueue did.
+void DecideAdmittedByKueue(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+                           Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  if (st.attempts == 0) {
+    st.attempts = 1;
+  } else if (st.phase == api::phase::kSuspended) {
+    st.attempts += 1;
+  }
+  FollowAttempt(task, observed, now, d);
+  const bool started = observed && observed->attempt == st.attempts && !observed->held_for_admission &&
+                       observed->state != WorkloadState::kAbsent;
+  if (started) {
+    if (!st.start_time) st.start_time = now;
+    if (!IsTerminal(st.phase)) {
+      SetCondition(st.conditions, api::Condition{kConditionAdmitted, "True", task.metadata.generation, now,
+                                                 reason::kAdmitted, "admitted by Kueue"});
+    }
+  }
+  RequeueForDeadline(task.spec, now, d);
+}
+
+// Steps 6-7 under ctask's queues: wait for a slot, or (admitted) follow the
+// current attempt.
+void DecideAdmitted(const api::ContainerTask& task, const std::optional<Observation>& observed, Timestamp now,
+                    const Admission& admission, Decision& d) {
+  ContainerTaskStatus& st = d.status;
+  if (!HoldsSlot(task) && !admission.granted) {
+    // 6. Waiting for a slot of its queue: no attempt yet, no deadline
+    //    running (the admitter wakes it when its turn comes).
+    WaitForSlot(st, task.metadata.generation, admission, now);
+    return;
+  }
+  if (!HoldsSlot(task)) {
+    // 6. Admitted: the first attempt, or a resumed task's next one.
+    Admit(task, st, now);
+  } else if (st.attempts == 0) {
+    st.attempts = 1;
+    st.start_time = now;
+  } else if (st.phase == api::phase::kSuspended) {
+    // Resumed before its slot was given back: a new attempt; the stopped
+    // one is not counted as a failure.
+    st.attempts += 1;
+  }
+  // 7. Follow the current attempt.
+  FollowAttempt(task, observed, now, d);
+  RequeueForDeadline(task.spec, now, d);
+}
+
 }  // namespace
 
 bool IsTerminal(const std::string& phase) {
@@ -433,47 +492,11 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
     st.message = "suspended: set spec.suspend to false to start a new attempt";
     stop_if_live();
   } else if (admission.external) {
-    // 6. Kueue admits it, not ctask's queues: the Job is created at once
-    //    (suspended), and the deadline runs from when Kueue lets it start.
-    if (st.attempts == 0) {
-      st.attempts = 1;
-    } else if (st.phase == api::phase::kSuspended) {
-      st.attempts += 1;
-    }
-    FollowAttempt(task, observed, now, d);
-    const bool started = observed && observed->attempt == st.attempts && !observed->held_for_admission &&
-                         observed->state != WorkloadState::kAbsent;
-    if (started) {
-      if (!st.start_time) st.start_time = now;
-      if (!IsTerminal(st.phase)) {
-        SetCondition(st.conditions, api::Condition{kConditionAdmitted, "True", task.metadata.generation, now,
-                                                   reason::kAdmitted, "admitted by Kueue"});
-      }
-    }
-    if (spec.timeout_seconds && st.start_time && !IsTerminal(st.phase)) {
-      Requeue(d, std::chrono::duration_cast<seconds>(*st.start_time + seconds(*spec.timeout_seconds) - now));
-    }
-  } else if (!HoldsSlot(task) && !admission.granted) {
-    // 6. Waiting for a slot of its queue: no attempt yet, no deadline
-    //    running (the admitter wakes it when its turn comes).
-    WaitForSlot(st, task.metadata.generation, admission, now);
+    // 6-7. Kueue admits it, not ctask's queues.
+    DecideAdmittedByKueue(task, observed, now, d);
   } else {
-    if (!HoldsSlot(task)) {
-      // 6. Admitted: the first attempt, or a resumed task's next one.
-      Admit(task, st, now);
-    } else if (st.attempts == 0) {
-      st.attempts = 1;
-      st.start_time = now;
-    } else if (st.phase == api::phase::kSuspended) {
-      // Resumed before its slot was given back: a new attempt; the stopped
-      // one is not counted as a failure.
-      st.attempts += 1;
-    }
-    // 7. Follow the current attempt.
-    FollowAttempt(task, observed, now, d);
-    if (spec.timeout_seconds && st.start_time && !IsTerminal(st.phase)) {
-      Requeue(d, std::chrono::duration_cast<seconds>(*st.start_time + seconds(*spec.timeout_seconds) - now));
-    }
+    // 6-7. ctask's queues admit it; then the current attempt.
+    DecideAdmitted(task, observed, now, admission, d);
   }
   st.message = Bounded(st.message, api::kMaxMessageLength);
   ReleaseSlot(st, task.metadata.generation, observed, now);
