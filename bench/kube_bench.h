@@ -160,6 +160,16 @@ class OperatorProcess {
     return s.str();
   }
   // /metrics, or "" when it does not answer.
+  // VmRSS in MiB.
+  double RssMiB() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("VmRSS:")) return std::stod(line.substr(6)) / 1024.0;
+    }
+    return 0;
+  }
+
   std::string Metrics() const {
     http::CurlClient client({});
     http::Request request;

@@ -42,14 +42,24 @@
 #include "kube/config.h"
 #include "kube/connect.h"
 #include "kube/resource.h"
+#include "kube_bench.h"
 #include "render/job.h"
 
 extern char** environ;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using ctask::api::Json;
+using ctask::bench::CleanUp;
+using ctask::bench::Clock;
+using ctask::bench::Die;
+using ctask::bench::Namespace;
+using ctask::bench::OperatorProcess;
+using ctask::bench::Parallel;
+using ctask::bench::Percentile;
+using ctask::bench::Seconds;
+using ctask::bench::SumBy;
+using ctask::bench::WatchFrom;
 namespace kube = ctask::kube;
 namespace resources = ctask::kube::resources;
 
@@ -61,48 +71,6 @@ struct Options {
   std::string run_id;    // "" = "bo-<pid>"
   std::string clean_up;  // a run id: clean up after it and exit
 };
-
-// The operator processes running now: a failing run stops them before it
-// exits (std::exit runs no destructors). Namespaces are left to the wrapper
-// (bench/operator_kube.sh deletes every namespace of the run).
-std::mutex children_mu;
-std::vector<pid_t> children;
-
-[[noreturn]] void Die(const std::string& why) {
-  std::cerr << "bench_operator_kube: " << why << "\n";
-  std::lock_guard lock(children_mu);
-  for (pid_t pid : children) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-  }
-  std::exit(1);
-}
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-// Runs fn(i) for i in [0, n) on `threads` threads; dies on the first error.
-void Parallel(int n, int threads, const std::function<ctask::Status(int)>& fn) {
-  std::atomic<int> next{0};
-  std::mutex mu;
-  std::string error;
-  std::vector<std::jthread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) {
-        ctask::Status s = fn(i);
-        if (!s) {
-          std::lock_guard lock(mu);
-          if (error.empty()) error = s.error().message();
-          next = n;
-        }
-      }
-    });
-  }
-  pool.clear();
-  if (!error.empty()) Die(error);
-}
 
 Json Task(const std::string& ns, const std::string& name, bool suspended) {
   Json spec = {{"image", "busybox:1.36"}, {"command", {"sh", "-c", "echo done"}}};
@@ -119,182 +87,17 @@ std::string Name(const std::string& prefix, int i) {
   return prefix + buffer;
 }
 
-// The operator as a child process, its stderr in a file.
-class OperatorProcess {
- public:
-  OperatorProcess(const Options& options, const std::string& ns, const std::string& log_path) : log_path_(log_path) {
-    std::vector<std::string> args = {options.ctask,    "operator", "--backend",      "kubernetes",
-                                     "--namespace",    ns,         "--workers",      std::to_string(options.workers),
-                                     "--kube-api-qps", "0",        "--http-address", "127.0.0.1:0"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    {
-      std::lock_guard lock(children_mu);
-      if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        std::cerr << "bench_operator_kube: cannot start " << args[0] << "\n";
-        std::exit(1);
-      }
-      children.push_back(pid_);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    const auto deadline = Clock::now() + std::chrono::minutes(2);
-    while (Log().find("caches synced") == std::string::npos) {
-      if (Clock::now() > deadline || waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        Die("the operator did not sync; its log (" + log_path_ + "):\n" + Log());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    const std::string log = Log();
-    const size_t port = log.find(" port=");
-    if (port == std::string::npos) Die("the operator's log names no metrics port:\n" + log);
-    port_ = std::atoi(log.c_str() + port + 6);
-  }
-  ~OperatorProcess() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    std::lock_guard lock(children_mu);
-    std::erase(children, pid_);
-  }
-  std::string Log() const {
-    std::ifstream in(log_path_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  // VmRSS in MiB.
-  double RssMiB() const {
-    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.starts_with("VmRSS:")) return std::stod(line.substr(6)) / 1024.0;
-    }
-    return 0;
-  }
-  // /metrics, or "" when it does not answer.
-  std::string Metrics(ctask::http::CurlClient& http) const {
-    ctask::http::Request request;
-    request.method = "GET";
-    request.url = "http://127.0.0.1:" + std::to_string(port_) + "/metrics";
-    ctask::Result<ctask::http::Response> r = http.Do(request);
-    return r ? r->body : "";
-  }
-  // A metric's value ("ctask_tasks{phase=\"Suspended\"}"), -1 when absent.
-  double Metric(ctask::http::CurlClient& http, const std::string& series) const {
-    const std::string body = Metrics(http);
-    const size_t at = body.find("\n" + series + " ");
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
-  }
-  // ctask_kube_api_requests_total summed by one label ("verb", "code"):
-  // what each Job cost, and how many requests were refused.
-  std::map<std::string, double> RequestsBy(ctask::http::CurlClient& http, const std::string& label) const {
-    std::map<std::string, double> by;
-    std::istringstream lines(Metrics(http));
-    for (std::string line; std::getline(lines, line);) {
-      if (!line.starts_with("ctask_kube_api_requests_total{")) continue;
-      const size_t at = line.find(label + "=\"");
-      const size_t value = line.rfind(' ');
-      if (at == std::string::npos || value == std::string::npos) continue;
-      const size_t start = at + label.size() + 2;
-      by[line.substr(start, line.find('"', start) - start)] += std::stod(line.substr(value + 1));
-    }
-    return by;
-  }
-
- private:
-  std::string log_path_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-class Namespace {
- public:
-  Namespace(kube::KubeClient& client, std::string name) : client_(client), name_(std::move(name)) {
-    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name_}}}};
-    if (auto created = client_.Create(resources::Namespaces(), "", ns); !created) Die(created.error().message());
-  }
-  ~Namespace() { (void)client_.Delete(resources::Namespaces(), "", name_); }
-  const std::string& name() const { return name_; }
-
-  // Deletes it and waits until it is gone, so the namespace controller's
-  // clean-up of one phase does not load the API server during the next.
-  void DeleteAndWait() {
-    std::cerr << "deleting namespace " << name_ << " and waiting for it to go...\n";
-    (void)client_.Delete(resources::Namespaces(), "", name_);
-    const auto deadline = Clock::now() + std::chrono::minutes(10);
-    while (true) {
-      ctask::Result<Json> ns = client_.Get(resources::Namespaces(), "", name_);
-      if (!ns && ns.error().code() == ctask::ErrorCode::kNotFound) return;
-      if (Clock::now() > deadline) Die("namespace " + name_ + " was not gone after 10 minutes");
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-  }
-
- private:
-  kube::KubeClient& client_;
-  std::string name_;
-};
-
-// Watches `resource` in `ns` from now on a thread, calling on_event.
-std::jthread WatchFrom(kube::KubeClient& client, const kube::Resource& resource, const std::string& ns,
-                       std::function<void(const kube::WatchEvent&)> on_event) {
-  kube::WatchOptions options;
-  ctask::Result<kube::ObjectList> listed = client.List(resource, ns);
-  if (!listed) Die(listed.error().message());
-  options.resource_version = listed->resource_version;
-  return std::jthread([&client, resource, ns, options, on_event](std::stop_token stop) mutable {
-    while (!stop.stop_requested()) {
-      (void)client.Watch(
-          resource, ns, options,
-          [&](kube::WatchEvent& e) {
-            options.resource_version = e.object["metadata"].value("resourceVersion", options.resource_version);
-            on_event(e);
-            return !stop.stop_requested();
-          },
-          stop);
-    }
-  });
-}
-
-// What a failed run leaves (bench/operator_kube.sh calls this at exit, with
-// --clean-up): its namespaces are deleted and their tasks' finalizers
-// removed, since no operator is left to remove them.
-void CleanUp(kube::KubeClient& client, const std::string& run) {
-  ctask::Result<kube::ObjectList> namespaces = client.ListAll(resources::Namespaces(), "");
-  if (!namespaces) Die(namespaces.error().message());
-  for (const Json& item : namespaces->items) {
-    const std::string ns = item["metadata"].value("name", "");
-    if (!ns.starts_with(run + "-")) continue;
-    std::cerr << "clean-up: namespace " << ns << "\n";
-    (void)client.Delete(resources::Namespaces(), "", ns);
-    ctask::Result<kube::ObjectList> tasks = client.ListAll(resources::ContainerTasks(), ns);
-    if (!tasks) continue;
-    Parallel(static_cast<int>(tasks->items.size()), 8, [&](int i) -> ctask::Status {
-      const std::string name = tasks->items[i]["metadata"].value("name", "");
-      const Json patch = {{"metadata", {{"finalizers", nullptr}}}};
-      ctask::Result<Json> patched = client.MergePatch(resources::ContainerTasks(), ns, name, patch);
-      if (!patched && patched.error().code() != ctask::ErrorCode::kNotFound) return std::unexpected(patched.error());
-      return {};
-    });
-  }
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t at = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[at];
+// The operator for namespace `ns`, its client-side rate limit off.
+std::vector<std::string> OperatorArgs(const Options& options, const std::string& ns) {
+  return {options.ctask,    "operator", "--backend",      "kubernetes",
+          "--namespace",    ns,         "--workers",      std::to_string(options.workers),
+          "--kube-api-qps", "0",        "--http-address", "127.0.0.1:0"};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ctask::bench::ProgramName() = "bench_operator_kube";
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -386,7 +189,7 @@ int main(int argc, char** argv) {
     kubelet_options.auto_run = ctask::testing::AutoRun{{"done"}, 0, "", "", std::chrono::milliseconds(0)};
     ctask::testing::FakeKubelet kubelet(client, kubelet_options);
     if (ctask::Status started = kubelet.Start(); !started) Die(started.error().message());
-    OperatorProcess op(options, ns.name(), tmp + "/operator.log");
+    OperatorProcess op(OperatorArgs(options, ns.name()), tmp + "/operator.log");
 
     std::mutex mu;
     std::map<std::string, Clock::time_point> terminal;  // task -> pod terminal seen
@@ -448,13 +251,13 @@ int main(int argc, char** argv) {
     job_watch.request_stop();
     pod_watch.request_stop();
     task_watch.request_stop();
-    ctask::http::CurlClient http({});
-    for (const auto& [verb, count] : op.RequestsBy(http, "verb")) {
+    const std::string metrics = op.Metrics();
+    for (const auto& [verb, count] : SumBy(metrics, "ctask_kube_api_requests_total", "verb")) {
       requests += verb + " " + std::to_string(static_cast<int>(count)) + ", ";
       requests_total += count;
     }
     if (requests.ends_with(", ")) requests.resize(requests.size() - 2);
-    for (const auto& [code, count] : op.RequestsBy(http, "code")) {
+    for (const auto& [code, count] : SumBy(metrics, "ctask_kube_api_requests_total", "code")) {
       if (!code.starts_with("2")) refused += code + " " + std::to_string(static_cast<int>(count)) + ", ";
     }
     refused = refused.empty() ? "none" : refused.substr(0, refused.size() - 2);
@@ -467,10 +270,9 @@ int main(int argc, char** argv) {
   double rss_empty = 0;
   double rss_cached = 0;
   {
-    ctask::http::CurlClient http({});
     Namespace ns(client, run + "-rss");
     {
-      OperatorProcess empty(options, ns.name(), tmp + "/operator-empty.log");
+      OperatorProcess empty(OperatorArgs(options, ns.name()), tmp + "/operator-empty.log");
       std::this_thread::sleep_for(std::chrono::seconds(2));
       rss_empty = empty.RssMiB();
     }
@@ -481,11 +283,11 @@ int main(int argc, char** argv) {
       if (!created) return std::unexpected(created.error());
       return {};
     });
-    OperatorProcess op(options, ns.name(), tmp + "/operator-cached.log");
+    OperatorProcess op(OperatorArgs(options, ns.name()), tmp + "/operator-cached.log");
     const auto deadline = Clock::now() + std::chrono::minutes(20);
     auto last_report = Clock::now();
     double suspended = 0;
-    while ((suspended = op.Metric(http, "ctask_tasks{phase=\"Suspended\"}")) < options.cached) {
+    while ((suspended = SumBy(op.Metrics(), "ctask_tasks", "phase")["Suspended"]) < options.cached) {
       if (Clock::now() > deadline) Die("the operator did not reconcile every cached task in 20 minutes");
       if (Clock::now() - last_report > std::chrono::seconds(10)) {
         std::cerr << "  " << suspended << " of " << options.cached << " tasks reported Suspended\n";
