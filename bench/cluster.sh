@@ -6,6 +6,10 @@
 #                        kubectl, sets $server, and refuses a server that is
 #                        not on 127.0.0.1 (benchmarks talk to loopback only)
 #   bench_cluster_down   in the EXIT trap: stops it if bench_cluster_up started it
+#   bench_crds           applies crds/ and waits until every CRD in it is
+#                        Established (the operator checks both kinds at start)
+#   bench_build DIR T... builds ctask and the targets T into DIR, configured
+#                        with -DCTASK_BENCH=ON when it is not yet
 
 bench_owns_cluster=0
 
@@ -25,4 +29,21 @@ bench_cluster_down() {
     log "stopping the control plane this run started"
     "$CTASK_ROOT/hack/cluster/down.sh" >&2 || true
   fi
+}
+
+bench_crds() {
+  kubectl apply -f "$CTASK_ROOT/crds/" >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s crd/containertasks.ctask.io crd/taskqueues.ctask.io >/dev/null
+}
+
+bench_build() {
+  local dir=$1
+  shift
+  log "building ctask and $* into $dir/"
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$CTASK_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTASK_BENCH=ON >/dev/null
+  elif ! grep -q '^CTASK_BENCH:BOOL=ON$' "$dir/CMakeCache.txt"; then
+    cmake "$dir" -DCTASK_BENCH=ON >/dev/null
+  fi
+  ninja -C "$dir" -j "$CTASK_JOBS" ctask "$@" >&2
 }

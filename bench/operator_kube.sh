@@ -67,18 +67,11 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 # 1. The control plane and the CRD.
 bench_cluster_up
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/containertasks.ctask.io >/dev/null
+bench_crds
 
-# 2. ctask and the benchmark, into the build directory (configured only when
-# it is not yet, as kube_create.sh does).
-log "building ctask and bench_operator_kube into $build_dir/"
-if [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S "$CTASK_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTASK_BENCH=ON >/dev/null
-elif ! grep -q '^CTASK_BENCH:BOOL=ON$' "$build_dir/CMakeCache.txt"; then
-  cmake "$build_dir" -DCTASK_BENCH=ON >/dev/null
-fi
-ninja -C "$build_dir" -j "$CTASK_JOBS" ctask bench_operator_kube >&2
+# 2. ctask and the benchmark, into the build directory (bench/cluster.sh
+# configures it only when it is not yet).
+bench_build "$build_dir" bench_operator_kube
 bench=$build_dir/bench/bench_operator_kube
 
 # 3. The run.

@@ -66,8 +66,7 @@ if ! kubectl get node 127.0.0.1 >/dev/null 2>&1; then
 fi
 "$CTASK_ROOT/hack/cluster/up.sh" --node >&2
 eval "$("$CTASK_ROOT/hack/cluster/env.sh")"
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/containertasks.ctask.io --timeout=60s >/dev/null
+bench_crds
 
 log "building ctask into $build_dir"
 [ -f "$build_dir/build.ninja" ] || configure_and_build "$build_dir" "${CTASK_BUILD_CONFIG[@]}"
