@@ -101,3 +101,24 @@ pick_port() {
   done
   die "no free loopback port in $1..$p"
 }
+
+# daemonize LABEL PIDFILE LOGFILE ARGS...: runs ARGS detached (own session,
+# no terminal, SIGHUP ignored), appending to LOGFILE after a line saying
+# LABEL started it; the process writes its pid to PIDFILE just before it
+# execs. Waits up to 5 s for PIDFILE; prints the pid. fd 9 (a caller's lock)
+# is closed in the daemon.
+daemonize() {
+  local label=$1 pidfile=$2 logfile=$3
+  shift 3
+  rm -f "$pidfile"
+  printf '\n===== ctask %s at %s\n' "$label" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$logfile"
+  setsid nohup sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && log=$1 && shift && exec "$@" >>"$log" 2>&1 </dev/null' \
+    "$pidfile" "$logfile" "$@" >/dev/null 2>&1 </dev/null 9>&- &
+  local i
+  for i in $(seq 1 50); do
+    [ -s "$pidfile" ] && break
+    sleep 0.1
+  done
+  [ -s "$pidfile" ] || die "$label: did not start (no $pidfile after 5s)"
+  cat "$pidfile"
+}

@@ -363,19 +363,7 @@ start_manager() {
       die "the manager needs /etc/kueue/metrics/certs/tls.{crt,key}: run as root (a private mount namespace), or create them"
     launch=("${args[@]}")
   fi
-  rm -f "$pidfile"
-  printf '\n===== ctask kueue.sh: starting kueue at %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$logfile"
-  # Detached (own session, no terminal); the process writes its pid just
-  # before it execs; 9>&-: the daemon must not hold the lock.
-  setsid nohup sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && log=$1 && shift && exec "$@" >>"$log" 2>&1 </dev/null' \
-    "$pidfile" "$logfile" "${launch[@]}" >/dev/null 2>&1 </dev/null 9>&- &
-  local i
-  for i in $(seq 1 50); do
-    [ -s "$pidfile" ] && break
-    sleep 0.1
-  done
-  [ -s "$pidfile" ] || die "the manager did not start (no $pidfile after 5s)"
-  cat "$pidfile"
+  daemonize "kueue.sh: starting kueue" "$pidfile" "$logfile" "${launch[@]}"
 }
 
 log_tail() {

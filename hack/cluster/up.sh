@@ -200,19 +200,7 @@ stop() {
 start() {
   local name=$1
   shift
-  local logfile=$logs/$name.log pidfile=$pids/$name.pid
-  # 9>&-: the daemon must not hold this script's lock (fd 9).
-  rm -f "$pidfile"
-  printf '\n===== ctask up.sh: starting %s at %s\n' "$name" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$logfile"
-  setsid nohup sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && log=$1 && shift && exec "$@" >>"$log" 2>&1 </dev/null' \
-    "$pidfile" "$logfile" "$@" >/dev/null 2>&1 </dev/null 9>&- &
-  local i
-  for i in $(seq 1 50); do
-    [ -s "$pidfile" ] && break
-    sleep 0.1
-  done
-  [ -s "$pidfile" ] || die "$name did not start (no $pidfile after 5s)"
-  cat "$pidfile"
+  daemonize "up.sh: starting $name" "$pids/$name.pid" "$logs/$name.log" "$@"
 }
 
 # stop_component NAME: stops NAME if it runs (as down.sh does).
