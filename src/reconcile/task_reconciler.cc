@@ -175,9 +175,13 @@ std::optional<std::string> TaskReconciler::DueTail(const api::ContainerTask& tas
   return std::nullopt;
 }
 
+bool TaskReconciler::AdmittedByKueue(const api::ContainerTask& task) const {
+  return options_.kueue && status::IsKueueManaged(task);
+}
+
 std::pair<status::Admission, bool> TaskReconciler::AskAdmission(const api::ContainerTask& task,
                                                                 const std::string& invalid) {
-  if (options_.kueue && status::IsKueueManaged(task)) return {status::Admission{.external = true}, false};
+  if (AdmittedByKueue(task)) return {status::Admission{.external = true}, false};
   if (!invalid.empty() || !status::WantsSlot(task)) {
     admitter_.Track(task);
     return {status::Admission{}, false};
@@ -272,7 +276,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   // 3. Being deleted: archive the log, remove what it owns, then the record.
   //    A slot it holds stays taken until the record is gone.
   if (task.metadata.deletion_timestamp) {
-    if (!options_.kueue || !status::IsKueueManaged(task)) admitter_.Track(task);
+    if (!AdmittedByKueue(task)) admitter_.Track(task);
     return Finalize(task, observed);
   }
 

@@ -94,6 +94,8 @@ class TaskReconciler {
   // 5. The admitter's answer when the task wants a slot (and whether it was
   //    asked), else a grant that changes nothing.
   std::pair<status::Admission, bool> AskAdmission(const api::ContainerTask& task, const std::string& invalid);
+  // Whether Kueue, not the admitter, admits the task here.
+  bool AdmittedByKueue(const api::ContainerTask& task) const;
   // 6. Writes `updated` (then tells the listener, emits the transition's
   //    event) only when it differs from `before`.
   Status WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated);

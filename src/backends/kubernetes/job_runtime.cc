@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "api/kueue.h"
 #include "api/names.h"
 #include "backends/kubernetes/observe_job.h"
 #include "backends/kubernetes/slim.h"
@@ -210,8 +209,7 @@ Status JobRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
   if (!job || !ControlledBy(*job, task.metadata.uid)) return {};
   // A Job Kueue admits has its spec.suspend written by Kueue alone (it would
   // read ours as a preemption to undo): stopping it is deleting it.
-  const Json& labels = job->value("metadata", Json::object()).value("labels", Json::object());
-  if (labels.is_object() && labels.contains(api::kKueueQueueNameLabel)) return Delete(task, attempt);
+  if (!KueueQueueOf(*job).empty()) return Delete(task, attempt);
   if (job->value("spec", Json::object()).value("suspend", false)) return {};
   const Json patch = {{"spec", {{"suspend", true}}}};
   Result<Json> patched =

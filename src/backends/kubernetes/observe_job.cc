@@ -36,17 +36,6 @@ const Json* Path(const Json& object, std::initializer_list<const char*> keys) {
 }
 
 // The Job's condition of `type` with status True, or nullptr.
-std::map<std::string, std::string> LabelsOf(const Json& object) {
-  std::map<std::string, std::string> labels;
-  const Json& meta = object.value("metadata", Json::object());
-  if (auto it = meta.find("labels"); it != meta.end() && it->is_object()) {
-    for (const auto& [key, value] : it->items()) {
-      if (value.is_string()) labels[key] = value.get<std::string>();
-    }
-  }
-  return labels;
-}
-
 const Json* TrueCondition(const Json& job, const char* type) {
   const Json* conditions = Path(job, {"status", "conditions"});
   if (conditions == nullptr || !conditions->is_array()) return nullptr;
@@ -152,13 +141,21 @@ void ObservePod(const Json& pod, Observation& o) {
 
 }  // namespace
 
+std::string KueueQueueOf(const Json& job) {
+  const Json& meta = job.value("metadata", Json::object());
+  auto labels = meta.find("labels");
+  if (labels == meta.end() || !labels->is_object()) return "";
+  auto queue = labels->find(api::kKueueQueueNameLabel);
+  return queue != labels->end() && queue->is_string() ? queue->get<std::string>() : "";
+}
+
 runtime::Observation ObserveAttempt(int attempt, const std::optional<Json>& job, const std::optional<Json>& pod) {
   Observation o;
   o.attempt = attempt;
   if (!job) return o;
   const Json& meta = job->value("metadata", Json::object());
   o.workload_name = Str(meta, "name");
-  const std::string kueue_queue = api::KueueQueueName(LabelsOf(*job));
+  const std::string kueue_queue = KueueQueueOf(*job);
   o.created_at = Time(job->value("status", Json::object()), "startTime");
   // A Job Kueue has just unsuspended may not show its new startTime yet:
   // its creation (before the wait for Kueue) is no start, so the caller's

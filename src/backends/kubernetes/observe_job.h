@@ -27,6 +27,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "api/json.h"
@@ -41,5 +42,9 @@ runtime::Observation ObserveAttempt(int attempt, const std::optional<api::Json>&
 // during a replacement there may briefly be two): the newest one that is not
 // being deleted, else the newest. nullopt for none.
 std::optional<api::Json> CurrentPod(const std::vector<api::Json>& pods);
+
+// The Kueue LocalQueue a Job is labelled for (api/kueue.h); "" for a Job
+// Kueue does not admit.
+std::string KueueQueueOf(const api::Json& job);
 
 }  // namespace ctask::backends
