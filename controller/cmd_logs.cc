@@ -14,6 +14,7 @@
 // log ConfigMap are read from the cluster instead. The archive there is
 // written when the attempt has ended, so -f waits for the end and prints
 // the archive then (live output: kubectl logs -f job/JOB).
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -129,6 +130,7 @@ std::vector<FlagSpec> LogsFlags() {
   std::vector<FlagSpec> specs = {
       {"namespace", 'n', true, "NAMESPACE", "The task's namespace (default \"default\")"},
       {"follow", 'f', false, "", "Keep printing the log as it is written, until the task has ended"},
+      {"index", '\0', true, "I", "Item I's log, of a task with completions or items (docs/fan-out.md)"},
       {"state-dir", '\0', true, "DIR", "The local state directory (default $XDG_STATE_HOME/ctask)"},
       {"backend", '\0', true, "docker|kubernetes",
        "Where the task lives (default docker, or kubernetes when --kubeconfig or --context is given)"},
@@ -145,7 +147,8 @@ constexpr const char* kLogsHelp =
     "state directory (Docker backend) or from the task's log ConfigMap in the cluster\n"
     "(--backend kubernetes). With -f, keep printing it as it is written until the task has\n"
     "ended (in a cluster the archive is written when the attempt ends: -f waits for it).\n\n"
-    "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f] [--state-dir DIR]\n"
+    "An item of a fan-out task has its own log: --index I prints item I's latest attempt's.\n\n"
+    "Usage:\n  ctask logs NAME [-n NAMESPACE] [-f | --index I] [--state-dir DIR]\n"
     "  ctask logs NAME --backend kubernetes [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]\n\n"
     "Examples:\n  ctask logs hello\n  ctask logs -f hello\n  ctask logs --backend kubernetes -n dev hello\n\n"
     "Exit status: 0 on success, 1 when the task is not found or its log cannot be read,\n"
@@ -157,7 +160,8 @@ struct LogsOptions {
   std::string ns;
   bool follow = false;
   std::optional<std::chrono::seconds> follow_timeout;
-  std::string backend;  // "docker" or "kubernetes"
+  std::optional<int32_t> index;  // --index: an item's log
+  std::string backend;           // "docker" or "kubernetes"
   // The rest (--kubeconfig, --context, the client's, --state-dir) is read
   // when the store is opened: the kube flags say where the cluster is.
   ParsedFlags flags;
@@ -183,6 +187,20 @@ OrExit<LogsOptions> ParseLogsFlags(const std::vector<std::string>& args, std::os
   if (!timeout) return std::unexpected(timeout.error());
   options.follow_timeout = *timeout;
   options.follow = flags->Has("follow");
+  if (flags->Has("index")) {
+    const std::string text = flags->Get("index", "");
+    int32_t index = -1;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), index);
+    if (error != std::errc() || end != text.data() + text.size() || index < 0) {
+      err << "ctask logs: --index " << QuoteValue(text) << ": must be an item's index, 0 or more\n";
+      return std::unexpected(kExitUsage);
+    }
+    if (options.follow) {
+      err << "ctask logs: --index prints an item's log as it is; it cannot be followed (-f)\n";
+      return std::unexpected(kExitUsage);
+    }
+    options.index = index;
+  }
   options.backend = flags->Get("backend", flags->Has("kubeconfig") || flags->Has("context") ? "kubernetes" : "docker");
   if (options.backend != "docker" && options.backend != "kubernetes") {
     err << "ctask logs: --backend " << QuoteValue(options.backend) << ": must be docker or kubernetes\n";
@@ -252,8 +270,10 @@ int CopyLog(store::TaskReader& store, const LogsOptions& options, Result<api::Co
     return now ? now->status.attempts : task->status.attempts;
   };
   LogCopier copier(store, ns, name, current_attempt, out, err);
-  const auto deadline =
-      options.follow_timeout ? std::optional(std::chrono::steady_clock::now() + *options.follow_timeout) : std::nullopt;
+  // No --follow-timeout: a deadline that never comes.
+  const std::chrono::steady_clock::time_point deadline =
+      options.follow_timeout ? std::chrono::steady_clock::now() + *options.follow_timeout
+                             : std::chrono::steady_clock::time_point::max();
   for (;;) {
     // The record first, then the artifact: once the record says the log is
     // final, a drain after it gets every byte.
@@ -263,7 +283,7 @@ int CopyLog(store::TaskReader& store, const LogsOptions& options, Result<api::Co
       return kExitInvalid;
     }
     if (!options.follow || final) break;
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       err << "ctask logs: task " << ns << "/" << name << " has not ended after " << options.follow_timeout->count()
           << "s (--follow-timeout)\n";
       return kExitInvalid;
@@ -286,6 +306,37 @@ int CopyLog(store::TaskReader& store, const LogsOptions& options, Result<api::Co
   return kExitOk;
 }
 
+// Item `index`'s log of a fan-out task, as far as it is written.
+int PrintItemLog(const LogSource& source, const LogsOptions& options, const api::ContainerTask& task, int32_t index,
+                 std::ostream& out, std::ostream& err) {
+  const int32_t count = task.spec.completions ? *task.spec.completions : static_cast<int32_t>(task.spec.items.size());
+  if (count == 0) {
+    err << "ctask logs: task " << options.name
+        << " has no items (it sets neither completions nor items): drop --index\n";
+    return kExitUsage;
+  }
+  if (index >= count) {
+    err << "ctask logs: --index " << index << ": task " << options.name << " has items 0 to " << count - 1 << "\n";
+    return kExitUsage;
+  }
+  uint64_t offset = 0;
+  for (;;) {
+    Result<std::string> bytes = source.store->ReadItemLog(options.ns, options.name, index, offset);
+    if (!bytes && bytes.error().code() == ErrorCode::kNotFound) {
+      err << "ctask: item " << index << " of task " << options.name
+          << " has no log yet (it has not run, or spec.logs.archive is false)\n";
+      return kExitOk;
+    }
+    if (!bytes) {
+      err << "ctask logs: " << bytes.error().message() << "\n";
+      return kExitInvalid;
+    }
+    if (bytes->empty()) return kExitOk;
+    out << *bytes << std::flush;
+    offset += bytes->size();
+  }
+}
+
 // The task's log: its artifact, or status.logTail when it keeps none.
 int PrintLog(const LogSource& source, const LogsOptions& options, std::ostream& out, std::ostream& err) {
   Result<api::ContainerTask> task = source.store->Get(options.ns, options.name);
@@ -297,6 +348,7 @@ int PrintLog(const LogSource& source, const LogsOptions& options, std::ostream& 
     }
     return kExitInvalid;
   }
+  if (options.index) return PrintItemLog(source, options, *task, *options.index, out, err);
   if (!task->spec.logs.archive) {
     out << task->status.log_tail;
     err << "ctask: task " << options.name

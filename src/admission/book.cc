@@ -100,6 +100,14 @@ void AdmissionBook::Set(const TaskRef& task, Slot slot) {
   }
 }
 
+std::vector<std::string> AdmissionBook::KeysWithPrefix(std::string_view prefix) const {
+  std::vector<std::string> keys;
+  for (const auto& [key, entry] : entries_) {
+    if (key.starts_with(prefix)) keys.push_back(key);
+  }
+  return keys;
+}
+
 void AdmissionBook::Remove(const std::string& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;

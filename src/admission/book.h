@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -101,6 +102,8 @@ class AdmissionBook {
   std::vector<std::string> TakeChanged();
   // The first `n` waiting tasks of `queue`, in order.
   std::vector<std::string> Front(const std::string& queue, size_t n) const;
+  // The keys in the book that start with `prefix` (a task's items).
+  std::vector<std::string> KeysWithPrefix(std::string_view prefix) const;
   // Per queue id, for metrics; queues with nothing in them are left out.
   std::map<std::string, QueueCounts> Counts() const;
   int64_t running_total() const { return running_total_; }

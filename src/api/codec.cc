@@ -148,6 +148,14 @@ class SpecReader {
     spec.queue_name = Str(s, "queueName");
     if (spec.queue_name.empty()) spec.queue_name = "default";
     spec.priority = IntOr<int32_t>(s, "priority", 0);
+    spec.completions = OptInt<int32_t>(s, "completions");
+    spec.items = Strings(s, "items");
+    spec.parallelism = OptInt<int32_t>(s, "parallelism");
+    if (HasObj(s, "successPolicy")) {
+      spec.success_policy = SuccessPolicy{OptInt<int32_t>(Obj(s, "successPolicy"), "minSucceeded")};
+    }
+    spec.fail_fast = BoolOr(s, "failFast", false);
+    spec.run_after = Strings(s, "runAfter");
     if (HasObj(s, "workspace")) spec.workspace = ReadWorkspace(Obj(s, "workspace"));
 
     const Json& sc = Obj(s, "securityContext");
@@ -372,6 +380,46 @@ ObjectMeta DecodeObjectMeta(const Json& m) {
   return meta;
 }
 
+namespace {
+
+ItemStatus DecodeItem(const Json& i) {
+  ItemStatus item;
+  item.index = IntOr<int32_t>(i, "index", 0);
+  item.item = Str(i, "item");
+  item.phase = Str(i, "phase");
+  item.reason = Str(i, "reason");
+  item.message = Str(i, "message");
+  item.attempts = IntOr<int32_t>(i, "attempts", 0);
+  item.failures = IntOr<int32_t>(i, "failures", 0);
+  item.admitted = BoolOr(i, "admitted", false);
+  item.exit_code = OptInt<int32_t>(i, "exitCode");
+  item.admission_time = Time(i, "admissionTime");
+  item.start_time = Time(i, "startTime");
+  item.last_failure_time = Time(i, "lastFailureTime");
+  item.completion_time = Time(i, "completionTime");
+  item.job_name = Str(i, "jobName");
+  item.pod_name = Str(i, "podName");
+  item.container_id = Str(i, "containerID");
+  return item;
+}
+
+FanOutStatus DecodeFanOut(const Json& f) {
+  FanOutStatus out;
+  out.total = IntOr<int32_t>(f, "total", 0);
+  out.waiting = IntOr<int32_t>(f, "waiting", 0);
+  out.active = IntOr<int32_t>(f, "active", 0);
+  out.succeeded = IntOr<int32_t>(f, "succeeded", 0);
+  out.failed = IntOr<int32_t>(f, "failed", 0);
+  out.cancelled = IntOr<int32_t>(f, "cancelled", 0);
+  out.succeeded_indexes = Str(f, "succeededIndexes");
+  out.failed_indexes = Str(f, "failedIndexes");
+  out.cancelled_indexes = Str(f, "cancelledIndexes");
+  for (const Json* i : Items(f, "items")) out.items.push_back(DecodeItem(*i));
+  return out;
+}
+
+}  // namespace
+
 ContainerTaskStatus DecodeStatus(const Json& s) {
   ContainerTaskStatus st;
   st.phase = Str(s, "phase");
@@ -416,6 +464,16 @@ ContainerTaskStatus DecodeStatus(const Json& s) {
     st.artifacts.log = LogArtifact{Str(l, "kind"), Str(l, "name"), IntOr<int64_t>(l, "sizeBytes", 0), Str(l, "sha256"),
                                    BoolOr(l, "truncated", false)};
   }
+  if (HasObj(artifacts, "results")) {
+    const Json& r = Obj(artifacts, "results");
+    st.artifacts.results = ResultsArtifact{Str(r, "kind"),
+                                           Str(r, "name"),
+                                           IntOr<int64_t>(r, "sizeBytes", 0),
+                                           Str(r, "sha256"),
+                                           IntOr<int32_t>(r, "items", 0),
+                                           BoolOr(r, "truncated", false)};
+  }
+  if (HasObj(s, "fanOut")) st.fan_out = DecodeFanOut(Obj(s, "fanOut"));
   return st;
 }
 
@@ -472,6 +530,16 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
   s["cancel"] = spec.cancel;
   s["queueName"] = spec.queue_name;
   s["priority"] = spec.priority;
+  if (spec.completions) s["completions"] = *spec.completions;
+  PutStrings(s, "items", spec.items);
+  if (spec.parallelism) s["parallelism"] = *spec.parallelism;
+  if (spec.success_policy) {
+    Json policy = Json::object();
+    if (spec.success_policy->min_succeeded) policy["minSucceeded"] = *spec.success_policy->min_succeeded;
+    s["successPolicy"] = policy;
+  }
+  if (spec.fail_fast) s["failFast"] = true;
+  PutStrings(s, "runAfter", spec.run_after);
   if (spec.workspace) s["workspace"] = EncodeWorkspace(*spec.workspace);
   s["securityContext"] = EncodeSecurityContext(spec.security_context);
   PutStr(s, "serviceAccountName", spec.service_account_name);
@@ -486,6 +554,50 @@ Json EncodeSpec(const ContainerTaskSpec& spec) {
                             {"archiveLimitBytes", spec.logs.archive_limit_bytes}});
   return s;
 }
+
+namespace {
+
+Json EncodeItem(const ItemStatus& item) {
+  Json i = Json::object();
+  i["index"] = item.index;
+  PutStr(i, "item", item.item);
+  PutStr(i, "phase", item.phase);
+  PutStr(i, "reason", item.reason);
+  PutStr(i, "message", item.message);
+  if (item.attempts != 0) i["attempts"] = item.attempts;
+  if (item.failures != 0) i["failures"] = item.failures;
+  if (item.admitted) i["admitted"] = true;
+  if (item.exit_code) i["exitCode"] = *item.exit_code;
+  PutTime(i, "admissionTime", item.admission_time);
+  PutTime(i, "startTime", item.start_time);
+  PutTime(i, "lastFailureTime", item.last_failure_time);
+  PutTime(i, "completionTime", item.completion_time);
+  PutStr(i, "jobName", item.job_name);
+  PutStr(i, "podName", item.pod_name);
+  PutStr(i, "containerID", item.container_id);
+  return i;
+}
+
+Json EncodeFanOut(const FanOutStatus& fan_out) {
+  Json f = Json::object();
+  f["total"] = fan_out.total;
+  f["waiting"] = fan_out.waiting;
+  f["active"] = fan_out.active;
+  f["succeeded"] = fan_out.succeeded;
+  f["failed"] = fan_out.failed;
+  f["cancelled"] = fan_out.cancelled;
+  PutStr(f, "succeededIndexes", fan_out.succeeded_indexes);
+  PutStr(f, "failedIndexes", fan_out.failed_indexes);
+  PutStr(f, "cancelledIndexes", fan_out.cancelled_indexes);
+  if (!fan_out.items.empty()) {
+    Json list = Json::array();
+    for (const ItemStatus& item : fan_out.items) list.push_back(EncodeItem(item));
+    f["items"] = list;
+  }
+  return f;
+}
+
+}  // namespace
 
 Json EncodeStatus(const ContainerTaskStatus& st) {
   Json s = Json::object();
@@ -533,6 +645,7 @@ Json EncodeStatus(const ContainerTaskStatus& st) {
   PutStr(s, "containerID", st.container_id);
   PutStr(s, "logTail", st.log_tail);
   PutStr(s, "result", st.result);
+  Json artifacts = Json::object();
   if (st.artifacts.log) {
     const LogArtifact& l = *st.artifacts.log;
     Json log = Json::object();
@@ -541,8 +654,21 @@ Json EncodeStatus(const ContainerTaskStatus& st) {
     log["sizeBytes"] = l.size_bytes;
     PutStr(log, "sha256", l.sha256);
     log["truncated"] = l.truncated;
-    s["artifacts"] = Json::object({{"log", log}});
+    artifacts["log"] = log;
   }
+  if (st.artifacts.results) {
+    const ResultsArtifact& r = *st.artifacts.results;
+    Json results = Json::object();
+    PutStr(results, "kind", r.kind);
+    PutStr(results, "name", r.name);
+    results["sizeBytes"] = r.size_bytes;
+    PutStr(results, "sha256", r.sha256);
+    results["items"] = r.items;
+    results["truncated"] = r.truncated;
+    artifacts["results"] = results;
+  }
+  if (!artifacts.empty()) s["artifacts"] = artifacts;
+  if (st.fan_out) s["fanOut"] = EncodeFanOut(*st.fan_out);
   return s;
 }
 

@@ -267,8 +267,22 @@ std::vector<std::string> IsConfigMapKey(std::string_view value) {
   return errs;
 }
 
-std::string DerivedJobName(std::string_view task_name, int attempt) {
+namespace {
+
+// The workload suffix of an attempt: "-<attempt>" for a task's own,
+// "-i<index>-a<attempt>" for an item's. A task's ends in a digit, an item's
+// in "-a<digits>" after "-i<digits>", so neither can be the other's, nor
+// one item's another's.
+std::string AttemptSuffix(int attempt, std::optional<int> item) {
   std::string suffix = "-" + std::to_string(std::max(attempt, 1));
+  if (item) suffix = "-i" + std::to_string(std::max(*item, 0)) + "-a" + suffix.substr(1);
+  return suffix;
+}
+
+}  // namespace
+
+std::string DerivedJobName(std::string_view task_name, int attempt, std::optional<int> item) {
+  std::string suffix = AttemptSuffix(attempt, item);
   if (task_name.size() + suffix.size() <= kDNS1123LabelMaxLength) {
     std::string direct = std::string(task_name) + suffix;
     if (MatchesLabel(direct)) return direct;
@@ -281,9 +295,10 @@ std::string DerivedJobName(std::string_view task_name, int attempt) {
   return prefix.empty() ? tail : prefix + "-" + tail;
 }
 
-std::string DerivedContainerName(std::string_view ns, std::string_view task_name, int attempt) {
+std::string DerivedContainerName(std::string_view ns, std::string_view task_name, int attempt,
+                                 std::optional<int> item) {
   constexpr std::string_view kPrefix = "ctask";
-  std::string suffix = "-" + std::to_string(std::max(attempt, 1));
+  std::string suffix = AttemptSuffix(attempt, item);
   bool direct = !ns.empty() && !task_name.empty() && ns.find('-') == std::string_view::npos &&
                 AllOf(ns, IsDockerNameChar) && AllOf(task_name, IsDockerNameChar) &&
                 kPrefix.size() + 1 + ns.size() + 1 + task_name.size() + suffix.size() <= kContainerNameMaxLength;

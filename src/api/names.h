@@ -17,9 +17,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "api/types.h"
 
 namespace ctask::api {
 
@@ -63,7 +66,9 @@ inline std::string NamespaceOrDefault(std::string_view ns) {
 // 64-bit FNV-1a of the whole task name, folded to 32 bits (high ^ low), so
 // long names sharing a prefix still differ. The result is always a valid
 // DNS-1123 label. An attempt below 1 is treated as 1.
-std::string DerivedJobName(std::string_view task_name, int attempt);
+// An item of a fan-out task (docs/fan-out.md) has "-i<item>-a<attempt>" in
+// place of "-<attempt>": an item's Job never has a task's Job's name.
+std::string DerivedJobName(std::string_view task_name, int attempt, std::optional<int> item = std::nullopt);
 
 // The Docker container name for attempt `attempt` of task `task_name` in
 // namespace `ns`, valid for Docker ([a-zA-Z0-9][a-zA-Z0-9_.-]+) and at most
@@ -72,7 +77,13 @@ std::string DerivedJobName(std::string_view task_name, int attempt);
 // "ctask-a-b-c-1", ns "a" task "b-c" and ns "a-b" task "c" would collide) and
 // everything fits; otherwise "ctask-<ns>-<task>-<hash>-<attempt>" with both
 // parts sanitised and cut to fit, hash over (ns, task) as for DerivedJobName.
-// An attempt below 1 is treated as 1.
-std::string DerivedContainerName(std::string_view ns, std::string_view task_name, int attempt);
+// An attempt below 1 is treated as 1; an item's suffix is DerivedJobName's.
+std::string DerivedContainerName(std::string_view ns, std::string_view task_name, int attempt,
+                                 std::optional<int> item = std::nullopt);
+
+// The index of the item a view is of (types.h ItemRef), for the names above.
+inline std::optional<int> ItemIndexOf(const std::optional<ItemRef>& item) {
+  return item ? std::optional<int>(item->index) : std::nullopt;
+}
 
 }  // namespace ctask::api

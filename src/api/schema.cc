@@ -342,6 +342,27 @@ Json SpecSchema() {  // NOLINT(readability-function-size)
                                     "creation time. Never reorders other queues.",
                                     "int32", -1000000, 1000000),
                             "default", 0)},
+          {"completions", Integer("Fan-out: run the container this many times, as items 0 to completions-1, each "
+                                  "with its own retries (docs/fan-out.md). Not with items.",
+                                  "int32", 1, kMaxItems)},
+          {"items", Array("Fan-out: run the container once per entry; each copy sees its index in CTASK_INDEX "
+                          "and its entry in CTASK_ITEM (docs/fan-out.md). Not with completions.",
+                          String("One item.", kMaxItemBytes), kMaxItems)},
+          {"parallelism", Integer("Fan-out: how many items run at once (each also takes a slot of its queue). "
+                                  "Unset: 1.",
+                                  "int32", 1, kMaxParallelism)},
+          {"successPolicy",
+           Object("Fan-out: when the task has succeeded. Unset: when every item has.",
+                  {
+                      {"minSucceeded",
+                       Integer("Succeeded once this many items have; the rest are stopped.", "int32", 1, kMaxItems)},
+                  })},
+          {"failFast", Bool("Fan-out: the first item that fails for good (its retries spent) stops the rest and "
+                            "fails the task. Unset: every item runs, then the success policy decides.")},
+          {"runAfter", With(Array("Tasks in the same namespace that must all have succeeded before this one "
+                                  "starts; their results are mounted into it (docs/fan-out.md).",
+                                  Pattern(String("A task name.", 63), kDns1123Label.regex), kMaxRunAfter),
+                            "x-kubernetes-list-type", "set")},
           {"workspace", workspace},
           {"securityContext", With(security, "default", Json::object())},
           {"serviceAccountName", Dns1123Name("Service account the pod runs as (Kubernetes backend).")},
@@ -380,7 +401,15 @@ Json SpecSchema() {  // NOLINT(readability-function-size)
                {Rule("!has(self.workloadTTLSecondsAfterFinished) || !has(self.ttlSecondsAfterFinished) || "
                      "self.workloadTTLSecondsAfterFinished <= self.ttlSecondsAfterFinished",
                      "workloadTTLSecondsAfterFinished must not exceed ttlSecondsAfterFinished",
-                     ".workloadTTLSecondsAfterFinished")});
+                     ".workloadTTLSecondsAfterFinished"),
+                Rule("!has(self.completions) || !has(self.items)", kCompletionsOrItems, ".items"),
+                Rule("has(self.completions) || has(self.items) || (!has(self.parallelism) && "
+                     "!has(self.successPolicy) && !has(self.failFast))",
+                     kFanOutFieldsAlone),
+                Rule("!has(self.successPolicy) || !has(self.successPolicy.minSucceeded) || "
+                     "self.successPolicy.minSucceeded <= (has(self.completions) ? self.completions : "
+                     "(has(self.items) ? size(self.items) : 1))",
+                     kMinSucceededWithinItems, ".successPolicy.minSucceeded")});
 }
 
 Json TimeSchema(std::string_view doc) {
@@ -423,6 +452,58 @@ Json StatusSchema() {
                  {"truncated", Bool("The log was longer than spec.logs.archiveLimitBytes and was cut.")},
              });
 
+  Json results_artifact =
+      Object("A fan-out task's per-item results (termination messages), one JSON document.",
+             {
+                 {"kind", Enum("Where it is kept.", {"ConfigMap", "File"})},
+                 {"name", String("ConfigMap name, or file path in the local store.", 4096)},
+                 {"sizeBytes", Integer("Size kept.", "int64", 0, 9223372036854775807)},
+                 {"sha256", String("SHA-256 of the document, hex.", 64)},
+                 {"items", Integer("Items with a result recorded.", "int32", 0, kMaxItems)},
+                 {"truncated", Bool("Some results were cut to keep the document within its bound.")},
+             });
+
+  Json item = Object("One item of a fan-out task.",
+                     {
+                         {"index", Integer("The item's index, from 0.", "int32", 0, kMaxItems)},
+                         {"item", String("The item's value, cut for display.", kMaxItemDisplayBytes)},
+                         {"phase", Enum("Where the item is.", {"Pending", "Queued", "Running", "Succeeded", "Failed",
+                                                               "Cancelled", "Suspended"})},
+                         {"reason", String("CamelCase cause of the phase.", 128)},
+                         {"message", String("Human-readable detail.", kMaxItemMessageLength)},
+                         {"attempts", Integer("Attempts made.", "int32", 0, 101)},
+                         {"failures", Integer("Attempts that failed.", "int32", 0, 101)},
+                         {"admitted", Bool("The item holds a slot of its queue.")},
+                         {"exitCode", Integer("Exit code of the last attempt.", "int32", -2147483648, 2147483647)},
+                         {"admissionTime", TimeSchema("When its queue last gave it a slot.")},
+                         {"startTime", TimeSchema("When its first attempt was created.")},
+                         {"lastFailureTime", TimeSchema("When its last failed attempt ended.")},
+                         {"completionTime", TimeSchema("When it finished.")},
+                         {"jobName", String("The current attempt's Job (Kubernetes).", 63)},
+                         {"podName", String("The current attempt's pod (Kubernetes).", 253)},
+                         {"containerID", String("The current attempt's container (Docker).", 128)},
+                     },
+                     {"index"});
+
+  Json fan_out = Object(
+      "A fan-out task's items (docs/fan-out.md).",
+      {
+          {"total", Integer("Items in all.", "int32", 0, kMaxItems)},
+          {"waiting", Integer("Not started: held back by parallelism or waiting for a slot.", "int32", 0, kMaxItems)},
+          {"active",
+           Integer("Admitted and not finished: starting, running, or between retries.", "int32", 0, kMaxItems)},
+          {"succeeded", Integer("Items that succeeded.", "int32", 0, kMaxItems)},
+          {"failed", Integer("Items that failed for good (their retries spent).", "int32", 0, kMaxItems)},
+          {"cancelled", Integer("Items stopped before they finished: the task was cancelled, or it finished "
+                                "without them (successPolicy met, failFast).",
+                                "int32", 0, kMaxItems)},
+          {"succeededIndexes", String("The succeeded items' indexes as ranges, e.g. 0-3,7.", 65536)},
+          {"failedIndexes", String("The failed items' indexes as ranges.", 65536)},
+          {"cancelledIndexes", String("The cancelled items' indexes as ranges.", 65536)},
+          {"items", Array("Every item in progress, then finished ones (failures first), at most 50 of those.", item,
+                          kMaxParallelism + static_cast<int>(kMaxFinishedItemEntries))},
+      });
+
   return Object(
       "What happened, written by the operator.",
       {
@@ -450,7 +531,9 @@ Json StatusSchema() {
           {"containerID", String("The current attempt's container (Docker).", 128)},
           {"logTail", String("The last lines of output.", kMaxLogTailBytes)},
           {"result", String("The container's termination message.", kMaxResultBytes)},
-          {"artifacts", Object("Where the full output is kept.", {{"log", log_artifact}})},
+          {"artifacts",
+           Object("Where the full output is kept.", {{"log", log_artifact}, {"results", results_artifact}})},
+          {"fanOut", fan_out},
       });
 }
 

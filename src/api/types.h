@@ -157,6 +157,12 @@ struct LogSpec {
   int64_t archive_limit_bytes = 524288;  // beyond this the artifact is cut and marked
 };
 
+// Fan-out (docs/fan-out.md): how many of a fan-out task's items must
+// succeed. Unset min_succeeded: all of them.
+struct SuccessPolicy {
+  std::optional<int32_t> min_succeeded;
+};
+
 struct ContainerTaskSpec {
   std::string image;
   std::string image_pull_policy;  // Always | IfNotPresent | Never; "" = by tag, as Kubernetes
@@ -181,6 +187,18 @@ struct ContainerTaskSpec {
   // limits it waits under; and its place there (higher first).
   std::string queue_name = "default";
   int32_t priority = 0;
+
+  // Fan-out (docs/fan-out.md): run the container once per item (index 0 to
+  // completions-1, or one per entry of items), at most `parallelism` at once,
+  // each item with its own retries. Neither set: one container, as before.
+  std::optional<int32_t> completions;
+  std::vector<std::string> items;
+  std::optional<int32_t> parallelism;  // unset: 1
+  std::optional<SuccessPolicy> success_policy;
+  bool fail_fast = false;  // the first item that fails for good stops the rest
+  // Dependencies: tasks in the same namespace that must have succeeded
+  // before this one is admitted (docs/fan-out.md).
+  std::vector<std::string> run_after;
 
   std::optional<Workspace> workspace;
   SecurityContext security_context;
@@ -235,8 +253,56 @@ struct LogArtifact {
   bool truncated = false;
 };
 
+// The results of a fan-out task's items: each finished item's termination
+// message, in one JSON document (docs/fan-out.md).
+struct ResultsArtifact {
+  std::string kind;  // ConfigMap | File
+  std::string name;  // ConfigMap name, or file path in the local store
+  int64_t size_bytes = 0;
+  std::string sha256;
+  int32_t items = 0;       // items with a result recorded
+  bool truncated = false;  // some results were cut to fit
+};
+
 struct Artifacts {
   std::optional<LogArtifact> log;
+  std::optional<ResultsArtifact> results;
+};
+
+// One item of a fan-out task in its status: every item in progress, and a
+// bounded number of finished ones (the failures first).
+struct ItemStatus {
+  int32_t index = 0;
+  std::string item;  // the item's value, cut for display
+  std::string phase;
+  std::string reason;
+  std::string message;
+  int32_t attempts = 0;
+  int32_t failures = 0;   // failed attempts; retries count these
+  bool admitted = false;  // holds a slot of its queue
+  std::optional<int32_t> exit_code;
+  std::optional<Timestamp> admission_time;
+  std::optional<Timestamp> start_time;
+  std::optional<Timestamp> last_failure_time;  // when the last failed attempt ended: the retry backoff runs from it
+  std::optional<Timestamp> completion_time;
+  std::string job_name;
+  std::string pod_name;
+  std::string container_id;
+};
+
+// A fan-out task's items: counts, the finished indexes as ranges
+// ("0-3,7"), and the bounded per-item list.
+struct FanOutStatus {
+  int32_t total = 0;
+  int32_t waiting = 0;  // not started: held back by parallelism or waiting for a slot
+  int32_t active = 0;   // admitted: starting, running, or between retries
+  int32_t succeeded = 0;
+  int32_t failed = 0;
+  int32_t cancelled = 0;  // stopped before they finished: the task was cancelled or finished without them
+  std::string succeeded_indexes;
+  std::string failed_indexes;
+  std::string cancelled_indexes;
+  std::vector<ItemStatus> items;
 };
 
 struct ContainerTaskStatus {
@@ -257,12 +323,27 @@ struct ContainerTaskStatus {
   std::string log_tail;
   std::string result;
   Artifacts artifacts;
+  std::optional<FanOutStatus> fan_out;
+};
+
+// One item of a fan-out task as the operator runs it: the task seen as that
+// item's own (status/fan_out.h builds the view). In memory only: never
+// encoded or stored, so it is not part of the API.
+struct ItemRef {
+  int32_t index = 0;
+  std::optional<std::string> value;  // spec.items[index]; unset with completions
+  int32_t count = 0;                 // how many items the task has
+  // The item's failed attempts before this pass, and when the last ended:
+  // its retries and backoff count from these (the view has no history).
+  int32_t prior_failures = 0;
+  std::optional<Timestamp> last_failure_time;
 };
 
 struct ContainerTask {
   ObjectMeta metadata;
   ContainerTaskSpec spec;
   ContainerTaskStatus status;
+  std::optional<ItemRef> item;  // set only on an item's view (above)
 };
 
 // A TaskQueue: the limits of one queue of tasks in its namespace

@@ -90,6 +90,28 @@ void CheckNonNegative(FieldErrors& errors, const std::string& path, const Resour
   }
 }
 
+// The fan-out fields (docs/fan-out.md): the CEL rules' twins, and the
+// bound on the items' total size no schema keyword can state.
+void CheckFanOut(FieldErrors& errors, const ContainerTaskSpec& spec) {
+  const bool fan_out = spec.completions.has_value() || !spec.items.empty();
+  if (spec.completions && !spec.items.empty()) errors.push_back({"spec.items", kCompletionsOrItems});
+  if (!fan_out && (spec.parallelism || spec.success_policy || spec.fail_fast)) {
+    errors.push_back({"spec", kFanOutFieldsAlone});
+  }
+  const int64_t count = spec.completions ? *spec.completions : static_cast<int64_t>(spec.items.size());
+  if (spec.success_policy && spec.success_policy->min_succeeded &&
+      *spec.success_policy->min_succeeded > std::max<int64_t>(count, 1)) {
+    errors.push_back({"spec.successPolicy.minSucceeded", kMinSucceededWithinItems});
+  }
+  size_t total = 0;
+  for (const std::string& item : spec.items) total += item.size();
+  if (total > kMaxItemsTotalBytes) {
+    errors.push_back({"spec.items", "the items add up to " + std::to_string(total) + " bytes, more than " +
+                                        std::to_string(kMaxItemsTotalBytes) +
+                                        ": pass large inputs by reference (a URL, an object key, a path) instead"});
+  }
+}
+
 }  // namespace
 
 const char* const kCelRuleMessages[] = {kEnvValueOrValueFrom,
@@ -103,7 +125,10 @@ const char* const kCelRuleMessages[] = {kEnvValueOrValueFrom,
                                         kCancelOneWay,
                                         kRequestCpuWithinLimit,
                                         kRequestMemoryWithinLimit,
-                                        kRequestEphemeralStorageWithinLimit};
+                                        kRequestEphemeralStorageWithinLimit,
+                                        kCompletionsOrItems,
+                                        kFanOutFieldsAlone,
+                                        kMinSucceededWithinItems};
 const size_t kCelRuleCount = std::size(kCelRuleMessages);
 
 FieldErrors ValidateObjectMeta(const ObjectMeta& meta) {
@@ -153,6 +178,8 @@ FieldErrors ValidateSpec(const ContainerTaskSpec& spec) {
       *spec.workload_ttl_seconds_after_finished > *spec.ttl_seconds_after_finished) {
     errors.push_back({"spec.workloadTTLSecondsAfterFinished", kWorkloadTtl});
   }
+
+  CheckFanOut(errors, spec);
 
   if (spec.workspace) {
     const Workspace& ws = *spec.workspace;

@@ -3,14 +3,25 @@
 #include <algorithm>
 
 #include "api/names.h"
+#include "status/fan_out.h"
 
 namespace ctask::reconcile {
 namespace {
 
 admission::TaskRef RefOf(const api::ContainerTask& task) {
-  const std::string ns = api::NamespaceOrDefault(task.metadata.namespace_);
-  return admission::TaskRef{ns + "/" + task.metadata.name, QueueId(task), task.spec.priority,
+  return admission::TaskRef{TaskKey(task), QueueId(task), task.spec.priority,
                             task.metadata.creation_timestamp.value_or(Timestamp{})};
+}
+
+// What the book holds of a record: the task, or each item in progress of a
+// fan-out task (a fan-out task never takes a slot itself).
+std::vector<api::ContainerTask> SlotHolders(const api::ContainerTask& task) {
+  if (!status::IsFanOut(task.spec) || task.item) return {task};
+  std::vector<api::ContainerTask> views;
+  for (const api::ItemStatus& entry : status::ItemsInProgress(task)) {
+    views.push_back(status::ItemView(task, entry, false));
+  }
+  return views;
 }
 
 std::string OutOf(int64_t count, const std::optional<int>& limit) {
@@ -65,7 +76,7 @@ void Admitter::NoteWaitingLocked(const std::string& key) {
 }
 
 void Admitter::Admitted(const api::ContainerTask& task) {
-  const std::string key = api::NamespaceOrDefault(task.metadata.namespace_) + "/" + task.metadata.name;
+  const std::string key = TaskKey(task);
   std::chrono::nanoseconds waited{};
   {
     std::lock_guard lock(mu_);
@@ -85,7 +96,14 @@ void Admitter::SetWake(Wake wake) {
 
 void Admitter::WakeAll(const std::vector<std::string>& keys) const {
   if (!wake_) return;
-  for (const std::string& key : keys) wake_(key);
+  // An item's turn wakes its task.
+  std::vector<std::string> woken;
+  for (const std::string& key : keys) {
+    std::string record = RecordKey(key);
+    if (std::find(woken.begin(), woken.end(), record) != woken.end()) continue;
+    wake_(record);
+    woken.push_back(std::move(record));
+  }
 }
 
 std::vector<std::string> Admitter::OfferLocked() {
@@ -141,7 +159,9 @@ void Admitter::TrackAll(const std::vector<api::ContainerTask>& tasks) {
   std::vector<std::string> wake;
   {
     std::lock_guard lock(mu_);
-    for (const api::ContainerTask& task : tasks) book_.Set(RefOf(task), SlotFor(task));
+    for (const api::ContainerTask& record : tasks) {
+      for (const api::ContainerTask& task : SlotHolders(record)) book_.Set(RefOf(task), SlotFor(task));
+    }
     wake = OfferLocked();
   }
   WakeAll(wake);
@@ -153,6 +173,10 @@ void Admitter::Forget(const std::string& key) {
     std::lock_guard lock(mu_);
     book_.Remove(key);
     waiting_since_.erase(key);
+    for (const std::string& item : book_.KeysWithPrefix(ItemKeyPrefix(key))) {
+      book_.Remove(item);
+      waiting_since_.erase(item);
+    }
     wake = OfferLocked();
   }
   WakeAll(wake);

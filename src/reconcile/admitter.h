@@ -27,6 +27,7 @@
 
 #include "admission/book.h"
 #include "api/types.h"
+#include "reconcile/task_key.h"
 #include "status/admission.h"
 #include "util/clock.h"
 
@@ -82,7 +83,7 @@ class Admitter {
   // the book after a restart, where a waiting task must not be offered a
   // slot that a holding task later in the list has.
   void TrackAll(const std::vector<api::ContainerTask>& tasks);
-  // The task is gone: its slot, if any, is free.
+  // The task is gone: its slot, if any, is free, and its items' slots.
   void Forget(const std::string& key);
   // For a task that wants a slot (status::WantsSlot): granted when its turn
   // has come (the slot is claimed for it), else where it stands.

@@ -8,10 +8,6 @@
 
 namespace ctask::reconcile {
 
-std::string TaskKey(const api::ContainerTask& task) {
-  return api::NamespaceOrDefault(task.metadata.namespace_) + "/" + task.metadata.name;
-}
-
 struct LogArchiver::Follower {
   int attempt = 0;
   std::optional<ArchivedLog> result;  // guarded by LogArchiver::mu_
@@ -74,15 +70,22 @@ std::optional<std::string> LogArchiver::LiveTail(const std::string& key, int att
 }
 
 void LogArchiver::Forget(const std::string& key) {
-  std::unique_ptr<Follower> follower;
+  std::vector<std::unique_ptr<Follower>> forgotten;
   {
     std::lock_guard lock(mu_);
     auto it = followers_.find(key);
-    if (it == followers_.end()) return;
-    follower = std::move(it->second);
-    followers_.erase(it);
+    if (it != followers_.end()) {
+      forgotten.push_back(std::move(it->second));
+      followers_.erase(it);
+    }
+    // A fan-out task's items ("key#N") go with it.
+    const std::string items = ItemKeyPrefix(key);
+    for (auto item = followers_.lower_bound(items); item != followers_.end() && item->first.starts_with(items);) {
+      forgotten.push_back(std::move(item->second));
+      item = followers_.erase(item);
+    }
   }
-  follower->thread.request_stop();
+  for (auto& follower : forgotten) follower->thread.request_stop();
 }
 
 void LogArchiver::Follow(std::stop_token stop, const api::ContainerTask& task, int attempt, Follower* follower) {
@@ -100,7 +103,9 @@ void LogArchiver::Follow(std::stop_token stop, const api::ContainerTask& task, i
     store::LogWriterPtr writer;
     std::string write_error;
     if (spec.archive) {
-      Result<store::LogWriterPtr> opened = store_.OpenLog(ns, task.metadata.name, spec.archive_limit_bytes);
+      Result<store::LogWriterPtr> opened =
+          task.item ? store_.OpenItemLog(ns, task.metadata.name, task.item->index, spec.archive_limit_bytes)
+                    : store_.OpenLog(ns, task.metadata.name, spec.archive_limit_bytes);
       if (opened) {
         writer = std::move(*opened);
       } else {
@@ -146,7 +151,7 @@ void LogArchiver::Follow(std::stop_token stop, const api::ContainerTask& task, i
     std::lock_guard lock(mu_);
     follower->result = std::move(result);
   }
-  if (on_finished_) on_finished_(key);
+  if (on_finished_) on_finished_(RecordKey(key));
 }
 
 }  // namespace ctask::reconcile

@@ -14,7 +14,10 @@
 //    from the beginning, at most kMaxFollowTries times; after that the result
 //    carries the error and what was read.
 //  - Finished(key, attempt) is the result once the follow has ended.
-//  - Forget(key) stops the task's follower (if any) and drops its result.
+//  - Forget(key) stops the task's follower (if any) and drops its result,
+//    and those of its items ("key#N").
+//  - An item's view (task.item set) is followed into the item's own log
+//    artifact (store::Store::OpenItemLog); on_finished gets the task's key.
 //  - Destruction stops every follower and waits for them; workloads keep
 //    running (a restarted process follows them again).
 //
@@ -31,6 +34,7 @@
 #include <string>
 
 #include "api/types.h"
+#include "reconcile/task_key.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 
@@ -47,9 +51,6 @@ struct ArchivedLog {
 using LogDisplay = std::function<void(const std::string& key, int attempt, runtime::LogStream, std::string_view)>;
 
 inline constexpr int kMaxFollowTries = 3;
-
-// "namespace/name", the key of a task in the queue and in the archiver.
-std::string TaskKey(const api::ContainerTask& task);
 
 class LogArchiver {
  public:

@@ -5,6 +5,7 @@
 #include "reconcile/outcome.h"
 #include "render/labels.h"
 #include "status/decide.h"
+#include "status/fan_out.h"
 
 namespace ctask::reconcile {
 namespace {
@@ -267,6 +268,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     return ReconcileResult{std::nullopt, true};
   }
   api::ContainerTask task = std::move(*record);
+  if (status::IsFanOut(task.spec)) return ReconcileFanOut(task);
 
   // 2. What the runtime sees of the current attempt.
   Result<std::optional<runtime::Observation>> current = ObserveCurrent(task);

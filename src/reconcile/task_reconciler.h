@@ -20,11 +20,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "reconcile/admitter.h"
 #include "reconcile/log_archiver.h"
 #include "runtime/runtime.h"
 #include "status/decide.h"
+#include "status/item_results.h"
 #include "status/transition.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -109,6 +111,21 @@ class TaskReconciler {
                            ReconcileResult result) const;
 
   Result<ReconcileResult> Finalize(const api::ContainerTask& task, const std::optional<runtime::Observation>& observed);
+
+  // A fan-out task (fan_out_pass.cc): each item in progress reconciled as a
+  // task of its own, one status write for all.
+  struct ItemWork;
+  Result<ReconcileResult> ReconcileFanOut(const api::ContainerTask& task);
+  ItemWork ReconcileItem(const api::ContainerTask& task, const api::ItemStatus& entry, const std::string& stop_cause,
+                         Timestamp now, std::string& last_tail);
+  // The results of items that finished this pass, into the results
+  // document and `updated`'s status.
+  Status RecordResults(const api::ContainerTask& task, const std::vector<ItemWork>& items, api::ContainerTask& updated);
+  Result<ReconcileResult> ActOnItems(const api::ContainerTask& updated, const std::vector<ItemWork>& items);
+  Result<ReconcileResult> FanOutNextLook(const api::ContainerTask& updated, const std::vector<ItemWork>& items,
+                                         ReconcileResult result);
+  Status FailItemStart(const api::ContainerTask& task, int32_t index, int attempt, const Error& refusal);
+  Result<ReconcileResult> FinalizeFanOut(const api::ContainerTask& task);
   Status RemoveWorkloads(const api::ContainerTask& task);
   // The runtime refused to start `attempt` for good (a terminal error,
   // outcome.h): the task is written as Failed naming the cause, and the
@@ -128,6 +145,9 @@ class TaskReconciler {
   const EventSink on_event_;
   Admitter own_admitter_;  // no limits: used when none is given
   Admitter& admitter_;
+
+  std::mutex results_mu_;
+  std::map<std::string, status::ItemResults> results_;  // by task key; guarded by results_mu_
 
   std::mutex tail_mu_;
   std::map<std::string, Timestamp> tail_written_;  // guarded by tail_mu_

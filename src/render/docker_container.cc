@@ -444,6 +444,7 @@ std::map<std::string, std::string> DockerLabels(const api::ContainerTask& task, 
   labels[kLabelNamespace] = ns;
   if (!task.metadata.uid.empty()) labels[kLabelTaskUid] = task.metadata.uid;
   labels[kLabelAttempt] = std::to_string(attempt);
+  if (task.item) labels[kLabelItem] = std::to_string(task.item->index);
   labels[kAnnotationGeneration] = std::to_string(task.metadata.generation);
   return labels;
 }
@@ -537,7 +538,7 @@ Result<DockerContainer> RenderDockerContainer(const api::ContainerTask& task, in
     return InvalidArgument("spec: a text value is not valid UTF-8; the Docker API carries text as JSON, UTF-8 only");
   }
   DockerContainer out;
-  out.name = api::DerivedContainerName(ns, task.metadata.name, attempt);
+  out.name = api::DerivedContainerName(ns, task.metadata.name, attempt, api::ItemIndexOf(task.item));
   out.body = std::move(body);
   out.secret_env = env->SecretNames();
   return out;

@@ -59,6 +59,7 @@ StringMap TaskLabels(const api::ContainerTask& task) {
 StringMap AttemptLabels(const api::ContainerTask& task, int attempt) {
   StringMap labels = TaskLabels(task);
   labels[kLabelAttempt] = std::to_string(attempt);
+  if (task.item) labels[kLabelItem] = std::to_string(task.item->index);
   return labels;
 }
 
@@ -305,8 +306,8 @@ Result<api::Json> RenderJob(const api::ContainerTask& task, const JobOptions& op
   Json job = Json::object();
   job["apiVersion"] = "batch/v1";
   job["kind"] = "Job";
-  job["metadata"] = ObjectMetadata(task, api::DerivedJobName(task.metadata.name, attempt), job_labels,
-                                   {{kAnnotationGeneration, std::to_string(task.metadata.generation)}});
+  job["metadata"] = ObjectMetadata(task, api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item)),
+                                   job_labels, {{kAnnotationGeneration, std::to_string(task.metadata.generation)}});
 
   Json job_spec = Json::object();
   if (options.active_deadline_seconds) {

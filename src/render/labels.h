@@ -16,5 +16,10 @@ inline constexpr const char* kAnnotationGeneration = "ctask.io/generation";  // 
 // On a task record in the local store: the attempt whose log artifact is
 // complete (the follower closed it). Absent: no attempt's log is complete yet.
 inline constexpr const char* kAnnotationLogAttempt = "ctask.io/log-attempt";
+// On a fan-out task's record: its items' workloads were deleted
+// (workloadTTLSecondsAfterFinished), so they are not deleted again.
+inline constexpr const char* kAnnotationWorkloadsDeleted = "ctask.io/workloads-deleted";
+// On an item's workload (fan-out, docs/fan-out.md): the item's index.
+inline constexpr const char* kLabelItem = "ctask.io/item";
 
 }  // namespace ctask::render

@@ -49,6 +49,11 @@ class Runtime {
 
   // Removes the workload (and its anonymous volumes). Absent is success.
   virtual Status Delete(const api::ContainerTask& task, int attempt) = 0;
+
+  // Removes every workload of the task: each attempt's, and each item's of
+  // a fan-out task (found by their labels, as after a crash). Live ones are
+  // killed. Nothing left is success.
+  virtual Status DeleteAll(const api::ContainerTask& task) = 0;
 };
 
 using RuntimePtr = std::unique_ptr<Runtime>;

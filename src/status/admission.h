@@ -40,6 +40,9 @@ struct Admission {
 // in ctask's book, and its Admitted condition says what Kueue did.
 bool IsKueueManaged(const api::ContainerTask& task);
 
+// A fan-out task's record neither holds nor wants a slot: each of its items
+// does (status/fan_out.h gives an item's view).
+//
 // Whether the record says the task holds a slot: Admitted is True, or the
 // task was started before the condition existed (attempts made, not
 // finished, not suspended, no Admitted condition).

@@ -4,6 +4,7 @@
 
 #include "api/schema.h"
 #include "util/backoff.h"
+#include "util/utf8.h"
 
 namespace ctask::status {
 namespace {
@@ -14,22 +15,21 @@ using runtime::WorkloadState;
 using std::chrono::seconds;
 
 std::string Bounded(std::string text, size_t limit) {
-  if (text.size() <= limit) return text;
-  text.resize(limit - 3);
-  // Do not leave half a UTF-8 sequence before the ellipsis.
-  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
-  if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
-  return text + "...";
+  return CutWithEllipsis(std::move(text), limit);
 }
 
-bool IsFailureReason(const std::string& r) {
-  return r == reason::kError || r == reason::kOOMKilled || r == reason::kEvicted || r == reason::kDeadlineExceeded ||
-         r == reason::kWorkloadLost;
+// Failed attempts so far. An item's view (fan_out.h) starts with no
+// history: its earlier failures come with the view.
+int Failures(const api::ContainerTask& task, const ContainerTaskStatus& st) {
+  const int prior = task.item ? task.item->prior_failures : 0;
+  return prior + static_cast<int>(std::count_if(st.history.begin(), st.history.end(),
+                                                [](const api::AttemptStatus& a) { return IsFailureReason(a.reason); }));
 }
 
-int Failures(const ContainerTaskStatus& st) {
-  return static_cast<int>(std::count_if(st.history.begin(), st.history.end(),
-                                        [](const api::AttemptStatus& a) { return IsFailureReason(a.reason); }));
+// When the last failed attempt ended: the retry backoff runs from there.
+std::optional<Timestamp> LastFailureEnd(const api::ContainerTask& task, const ContainerTaskStatus& st) {
+  if (!st.history.empty()) return st.history.back().completion_time;
+  return task.item ? task.item->last_failure_time : std::nullopt;
 }
 
 // Adds or replaces the history entry of `entry.attempt`, keeping the newest
@@ -128,7 +128,9 @@ void ReleaseSlot(ContainerTaskStatus& st, int64_t generation, const std::optiona
                               Bounded(st.message, api::kMaxMessageLength)});
 }
 
-void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
+}  // namespace
+
+void SetTaskConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
   auto condition = [&](const char* type, const char* value, const std::string& why) {
     SetCondition(st.conditions, api::Condition{type, value, generation, now, why.empty() ? "Unknown" : why,
                                                Bounded(st.message, api::kMaxMessageLength)});
@@ -143,6 +145,8 @@ void SetConditions(ContainerTaskStatus& st, int64_t generation, Timestamp now) {
   std::stable_partition(st.conditions.begin(), st.conditions.end(),
                         [](const api::Condition& c) { return c.type != kConditionAdmitted; });
 }
+
+namespace {
 
 // After failure number `failures` of `attempt`, which ended at `ended`:
 // the next attempt is queued, and started once its backoff has passed.
@@ -177,7 +181,7 @@ void FollowMissing(const api::ContainerTask& task, const std::optional<Observati
     // number would run it twice.
     RecordAttempt(st, EntryFor(*observed, reason::kWorkloadLost, now));
     const std::string what = "attempt " + std::to_string(attempt) + "'s workload disappeared while it ran";
-    const int failures = Failures(st);
+    const int failures = Failures(task, st);
     if (spec.retry_policy.on_exit_codes.empty() && failures <= spec.retries) {
       QueueRetry(spec, attempt, failures, what, now, now, d);
       return;
@@ -187,8 +191,9 @@ void FollowMissing(const api::ContainerTask& task, const std::optional<Observati
   }
   // Not created yet, or gone before it ran. A retry waits out its backoff
   // first.
-  if (st.phase == api::phase::kQueued && !st.history.empty() && st.history.back().completion_time) {
-    const Timestamp gate = *st.history.back().completion_time + Backoff(spec.retry_policy, Failures(st));
+  const std::optional<Timestamp> last_failure = LastFailureEnd(task, st);
+  if (st.phase == api::phase::kQueued && last_failure) {
+    const Timestamp gate = *last_failure + Backoff(spec.retry_policy, Failures(task, st));
     if (now < gate) {
       Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
       return;
@@ -245,7 +250,8 @@ void FollowWaiting(const api::ContainerTaskSpec& spec, const Observation& o, Tim
 }
 
 // The current attempt exited: succeeded, retried, or failed for good.
-void FollowExited(const api::ContainerTaskSpec& spec, const Observation& o, Timestamp now, Decision& d) {
+void FollowExited(const api::ContainerTask& task, const Observation& o, Timestamp now, Decision& d) {
+  const api::ContainerTaskSpec& spec = task.spec;
   ContainerTaskStatus& st = d.status;
   const int attempt = st.attempts;
   const int32_t code = o.exit_code.value_or(-1);
@@ -263,7 +269,7 @@ void FollowExited(const api::ContainerTaskSpec& spec, const Observation& o, Time
                                           : reason::kError;
   RecordAttempt(st, EntryFor(o, why, now));
   const std::string what = "attempt " + std::to_string(attempt) + " " + ExitDescription(o);
-  const int failures = Failures(st);
+  const int failures = Failures(task, st);
   const std::vector<int32_t>& codes = spec.retry_policy.on_exit_codes;
   const bool matches = codes.empty() || (!o.oom_killed && std::find(codes.begin(), codes.end(), code) != codes.end());
   if (!o.deadline_exceeded && matches && failures <= spec.retries) {
@@ -311,7 +317,7 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
       st.message = "attempt " + std::to_string(attempt) + " is running";
       return;
     case WorkloadState::kExited:
-      FollowExited(task.spec, o, now, d);
+      FollowExited(task, o, now, d);
       return;
   }
 }
@@ -343,7 +349,7 @@ void DecideFinished(const api::ContainerTask& task, const std::optional<Observat
       Requeue(d, std::chrono::duration_cast<seconds>(due - now));
     }
   }
-  SetConditions(d.status, task.metadata.generation, now);
+  SetTaskConditions(d.status, task.metadata.generation, now);
 }
 
 // The deadline of a task that started: looked at again when it is due.
@@ -407,6 +413,11 @@ void DecideAdmitted(const api::ContainerTask& task, const std::optional<Observat
 
 }  // namespace
 
+bool IsFailureReason(const std::string& r) {
+  return r == reason::kError || r == reason::kOOMKilled || r == reason::kEvicted || r == reason::kDeadlineExceeded ||
+         r == reason::kWorkloadLost;
+}
+
 bool IsTerminal(const std::string& phase) {
   return phase == api::phase::kSucceeded || phase == api::phase::kFailed || phase == api::phase::kCancelled;
 }
@@ -439,7 +450,7 @@ ContainerTaskStatus FailStart(ContainerTaskStatus st, int64_t generation, int at
                  api::kMaxMessageLength),
          now);
   st.observed_generation = generation;
-  SetConditions(st, generation, now);
+  SetTaskConditions(st, generation, now);
   return st;
 }
 
@@ -500,7 +511,7 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
   }
   st.message = Bounded(st.message, api::kMaxMessageLength);
   ReleaseSlot(st, task.metadata.generation, observed, now);
-  SetConditions(st, task.metadata.generation, now);
+  SetTaskConditions(st, task.metadata.generation, now);
   return d;
 }
 

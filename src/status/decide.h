@@ -80,6 +80,13 @@ Decision Decide(const api::ContainerTask& task, const std::optional<runtime::Obs
 api::ContainerTaskStatus FailStart(api::ContainerTaskStatus status, int64_t generation, int attempt, const char* why,
                                    const std::string& cause, Timestamp now);
 
+// Sets the kstatus conditions (Succeeded, Reconciling, Stalled) from the
+// phase and reason, Admitted kept after them.
+void SetTaskConditions(api::ContainerTaskStatus& status, int64_t generation, Timestamp now);
+
+// Whether an attempt's reason is a failure, one a retry counts.
+bool IsFailureReason(const std::string& attempt_reason);
+
 // Whether a phase is final: no further attempt will run.
 bool IsTerminal(const std::string& phase);
 

@@ -28,6 +28,9 @@ namespace {
 constexpr const char* kTasksDir = "tasks";
 constexpr const char* kRecordFile = "task.json";
 constexpr const char* kLogFile = "log";
+// A fan-out task's results document, and its items' logs ("log.i<index>").
+constexpr const char* kResultsFile = "results.json";
+constexpr const char* kItemLogPrefix = "log.i";
 constexpr const char* kLockFile = "lock";
 // One lock file per task key, <root>/writers/<namespace>.<name> (labels hold
 // no '.', so the name is unique): flock(2) on it makes a Put's compare and
@@ -313,10 +316,32 @@ class FileLogWriter : public LogWriter {
   bool closed_ = false;
 };
 
-}  // namespace
+// Replaces <dir>/<file> with `text` so that a reader, or the next process
+// after a crash, sees the old file or the new one: written beside it,
+// synced, renamed over it, the directory synced.
+Status ReplaceFile(const std::string& dir, const char* file, std::string_view text) {
+  // 1. Write the new file beside the old one, and make it durable.
+  std::string temp = dir + "/" + file + std::string(kTempInfix) + "XXXXXX";
+  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(temp, "create", errno));
+  auto fail = [&](std::string_view what, int error_number) -> Status {
+    ::unlink(temp.c_str());
+    return std::unexpected(ErrnoError(temp, what, error_number));
+  };
+  if (const int error_number = WriteAll(fd.get(), text); error_number != 0) return fail("write", error_number);
+  if (::fsync(fd.get()) != 0) return fail("sync", errno);
+  if (const int error_number = fd.Close(); error_number != 0) return fail("close", error_number);
+  // 2. Swap it in: rename is atomic, readers see the old file or the new.
+  const std::string target = dir + "/" + file;
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    const int error_number = errno;
+    return fail("rename to " + target, error_number);
+  }
+  // 3. Make the rename itself durable.
+  return SyncDir(dir);
+}
 
-// ---------------------------------------------------------------------------
-// FileStore.
+}  // namespace
 
 Result<std::unique_ptr<FileStore>> FileStore::Open(const std::string& root) {
   if (root.empty()) return InvalidArgument("state directory: empty path");
@@ -429,25 +454,7 @@ Status FileStore::Put(const api::ContainerTask& task) {
   if (auto made = MakeDirs(dir); !made) return made;
   if (auto cleaned = RemoveTempFilesIn(dir); !cleaned) return cleaned;
 
-  // 1. Write the new record beside the old one, and make it durable.
-  std::string temp = dir + "/" + kRecordFile + std::string(kTempInfix) + "XXXXXX";
-  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
-  if (fd.get() < 0) return std::unexpected(ErrnoError(temp, "create", errno));
-  auto fail = [&](std::string_view what, int error_number) -> Status {
-    ::unlink(temp.c_str());
-    return std::unexpected(ErrnoError(temp, what, error_number));
-  };
-  if (const int error_number = WriteAll(fd.get(), text); error_number != 0) return fail("write", error_number);
-  if (::fsync(fd.get()) != 0) return fail("sync", errno);
-  if (const int error_number = fd.Close(); error_number != 0) return fail("close", error_number);
-  // 2. Swap it in: rename is atomic, readers see the old record or the new.
-  const std::string record = dir + "/" + kRecordFile;
-  if (::rename(temp.c_str(), record.c_str()) != 0) {
-    const int error_number = errno;
-    return fail("rename to " + record, error_number);
-  }
-  // 3. Make the rename itself durable.
-  return SyncDir(dir);
+  return ReplaceFile(dir, kRecordFile, text);
 }
 
 Result<api::ContainerTask> FileStore::Get(std::string_view ns, std::string_view name) {
@@ -536,15 +543,63 @@ Result<LogWriterPtr> FileStore::OpenLog(std::string_view ns, std::string_view na
   return LogWriterPtr(new FileLogWriter(fd.Release(), path, limit_bytes));
 }
 
+Result<LogWriterPtr> FileStore::OpenItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                            int64_t limit_bytes) {
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
+  std::lock_guard<std::mutex> guard(StripeFor(ns, name));
+  const std::string dir = TaskDir(ns, name);
+  if (auto made = MakeDirs(dir); !made) return std::unexpected(made.error());
+  const std::string path = dir + "/" + kItemLogPrefix + std::to_string(item);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(path, "open", errno));
+  if (auto synced = SyncDir(dir); !synced) return std::unexpected(synced.error());
+  return LogWriterPtr(new FileLogWriter(fd.Release(), path, limit_bytes));
+}
+
+Result<LogSummary> FileStore::PutResults(const api::ContainerTask& task, std::string_view document) {
+  const std::string& ns = task.metadata.namespace_;
+  const std::string& name = task.metadata.name;
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
+  std::lock_guard<std::mutex> guard(StripeFor(ns, name));
+  const std::string dir = TaskDir(ns, name);
+  if (auto made = MakeDirs(dir); !made) return std::unexpected(made.error());
+  if (Status written = ReplaceFile(dir, kResultsFile, document); !written) return std::unexpected(written.error());
+  LogSummary summary;
+  summary.location = dir + "/" + kResultsFile;
+  summary.size_bytes = static_cast<int64_t>(document.size());
+  summary.sha256 = Sha256Hex(document);
+  return summary;
+}
+
 Result<std::string> FileStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
   if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
-  const std::string path = LogPath(ns, name);
+  return ReadFileFrom(LogPath(ns, name), offset,
+                      "task " + std::string(ns) + "/" + std::string(name) + " has no log in " + root_);
+}
+
+Result<std::string> FileStore::ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset) {
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
+  return ReadFileFrom(TaskDir(ns, name) + "/" + kItemLogPrefix + std::to_string(item), offset,
+                      "task " + std::string(ns) + "/" + std::string(name) + " has no log of item " +
+                          std::to_string(item) + " in " + root_);
+}
+
+Result<std::string> FileStore::ReadResults(std::string_view ns, std::string_view name) {
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return std::unexpected(valid.error());
+  std::string all;
+  while (true) {
+    Result<std::string> part = ReadFileFrom(TaskDir(ns, name) + "/" + kResultsFile, all.size(),
+                                            "task " + std::string(ns) + "/" + std::string(name) + " has no results");
+    if (!part) return part;
+    if (part->empty()) return all;
+    all += *part;
+  }
+}
+
+Result<std::string> FileStore::ReadFileFrom(const std::string& path, uint64_t offset, const std::string& absent) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) {
-      return MakeError(ErrorCode::kNotFound,
-                       "task " + std::string(ns) + "/" + std::string(name) + " has no log in " + root_);
-    }
+    if (errno == ENOENT) return MakeError(ErrorCode::kNotFound, absent);
     return std::unexpected(ErrnoError(path, "open", errno));
   }
   std::string data;

@@ -6,6 +6,8 @@
 //   <root>/tasks/<namespace>/<name>/task.json    the task: metadata, spec and status
 //                                                (api::EncodeContainerTask's JSON)
 //   <root>/tasks/<namespace>/<name>/log          the log artifact, raw bytes
+//   <root>/tasks/<namespace>/<name>/log.i<N>     a fan-out task's item N's log
+//   <root>/tasks/<namespace>/<name>/results.json a fan-out task's results
 //
 // Plain files on purpose: a user can read a task's record with `cat` and its
 // log with `less`, and remove a task by removing its directory.
@@ -96,6 +98,11 @@ class FileStore : public Store {
   Status Delete(std::string_view ns, std::string_view name) override;
   Result<LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) override;
   Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
+  Result<LogWriterPtr> OpenItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                   int64_t limit_bytes) override;
+  Result<std::string> ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset) override;
+  Result<LogSummary> PutResults(const api::ContainerTask& task, std::string_view document) override;
+  Result<std::string> ReadResults(std::string_view ns, std::string_view name) override;
 
   // Removes temporary files a crash left in any task directory. Only for the
   // holder of the state directory's lock, before it starts writing.
@@ -106,6 +113,9 @@ class FileStore : public Store {
   std::string TaskDir(std::string_view ns, std::string_view name) const;
   std::string RecordPath(std::string_view ns, std::string_view name) const;
   std::string LogPath(std::string_view ns, std::string_view name) const;
+  // `path` from byte `offset` to its end (at most kMaxLogReadBytes);
+  // kNotFound saying `absent` when there is no such file.
+  static Result<std::string> ReadFileFrom(const std::string& path, uint64_t offset, const std::string& absent);
 
  private:
   explicit FileStore(std::string root) : root_(std::move(root)) {}

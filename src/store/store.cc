@@ -30,4 +30,20 @@ Status ValidateTaskKey(std::string_view ns, std::string_view name) {
   return {};
 }
 
+Result<std::string> TaskReader::ReadItemLog(std::string_view, std::string_view, int32_t, uint64_t) {
+  return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no per-item logs");
+}
+
+Result<std::string> TaskReader::ReadResults(std::string_view, std::string_view) {
+  return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no results");
+}
+
+Result<LogWriterPtr> Store::OpenItemLog(std::string_view, std::string_view, int32_t, int64_t) {
+  return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no per-item logs");
+}
+
+Result<LogSummary> Store::PutResults(const api::ContainerTask&, std::string_view) {
+  return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no results");
+}
+
 }  // namespace ctask::store

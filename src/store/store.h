@@ -121,6 +121,12 @@ class TaskReader {
   // smaller) after which the caller asks again from where it got to. Empty
   // when offset is at or past the end. kNotFound when the task has no log.
   virtual Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) = 0;
+
+  // A fan-out task's item `item`: its log artifact (as ReadLog), and the
+  // task's results document (docs/fan-out.md). kNotFound while there is
+  // none; kUnimplemented where a store keeps none.
+  virtual Result<std::string> ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset);
+  virtual Result<std::string> ReadResults(std::string_view ns, std::string_view name);
 };
 using TaskReaderPtr = std::unique_ptr<TaskReader>;
 
@@ -137,6 +143,15 @@ class Store : public TaskReader {
   // Starts the task's log artifact afresh for a new attempt run. The task
   // need not have a record yet. limit_bytes below zero counts as zero.
   virtual Result<LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) = 0;
+
+  // As OpenLog, for item `item` of a fan-out task: each item's latest
+  // attempt has its own artifact, removed with the task.
+  virtual Result<LogWriterPtr> OpenItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                           int64_t limit_bytes);
+
+  // Replaces the task's results document (each finished item's outcome and
+  // termination message, docs/fan-out.md) atomically, and says where it is.
+  virtual Result<LogSummary> PutResults(const api::ContainerTask& task, std::string_view document);
 };
 using StorePtr = std::unique_ptr<Store>;
 

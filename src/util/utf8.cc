@@ -69,4 +69,13 @@ std::string ToValidUtf8(std::string_view text) {
   return out;
 }
 
+std::string CutWithEllipsis(std::string text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  text.resize(limit - 3);
+  // Do not leave half a UTF-8 sequence before the ellipsis.
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+  if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
+  return text + "...";
+}
+
 }  // namespace ctask

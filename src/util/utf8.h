@@ -18,4 +18,8 @@ bool IsValidUtf8(std::string_view text);
 // by U+FFFD, so program output of any kind can go into JSON and YAML.
 std::string ToValidUtf8(std::string_view text);
 
+// `text` cut to at most `limit` bytes (limit >= 4), ending in "..." when
+// cut, never in half a UTF-8 sequence: for messages with a schema bound.
+std::string CutWithEllipsis(std::string text, std::size_t limit);
+
 }  // namespace ctask

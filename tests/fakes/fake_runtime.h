@@ -40,9 +40,12 @@ class FakeRuntime : public runtime::Runtime, public runtime::LogSource {
   explicit FakeRuntime(Timestamp now = Timestamp{}) : now_(now) {}
 
   static std::string Key(const api::ContainerTask& task) {
-    if (!task.metadata.uid.empty()) return task.metadata.uid;
-    return (task.metadata.namespace_.empty() ? std::string("default") : task.metadata.namespace_) + "/" +
-           task.metadata.name;
+    std::string key = !task.metadata.uid.empty()
+                          ? task.metadata.uid
+                          : (task.metadata.namespace_.empty() ? std::string("default") : task.metadata.namespace_) +
+                                "/" + task.metadata.name;
+    if (task.item) key += "#" + std::to_string(task.item->index);  // an item's view: its own workloads
+    return key;
   }
 
   // ---- scripting -------------------------------------------------------
@@ -199,6 +202,20 @@ class FakeRuntime : public runtime::Runtime, public runtime::LogSource {
     ++w.deletes;
     w.exists = false;
     w.observation = {};
+    cv_.notify_all();
+    return {};
+  }
+
+  Status DeleteAll(const api::ContainerTask& task) override {
+    std::lock_guard lock(mu_);
+    if (unavailable_) return std::unexpected(*unavailable_);
+    const std::string key = Key(task);
+    for (auto& [id, w] : workloads_) {
+      if (id.first != key && !id.first.starts_with(key + "#")) continue;
+      ++w.deletes;
+      w.exists = false;
+      w.observation = {};
+    }
     cv_.notify_all();
     return {};
   }

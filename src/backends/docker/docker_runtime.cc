@@ -19,7 +19,7 @@ std::string Namespace(const api::ContainerTask& task) {
 }
 
 std::string ContainerName(const api::ContainerTask& task, int attempt) {
-  return api::DerivedContainerName(Namespace(task), task.metadata.name, attempt);
+  return api::DerivedContainerName(Namespace(task), task.metadata.name, attempt, api::ItemIndexOf(task.item));
 }
 
 // Start failures are remembered per container name and task UID, so a task
@@ -314,6 +314,25 @@ Status DockerRuntime::Delete(const api::ContainerTask& task, int attempt) {
   if (!inspect) return std::unexpected(inspect.error());
   if (!*inspect) return {};
   return client_.RemoveContainer((*inspect)->value("Id", ""), /*force=*/true);
+}
+
+Status DockerRuntime::DeleteAll(const api::ContainerTask& task) {
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(start_failures_, [&](const auto& entry) { return entry.first.ends_with("/" + task.metadata.uid); });
+  }
+  Result<std::vector<api::Json>> containers =
+      client_.ListContainers({std::string(render::kLabelTask) + "=" + task.metadata.name,
+                              std::string(render::kLabelNamespace) + "=" + Namespace(task)});
+  if (!containers) return std::unexpected(containers.error());
+  for (const api::Json& container : *containers) {
+    const api::Json labels = container.value("Labels", api::Json::object());
+    // Another task of the same name (deleted and made again) is not ours.
+    if (!task.metadata.uid.empty() && labels.value(render::kLabelTaskUid, "") != task.metadata.uid) continue;
+    Status removed = client_.RemoveContainer(container.value("Id", ""), /*force=*/true);
+    if (!removed && removed.error().code() != ErrorCode::kNotFound) return removed;
+  }
+  return {};
 }
 
 Status DockerRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,

@@ -75,6 +75,7 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
   Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
   Status Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) override;
   Status Delete(const api::ContainerTask& task, int attempt) override;
+  Status DeleteAll(const api::ContainerTask& task) override;
   Status FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
                     std::stop_token stop) override;
 

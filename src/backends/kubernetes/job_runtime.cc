@@ -27,7 +27,7 @@ std::string Namespace(const api::ContainerTask& task) {
 }
 
 std::string JobKey(const api::ContainerTask& task, int attempt) {
-  return Namespace(task) + "/" + api::DerivedJobName(task.metadata.name, attempt);
+  return Namespace(task) + "/" + api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
 }
 
 std::string Label(const Json& object, const char* key) {
@@ -77,11 +77,13 @@ std::vector<std::string> AttemptIndex(const Json& object) {
   const std::string uid = Label(object, render::kLabelTaskUid);
   const std::string attempt = Label(object, render::kLabelAttempt);
   if (uid.empty() || attempt.empty()) return {};
-  return {uid + "/" + attempt};
+  const std::string item = Label(object, render::kLabelItem);
+  return {uid + "/" + (item.empty() ? "" : "i" + item + "/") + attempt};
 }
 
 std::string AttemptIndexValue(const api::ContainerTask& task, int attempt) {
-  return task.metadata.uid + "/" + std::to_string(attempt);
+  const std::string item = task.item ? "i" + std::to_string(task.item->index) + "/" : "";
+  return task.metadata.uid + "/" + item + std::to_string(attempt);
 }
 
 Json TaskReference(const api::ContainerTask& task) {
@@ -133,7 +135,7 @@ Status JobRuntime::Refuse(const api::ContainerTask& task, int attempt, Refusal r
 
 Status JobRuntime::Apply(const api::ContainerTask& task, int attempt) {
   const std::string ns = Namespace(task);
-  const std::string name = api::DerivedJobName(task.metadata.name, attempt);
+  const std::string name = api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
   auto foreign = [&](const Json& /*job*/) {
     return Refusal{kReasonJobNameTaken, "Job " + name +
                                             " exists and is not controlled by this task; ctask never "
@@ -196,8 +198,8 @@ Result<Observation> JobRuntime::Observe(const api::ContainerTask& task, int atte
     o.attempt = attempt;
     o.state = WorkloadState::kWaiting;
     o.waiting_reason = kReasonJobNameTaken;
-    o.waiting_message =
-        "Job " + api::DerivedJobName(task.metadata.name, attempt) + " exists and is not controlled by this task";
+    o.waiting_message = "Job " + api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item)) +
+                        " exists and is not controlled by this task";
     o.waiting_permanent = true;
     return o;
   }
@@ -213,12 +215,30 @@ Status JobRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
   if (job->value("spec", Json::object()).value("suspend", false)) return {};
   const Json patch = {{"spec", {{"suspend", true}}}};
   Result<Json> patched =
-      client_.MergePatch(resources::Jobs(), Namespace(task), api::DerivedJobName(task.metadata.name, attempt), patch);
+      client_.MergePatch(resources::Jobs(), Namespace(task),
+                         api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item)), patch);
   if (!patched && patched.error().code() != ErrorCode::kNotFound) return std::unexpected(patched.error());
   if (patched) {
     SlimJob(*patched);
     std::lock_guard lock(mu_);
     created_[JobKey(task, attempt)] = std::move(*patched);
+  }
+  return {};
+}
+
+Status JobRuntime::DeleteAll(const api::ContainerTask& task) {
+  const std::string ns = Namespace(task);
+  for (const Json& job : jobs_.List()) {
+    if (Label(job, render::kLabelTaskUid) != task.metadata.uid || task.metadata.uid.empty()) continue;
+    const Json& meta = job.value("metadata", Json::object());
+    if (meta.value("namespace", "") != ns || !ControlledBy(job, task.metadata.uid)) continue;
+    DeleteOptions options;
+    options.propagation_policy = "Background";
+    options.precondition_uid = meta.value("uid", "");
+    Status deleted = client_.Delete(resources::Jobs(), ns, meta.value("name", ""), options);
+    if (!deleted && deleted.error().code() != ErrorCode::kNotFound && deleted.error().code() != ErrorCode::kConflict) {
+      return deleted;
+    }
   }
   return {};
 }
@@ -230,7 +250,7 @@ Status JobRuntime::Delete(const api::ContainerTask& task, int attempt) {
     created_.erase(JobKey(task, attempt));
   }
   const std::string ns = Namespace(task);
-  const std::string name = api::DerivedJobName(task.metadata.name, attempt);
+  const std::string name = api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
   std::optional<Json> job = jobs_.Get(ns + "/" + name);
   if (!job) {
     // Not in the cache: absent, or created a moment ago. Ask.

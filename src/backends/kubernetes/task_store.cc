@@ -33,14 +33,64 @@ bool HasFinalizer(const api::ObjectMeta& meta) {
   return std::find(meta.finalizers.begin(), meta.finalizers.end(), kFinalizer) != meta.finalizers.end();
 }
 
+// Creates or replaces ConfigMap `name`, controlled by the task, holding
+// `bytes` under `key` (in data when UTF-8, in binaryData otherwise). A
+// ConfigMap of that name that the task does not control is never
+// overwritten: kFailedPrecondition naming it.
+Status PutOwnedConfigMap(KubeClient& client, const std::string& ns, const std::string& name,
+                         const std::string& task_name, const std::string& task_uid, const std::string& key,
+                         const std::string& bytes) {
+  Json cm = Json::object();
+  cm["apiVersion"] = "v1";
+  cm["kind"] = "ConfigMap";
+  Json meta = Json::object();
+  meta["name"] = name;
+  meta["namespace"] = ns;
+  meta["labels"] = {{render::kLabelManagedBy, render::kManagedByValue}, {render::kLabelTask, task_name}};
+  if (!task_uid.empty()) {
+    meta["labels"][render::kLabelTaskUid] = task_uid;
+    meta["ownerReferences"] = Json::array({{{"apiVersion", api::kApiVersion},
+                                            {"kind", api::kKind},
+                                            {"name", task_name},
+                                            {"uid", task_uid},
+                                            {"controller", true},
+                                            {"blockOwnerDeletion", true}}});
+  }
+  cm["metadata"] = std::move(meta);
+  if (IsValidUtf8(bytes)) {
+    cm["data"] = {{key, bytes}};
+  } else {
+    cm["binaryData"] = {{key, EncodeBase64(bytes)}};
+  }
+
+  Result<Json> written = client.Create(resources::ConfigMaps(), ns, cm);
+  if (!written && written.error().code() == ErrorCode::kAlreadyExists) {
+    // A previous attempt's (or a previous run's): ours is replaced; anyone
+    // else's is left alone.
+    Result<Json> existing = client.Get(resources::ConfigMaps(), ns, name);
+    if (!existing) return std::unexpected(existing.error());
+    if (!ControlledBy(*existing, task_uid)) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "ConfigMap " + ns + "/" + name + " exists and is not controlled by task " + task_name +
+                           "; the " + key + " cannot be kept there: delete or rename that ConfigMap");
+    }
+    cm["metadata"]["resourceVersion"] = (*existing)["metadata"].value("resourceVersion", "");
+    written = client.Update(resources::ConfigMaps(), ns, cm);
+  }
+  if (!written) return std::unexpected(written.error());
+  return {};
+}
+
 // Buffers the log in memory; Close writes the ConfigMap.
 class ConfigMapLogWriter : public store::LogWriter {
  public:
-  ConfigMapLogWriter(KubeClient& client, std::string ns, std::string task_name, std::string task_uid, int64_t limit)
+  ConfigMapLogWriter(KubeClient& client, std::string ns, std::string task_name, std::string task_uid,
+                     std::string cm_name, int64_t limit)
       : client_(client),
         ns_(std::move(ns)),
         task_name_(std::move(task_name)),
         task_uid_(std::move(task_uid)),
+        cm_name_(std::move(cm_name)),
         limit_(std::clamp<int64_t>(limit, 0, kMaxConfigMapLogBytes)) {}
 
   Status Append(std::string_view bytes) override {
@@ -56,51 +106,12 @@ class ConfigMapLogWriter : public store::LogWriter {
     if (closed_) return MakeError(ErrorCode::kFailedPrecondition, "log writer is closed");
     closed_ = true;
     if (dropped_ > 0) buffer_ += store::TruncationMarker(dropped_);
-    const std::string name = LogConfigMapName(task_name_);
-
-    Json cm = Json::object();
-    cm["apiVersion"] = "v1";
-    cm["kind"] = "ConfigMap";
-    Json meta = Json::object();
-    meta["name"] = name;
-    meta["namespace"] = ns_;
-    meta["labels"] = {{render::kLabelManagedBy, render::kManagedByValue}, {render::kLabelTask, task_name_}};
-    if (!task_uid_.empty()) {
-      meta["labels"][render::kLabelTaskUid] = task_uid_;
-      meta["ownerReferences"] = Json::array({{{"apiVersion", api::kApiVersion},
-                                              {"kind", api::kKind},
-                                              {"name", task_name_},
-                                              {"uid", task_uid_},
-                                              {"controller", true},
-                                              {"blockOwnerDeletion", true}}});
+    if (Status put = PutOwnedConfigMap(client_, ns_, cm_name_, task_name_, task_uid_, "log", buffer_); !put) {
+      return std::unexpected(put.error());
     }
-    cm["metadata"] = std::move(meta);
-    if (IsValidUtf8(buffer_)) {
-      cm["data"] = {{"log", buffer_}};
-    } else {
-      cm["binaryData"] = {{"log", EncodeBase64(buffer_)}};
-    }
-
-    Result<Json> written = client_.Create(resources::ConfigMaps(), ns_, cm);
-    if (!written && written.error().code() == ErrorCode::kAlreadyExists) {
-      // A previous attempt's archive (or a previous run of this one): ours
-      // is replaced; anyone else's is left alone.
-      Result<Json> existing = client_.Get(resources::ConfigMaps(), ns_, name);
-      if (!existing) return std::unexpected(existing.error());
-      if (!ControlledBy(*existing, task_uid_)) {
-        return MakeError(ErrorCode::kFailedPrecondition,
-                         "ConfigMap " + ns_ + "/" + name +
-                             " exists and is not controlled by this task; the log cannot be archived there: "
-                             "delete or rename that ConfigMap");
-      }
-      cm["metadata"]["resourceVersion"] = (*existing)["metadata"].value("resourceVersion", "");
-      written = client_.Update(resources::ConfigMaps(), ns_, cm);
-    }
-    if (!written) return std::unexpected(written.error());
-
     store::LogSummary summary;
     summary.kind = "ConfigMap";
-    summary.location = name;
+    summary.location = cm_name_;
     summary.size_bytes = static_cast<int64_t>(buffer_.size());
     summary.sha256 = Sha256Hex(buffer_);
     summary.truncated = dropped_ > 0;
@@ -113,11 +124,35 @@ class ConfigMapLogWriter : public store::LogWriter {
   const std::string ns_;
   const std::string task_name_;
   const std::string task_uid_;
+  const std::string cm_name_;
   const int64_t limit_;
   std::string buffer_;
   int64_t dropped_ = 0;
   bool closed_ = false;
 };
+
+// Key `key` of ConfigMap `cm_name`, from byte `offset` on.
+Result<std::string> ReadConfigMapKey(KubeClient& client, std::string_view ns, const std::string& cm_name,
+                                     const char* key, uint64_t offset) {
+  Result<Json> cm = client.Get(resources::ConfigMaps(), Ns(ns), cm_name);
+  if (!cm) return std::unexpected(cm.error());
+  std::string bytes;
+  if (cm->contains("data") && (*cm)["data"].contains(key)) {
+    bytes = (*cm)["data"][key].get<std::string>();
+  } else if (cm->contains("binaryData") && (*cm)["binaryData"].contains(key)) {
+    std::optional<std::string> decoded = DecodeBase64((*cm)["binaryData"][key].get<std::string>());
+    if (!decoded) {
+      return MakeError(ErrorCode::kInternal, "ConfigMap " + cm_name + ": binaryData." + key + " is not base64");
+    }
+    bytes = std::move(*decoded);
+  } else {
+    return MakeError(ErrorCode::kNotFound, "ConfigMap " + cm_name + " holds no " + key);
+  }
+  if (offset >= bytes.size()) return std::string();
+  return bytes.substr(offset);
+}
+
+constexpr const char* kResultsKey = "results.json";
 
 store::ListEntry EntryFor(const Json& object) {
   store::ListEntry entry;
@@ -132,6 +167,14 @@ store::ListEntry EntryFor(const Json& object) {
 
 std::string LogConfigMapName(std::string_view task_name) {
   return std::string(task_name) + "-log";
+}
+
+std::string ItemLogConfigMapName(std::string_view task_name, int32_t item) {
+  return LogConfigMapName(task_name) + "-i" + std::to_string(item);
+}
+
+std::string ResultsConfigMapName(std::string_view task_name) {
+  return std::string(task_name) + "-results";
 }
 
 KubeTaskStore::KubeTaskStore(KubeClient& client, const Informer& tasks) : client_(client), tasks_(tasks) {}
@@ -239,29 +282,49 @@ Status KubeTaskStore::Delete(std::string_view ns_in, std::string_view name_in) {
 Result<store::LogWriterPtr> KubeTaskStore::OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) {
   std::optional<Json> task = Current(Ns(ns) + "/" + std::string(name));
   const std::string uid = task ? (*task)["metadata"].value("uid", "") : std::string();
-  return std::make_unique<ConfigMapLogWriter>(client_, Ns(ns), std::string(name), uid, limit_bytes);
+  return std::make_unique<ConfigMapLogWriter>(client_, Ns(ns), std::string(name), uid, LogConfigMapName(name),
+                                              limit_bytes);
+}
+
+Result<store::LogWriterPtr> KubeTaskStore::OpenItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                                       int64_t limit_bytes) {
+  std::optional<Json> task = Current(Ns(ns) + "/" + std::string(name));
+  const std::string uid = task ? (*task)["metadata"].value("uid", "") : std::string();
+  return std::make_unique<ConfigMapLogWriter>(client_, Ns(ns), std::string(name), uid, ItemLogConfigMapName(name, item),
+                                              limit_bytes);
+}
+
+Result<store::LogSummary> KubeTaskStore::PutResults(const api::ContainerTask& task, std::string_view document) {
+  const std::string name = ResultsConfigMapName(task.metadata.name);
+  const std::string bytes(document);
+  if (Status put = PutOwnedConfigMap(client_, Ns(task.metadata.namespace_), name, task.metadata.name, task.metadata.uid,
+                                     kResultsKey, bytes);
+      !put) {
+    return std::unexpected(put.error());
+  }
+  store::LogSummary summary;
+  summary.kind = "ConfigMap";
+  summary.location = name;
+  summary.size_bytes = static_cast<int64_t>(bytes.size());
+  summary.sha256 = Sha256Hex(bytes);
+  return summary;
 }
 
 Result<std::string> KubeTaskStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
   return ReadLogConfigMap(client_, ns, name, offset);
 }
 
+Result<std::string> KubeTaskStore::ReadItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                               uint64_t offset) {
+  return ReadConfigMapKey(client_, ns, ItemLogConfigMapName(name, item), "log", offset);
+}
+
+Result<std::string> KubeTaskStore::ReadResults(std::string_view ns, std::string_view name) {
+  return ReadConfigMapKey(client_, ns, ResultsConfigMapName(name), kResultsKey, 0);
+}
+
 Result<std::string> ReadLogConfigMap(KubeClient& client, std::string_view ns, std::string_view name, uint64_t offset) {
-  const std::string cm_name = LogConfigMapName(name);
-  Result<Json> cm = client.Get(resources::ConfigMaps(), Ns(ns), cm_name);
-  if (!cm) return std::unexpected(cm.error());
-  std::string log;
-  if (cm->contains("data") && (*cm)["data"].contains("log")) {
-    log = (*cm)["data"]["log"].get<std::string>();
-  } else if (cm->contains("binaryData") && (*cm)["binaryData"].contains("log")) {
-    std::optional<std::string> decoded = DecodeBase64((*cm)["binaryData"]["log"].get<std::string>());
-    if (!decoded) return MakeError(ErrorCode::kInternal, "ConfigMap " + cm_name + ": binaryData.log is not base64");
-    log = std::move(*decoded);
-  } else {
-    return MakeError(ErrorCode::kNotFound, "ConfigMap " + cm_name + " holds no log");
-  }
-  if (offset >= log.size()) return std::string();
-  return log.substr(offset);
+  return ReadConfigMapKey(client, ns, LogConfigMapName(name), "log", offset);
 }
 
 Result<api::ContainerTask> ApiTaskReader::Get(std::string_view ns, std::string_view name) {
@@ -282,6 +345,15 @@ Result<std::vector<store::ListEntry>> ApiTaskReader::List() {
 
 Result<std::string> ApiTaskReader::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {
   return ReadLogConfigMap(client_, ns, name, offset);
+}
+
+Result<std::string> ApiTaskReader::ReadItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                               uint64_t offset) {
+  return ReadConfigMapKey(client_, ns, ItemLogConfigMapName(name, item), "log", offset);
+}
+
+Result<std::string> ApiTaskReader::ReadResults(std::string_view ns, std::string_view name) {
+  return ReadConfigMapKey(client_, ns, ResultsConfigMapName(name), kResultsKey, 0);
 }
 
 }  // namespace ctask::backends

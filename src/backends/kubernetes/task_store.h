@@ -46,6 +46,11 @@ inline constexpr const char* kFinalizer = "ctask.io/archive-log";
 
 // "<task>-log", the task's log ConfigMap.
 std::string LogConfigMapName(std::string_view task_name);
+// "<task>-log-i<item>", item `item`'s log ConfigMap (a fan-out task), and
+// "<task>-results", its results document (key results.json). A task's own
+// log ConfigMap ends in "-log", so none of these is another's.
+std::string ItemLogConfigMapName(std::string_view task_name, int32_t item);
+std::string ResultsConfigMapName(std::string_view task_name);
 
 // The largest archive a ConfigMap carries (the API server's object limit is
 // 1 MiB with metadata); spec.logs.archiveLimitBytes is capped at 1,000,000.
@@ -62,6 +67,11 @@ class KubeTaskStore : public store::Store {
   Status Delete(std::string_view ns, std::string_view name) override;
   Result<store::LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) override;
   Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
+  Result<store::LogWriterPtr> OpenItemLog(std::string_view ns, std::string_view name, int32_t item,
+                                          int64_t limit_bytes) override;
+  Result<std::string> ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset) override;
+  Result<store::LogSummary> PutResults(const api::ContainerTask& task, std::string_view document) override;
+  Result<std::string> ReadResults(std::string_view ns, std::string_view name) override;
 
  private:
   // The task as Get sees it: the cache's object, unless the cache still
@@ -83,6 +93,8 @@ class ApiTaskReader : public store::TaskReader {
   Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override;
   Result<std::vector<store::ListEntry>> List() override;
   Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
+  Result<std::string> ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset) override;
+  Result<std::string> ReadResults(std::string_view ns, std::string_view name) override;
 
  private:
   kube::KubeClient& client_;
