@@ -190,6 +190,10 @@ Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask
   // 4. Act for each item; a finished task's TTLs once nothing is left.
   Result<ReconcileResult> acted = ActOnItems(updated, items);
   if (!acted) return acted;
+  // The task has just come to stop its items (failFast, the success policy
+  // met): they are stopped in a pass right after this one, not at their
+  // next resync.
+  if (stop_cause.empty() && !status::StopCause(updated, invalid).empty()) acted->requeue_after = milliseconds(0);
   return FanOutNextLook(updated, items, *acted);
 }
 

@@ -474,9 +474,15 @@ Json DockerHostConfig(const api::ContainerTaskSpec& spec, const Limits& limits, 
   // No swap beyond the limit, so a task over it is OOMKilled as in Kubernetes.
   if (limits.memory_bytes) host["MemorySwap"] = *limits.memory_bytes;
   if (policy.pids_limit > 0) host["PidsLimit"] = policy.pids_limit;  // <= 0: Docker's unlimited
-  if (mount) {
-    host["Mounts"] = Json::array();
-    host["Mounts"].push_back(std::move(*mount));
+  if (mount || !policy.termination_log.empty()) host["Mounts"] = Json::array();
+  if (mount) host["Mounts"].push_back(std::move(*mount));
+  if (!policy.termination_log.empty()) {
+    Json termination = Json::object();
+    termination["Type"] = "bind";
+    termination["Source"] = policy.termination_log;
+    termination["Target"] = kTerminationLogPath;
+    termination["ReadOnly"] = false;
+    host["Mounts"].push_back(std::move(termination));
   }
   // The task's process is PID 1 with no init, as in a Kubernetes pod.
   host["Init"] = false;

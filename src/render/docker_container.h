@@ -27,7 +27,14 @@ struct DockerPolicy {
   std::vector<std::string> allowed_host_paths;
   bool allow_docker_volumes = true;
   int64_t pids_limit = 1024;
+  // The host file bind-mounted at /dev/termination-log (the kubelet's
+  // terminationMessagePath), one per container; empty: none.
+  std::string termination_log;
 };
+
+// Where a container writes its result (its termination message), as in
+// Kubernetes.
+inline constexpr const char* kTerminationLogPath = "/dev/termination-log";
 
 struct DockerContainer {
   std::string name;  // DerivedContainerName(namespace, task, attempt)

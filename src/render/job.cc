@@ -233,11 +233,24 @@ Result<WorkspaceParts> RenderWorkspace(const api::Workspace& ws) {
   return parts;
 }
 
-Json Container(const api::ContainerTaskSpec& spec, const std::optional<WorkspaceParts>& workspace) {
+// A task that runs after others (spec.runAfter): its inputs ConfigMap,
+// mounted read-only at /ctask/inputs, and CTASK_INPUTS naming it.
+constexpr const char* kInputsVolume = "ctask-inputs";
+
+Json Container(const api::ContainerTaskSpec& spec, const std::optional<WorkspaceParts>& workspace, bool inputs) {
   Json c = Json::object();
   if (!spec.args.empty()) c["args"] = StringsJson(spec.args);
   if (!spec.command.empty()) c["command"] = StringsJson(spec.command);
-  if (!spec.env.empty()) c["env"] = EnvJson(spec.env);
+  if (inputs) {
+    // First, so the task's own env and command may use $(CTASK_INPUTS).
+    std::vector<api::EnvVar> env = {{kEnvInputs, std::string(kInputsDir), std::nullopt}};
+    for (const api::EnvVar& var : spec.env) {
+      if (var.name != kEnvInputs) env.push_back(var);
+    }
+    c["env"] = EnvJson(env);
+  } else if (!spec.env.empty()) {
+    c["env"] = EnvJson(spec.env);
+  }
   if (!spec.env_from.empty()) c["envFrom"] = EnvFromJson(spec.env_from);
   c["image"] = spec.image;
   if (!spec.image_pull_policy.empty()) c["imagePullPolicy"] = spec.image_pull_policy;
@@ -252,22 +265,22 @@ Json Container(const api::ContainerTaskSpec& spec, const std::optional<Workspace
   // The last log lines become the termination message when the container
   // wrote none, so status.result explains a failure without a log fetch.
   c["terminationMessagePolicy"] = "FallbackToLogsOnError";
-  if (workspace) {
-    c["volumeMounts"] = Json::array();
-    c["volumeMounts"].push_back(workspace->mount);
-  }
+  if (workspace || inputs) c["volumeMounts"] = Json::array();
+  if (workspace) c["volumeMounts"].push_back(workspace->mount);
+  if (inputs) c["volumeMounts"].push_back({{"mountPath", kInputsDir}, {"name", kInputsVolume}, {"readOnly", true}});
   if (!spec.working_dir.empty()) c["workingDir"] = spec.working_dir;
   return c;
 }
 
-Json PodSpec(const api::ContainerTaskSpec& spec, const std::optional<WorkspaceParts>& workspace) {
+Json PodSpec(const api::ContainerTaskSpec& spec, const std::optional<WorkspaceParts>& workspace,
+             const std::string& inputs) {
   Json pod = Json::object();
   // A task rarely needs the Kubernetes API, so by default it gets no token
   // to steal. Naming a service account is the way to ask for API access;
   // then the field is left out and the account's own setting decides.
   if (spec.service_account_name.empty()) pod["automountServiceAccountToken"] = false;
   pod["containers"] = Json::array();
-  pod["containers"].push_back(Container(spec, workspace));
+  pod["containers"].push_back(Container(spec, workspace, !inputs.empty()));
   // No *_SERVICE_HOST/_PORT variables for every Service in the namespace: the
   // environment is what the task declares, as in the Docker backend.
   pod["enableServiceLinks"] = false;
@@ -278,14 +291,17 @@ Json PodSpec(const api::ContainerTaskSpec& spec, const std::optional<WorkspacePa
   pod["securityContext"] = PodSecurityContext(spec.security_context);
   if (!spec.service_account_name.empty()) pod["serviceAccountName"] = spec.service_account_name;
   if (!spec.tolerations.empty()) pod["tolerations"] = TolerationsJson(spec.tolerations);
-  if (workspace) {
-    pod["volumes"] = Json::array();
-    pod["volumes"].push_back(workspace->volume);
-  }
+  if (workspace || !inputs.empty()) pod["volumes"] = Json::array();
+  if (workspace) pod["volumes"].push_back(workspace->volume);
+  if (!inputs.empty()) pod["volumes"].push_back({{"name", kInputsVolume}, {"configMap", {{"name", inputs}}}});
   return pod;
 }
 
 }  // namespace
+
+std::string InputsConfigMapName(std::string_view task_name) {
+  return std::string(task_name) + "-inputs";
+}
 
 Result<api::Json> RenderJob(const api::ContainerTask& task, const JobOptions& options) {
   const api::ContainerTaskSpec& spec = task.spec;
@@ -333,7 +349,8 @@ Result<api::Json> RenderJob(const api::ContainerTask& task, const JobOptions& op
   template_meta["labels"] = MapJson(pod_labels);
   Json pod_template = Json::object();
   pod_template["metadata"] = std::move(template_meta);
-  pod_template["spec"] = PodSpec(spec, workspace);
+  pod_template["spec"] =
+      PodSpec(spec, workspace, spec.run_after.empty() ? std::string() : InputsConfigMapName(task.metadata.name));
   job_spec["template"] = std::move(pod_template);
   job["spec"] = std::move(job_spec);
 

@@ -25,6 +25,10 @@ namespace ctask::render {
 
 inline constexpr const char* kContainerName = "task";
 
+// "<task>-inputs": the ConfigMap of a task with runAfter, holding its input
+// files (docs/fan-out.md), mounted into its pods at /ctask/inputs.
+std::string InputsConfigMapName(std::string_view task_name);
+
 struct JobOptions {
   int attempt = 1;
   // Seconds left of spec.timeoutSeconds for this attempt (the operator

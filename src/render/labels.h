@@ -19,6 +19,11 @@ inline constexpr const char* kAnnotationLogAttempt = "ctask.io/log-attempt";
 // On a fan-out task's record: its items' workloads were deleted
 // (workloadTTLSecondsAfterFinished), so they are not deleted again.
 inline constexpr const char* kAnnotationWorkloadsDeleted = "ctask.io/workloads-deleted";
+// Where a task that runs after others finds their results (docs/fan-out.md):
+// one file per task it names, "<name>.json", in the results document's
+// form, and CTASK_INPUTS naming the directory.
+inline constexpr const char* kInputsDir = "/ctask/inputs";
+inline constexpr const char* kEnvInputs = "CTASK_INPUTS";
 // On an item's workload (fan-out, docs/fan-out.md): the item's index.
 inline constexpr const char* kLabelItem = "ctask.io/item";
 

@@ -31,6 +31,7 @@ constexpr const char* kLogFile = "log";
 // A fan-out task's results document, and its items' logs ("log.i<index>").
 constexpr const char* kResultsFile = "results.json";
 constexpr const char* kItemLogPrefix = "log.i";
+constexpr const char* kInputPrefix = "input.";
 constexpr const char* kLockFile = "lock";
 // One lock file per task key, <root>/writers/<namespace>.<name> (labels hold
 // no '.', so the name is unique): flock(2) on it makes a Put's compare and
@@ -569,6 +570,25 @@ Result<LogSummary> FileStore::PutResults(const api::ContainerTask& task, std::st
   summary.size_bytes = static_cast<int64_t>(document.size());
   summary.sha256 = Sha256Hex(document);
   return summary;
+}
+
+std::string FileStore::InputPath(std::string_view ns, std::string_view name, std::string_view file) const {
+  return TaskDir(ns, name) + "/" + kInputPrefix + std::string(file);
+}
+
+Status FileStore::PutInputs(const api::ContainerTask& task, const std::map<std::string, std::string>& files) {
+  const std::string& ns = task.metadata.namespace_;
+  const std::string& name = task.metadata.name;
+  if (auto valid = ValidateTaskKey(ns, name); !valid) return valid;
+  std::lock_guard<std::mutex> guard(StripeFor(ns, name));
+  const std::string dir = TaskDir(ns, name);
+  if (auto made = MakeDirs(dir); !made) return made;
+  for (const auto& [file, content] : files) {
+    // File names are task names plus ".json": no '/' can reach here.
+    const std::string target = std::string(kInputPrefix) + file;
+    if (Status written = ReplaceFile(dir, target.c_str(), content); !written) return written;
+  }
+  return {};
 }
 
 Result<std::string> FileStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {

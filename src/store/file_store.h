@@ -8,6 +8,7 @@
 //   <root>/tasks/<namespace>/<name>/log          the log artifact, raw bytes
 //   <root>/tasks/<namespace>/<name>/log.i<N>     a fan-out task's item N's log
 //   <root>/tasks/<namespace>/<name>/results.json a fan-out task's results
+//   <root>/tasks/<namespace>/<name>/input.<F>    input file F of a task with runAfter
 //
 // Plain files on purpose: a user can read a task's record with `cat` and its
 // log with `less`, and remove a task by removing its directory.
@@ -103,6 +104,10 @@ class FileStore : public Store {
   Result<std::string> ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset) override;
   Result<LogSummary> PutResults(const api::ContainerTask& task, std::string_view document) override;
   Result<std::string> ReadResults(std::string_view ns, std::string_view name) override;
+  Status PutInputs(const api::ContainerTask& task, const std::map<std::string, std::string>& files) override;
+  // Where PutInputs keeps input file `file` of the task (the Docker backend
+  // bind-mounts it).
+  std::string InputPath(std::string_view ns, std::string_view name, std::string_view file) const;
 
   // Removes temporary files a crash left in any task directory. Only for the
   // holder of the state directory's lock, before it starts writing.

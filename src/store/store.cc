@@ -42,6 +42,10 @@ Result<LogWriterPtr> Store::OpenItemLog(std::string_view, std::string_view, int3
   return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no per-item logs");
 }
 
+Status Store::PutInputs(const api::ContainerTask&, const std::map<std::string, std::string>&) {
+  return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no inputs");
+}
+
 Result<LogSummary> Store::PutResults(const api::ContainerTask&, std::string_view) {
   return MakeError(ErrorCode::kFailedPrecondition, "this store keeps no results");
 }

@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -152,6 +153,10 @@ class Store : public TaskReader {
   // Replaces the task's results document (each finished item's outcome and
   // termination message, docs/fan-out.md) atomically, and says where it is.
   virtual Result<LogSummary> PutResults(const api::ContainerTask& task, std::string_view document);
+
+  // The input files of a task that runs after others (spec.runAfter,
+  // docs/fan-out.md): file name ("<task>.json") -> content, all replaced.
+  virtual Status PutInputs(const api::ContainerTask& task, const std::map<std::string, std::string>& files);
 };
 using StorePtr = std::unique_ptr<Store>;
 

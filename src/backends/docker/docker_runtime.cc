@@ -118,7 +118,7 @@ runtime::Observation ObservationFromInspect(const api::Json& inspect, int attemp
 }
 
 DockerRuntime::DockerRuntime(docker::DockerClient& client, DockerRuntimeOptions options)
-    : client_(client), options_(std::move(options)) {
+    : client_(client), options_(std::move(options)), termination_(options_.termination_log_dir) {
   if (!options_.configs) options_.configs = std::make_shared<ConfigSet>();
 }
 
@@ -211,9 +211,15 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   // 1. An existing container of this name settles it, or is removed.
   if (std::optional<Status> settled = SettleExistingContainer(task, attempt, name)) return *settled;
 
-  // 2. The create request: env resolved from the configs, policy applied.
+  // 2. The create request: env resolved from the configs, policy applied,
+  //    a fresh /dev/termination-log mounted.
+  render::DockerPolicy policy = options_.policy;
+  if (termination_.enabled()) {
+    if (Status prepared = termination_.Prepare(name); !prepared) return prepared;
+    policy.termination_log = termination_.PathOf(name);
+  }
   Result<render::DockerContainer> rendered =
-      render::RenderDockerContainer(task, attempt, *options_.configs->Snapshot(), options_.policy);
+      render::RenderDockerContainer(task, attempt, *options_.configs->Snapshot(), policy);
   if (!rendered) return RecordStartFailure(task, attempt, runtime::kReasonConfigError, rendered.error());
 
   // 3. The image, as the pull policy says, and the user it runs as.
@@ -258,6 +264,11 @@ Result<runtime::Observation> DockerRuntime::Observe(const api::ContainerTask& ta
       Result<api::Json> again = client_.InspectContainer(name);
       if (!again || !BelongsTo(*again, task)) break;
       o = ObservationFromInspect(*again, attempt);
+    }
+    // Its result, as a pod's terminated state carries it; a start error
+    // (the runtime's words) takes its place when there is one.
+    if (o.state == runtime::WorkloadState::kExited && o.termination_message.empty()) {
+      o.termination_message = termination_.Read(name);
     }
     return o;
   }
@@ -312,6 +323,7 @@ Status DockerRuntime::Stop(const api::ContainerTask& task, int attempt, std::chr
 Status DockerRuntime::Delete(const api::ContainerTask& task, int attempt) {
   Result<std::optional<api::Json>> inspect = ForgetAndInspect(task, attempt);
   if (!inspect) return std::unexpected(inspect.error());
+  termination_.Remove(ContainerName(task, attempt));
   if (!*inspect) return {};
   return client_.RemoveContainer((*inspect)->value("Id", ""), /*force=*/true);
 }
@@ -331,6 +343,9 @@ Status DockerRuntime::DeleteAll(const api::ContainerTask& task) {
     if (!task.metadata.uid.empty() && labels.value(render::kLabelTaskUid, "") != task.metadata.uid) continue;
     Status removed = client_.RemoveContainer(container.value("Id", ""), /*force=*/true);
     if (!removed && removed.error().code() != ErrorCode::kNotFound) return removed;
+    for (const api::Json& name : container.value("Names", api::Json::array())) {
+      if (name.is_string()) termination_.Remove(name.get<std::string>().substr(1));  // "/<name>"
+    }
   }
   return {};
 }

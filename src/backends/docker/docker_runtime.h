@@ -47,6 +47,7 @@
 
 #include "api/types.h"
 #include "backends/docker/config_set.h"
+#include "backends/docker/termination_log.h"
 #include "docker/client.h"
 #include "render/docker_container.h"
 #include "runtime/runtime.h"
@@ -64,6 +65,9 @@ struct DockerRuntimeOptions {
   // The Secrets and ConfigMaps env is resolved from, owned with whoever
   // loads them (config_set.h); unset: none.
   std::shared_ptr<const ConfigSet> configs;
+  // Where the containers' /dev/termination-log files live
+  // (termination_log.h); empty: no termination messages.
+  std::string termination_log_dir;
 };
 
 class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
@@ -105,6 +109,7 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
   docker::DockerClient& client_;
   DockerRuntimeOptions options_;  // configs set in the constructor, then const
 
+  const TerminationLogs termination_;
   mutable std::mutex mu_;
   std::map<std::string, StartFailure> start_failures_;  // by container name; guarded by mu_
 };

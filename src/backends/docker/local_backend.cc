@@ -1,5 +1,7 @@
 #include "backends/docker/local_backend.h"
 
+#include <filesystem>
+
 #include "api/codec.h"
 #include "api/names.h"
 #include "reconcile/settle.h"
@@ -35,7 +37,9 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(const LocalBackendOptio
   b->stop_grace_ = options.reconciler.stop_grace;
   b->clock_ = options.clock;
   b->runtime_ = std::make_unique<DockerRuntime>(
-      *b->docker_, DockerRuntimeOptions{options.policy, options.on_pull_progress, options.clock, options.configs});
+      *b->docker_, DockerRuntimeOptions{options.policy, options.on_pull_progress, options.clock, options.configs,
+                                        // The daemon needs an absolute bind source.
+                                        std::filesystem::absolute(b->store_->root()).string() + "/termination"});
   b->manager_ = std::make_unique<reconcile::Manager>(*b->store_, *b->runtime_, *b->runtime_,
                                                      reconcile::ManagerOptions{
                                                          .workers = options.workers,

@@ -6,6 +6,7 @@
 #include "api/names.h"
 #include "backends/kubernetes/job_runtime.h"
 #include "backends/kubernetes/slim.h"
+#include "render/job.h"
 #include "render/labels.h"
 #include "util/base64.h"
 #include "util/sha256.h"
@@ -38,8 +39,8 @@ bool HasFinalizer(const api::ObjectMeta& meta) {
 // ConfigMap of that name that the task does not control is never
 // overwritten: kFailedPrecondition naming it.
 Status PutOwnedConfigMap(KubeClient& client, const std::string& ns, const std::string& name,
-                         const std::string& task_name, const std::string& task_uid, const std::string& key,
-                         const std::string& bytes) {
+                         const std::string& task_name, const std::string& task_uid,
+                         const std::map<std::string, std::string>& entries) {
   Json cm = Json::object();
   cm["apiVersion"] = "v1";
   cm["kind"] = "ConfigMap";
@@ -57,10 +58,12 @@ Status PutOwnedConfigMap(KubeClient& client, const std::string& ns, const std::s
                                             {"blockOwnerDeletion", true}}});
   }
   cm["metadata"] = std::move(meta);
-  if (IsValidUtf8(bytes)) {
-    cm["data"] = {{key, bytes}};
-  } else {
-    cm["binaryData"] = {{key, EncodeBase64(bytes)}};
+  for (const auto& [key, bytes] : entries) {
+    if (IsValidUtf8(bytes)) {
+      cm["data"][key] = bytes;
+    } else {
+      cm["binaryData"][key] = EncodeBase64(bytes);
+    }
   }
 
   Result<Json> written = client.Create(resources::ConfigMaps(), ns, cm);
@@ -72,7 +75,7 @@ Status PutOwnedConfigMap(KubeClient& client, const std::string& ns, const std::s
     if (!ControlledBy(*existing, task_uid)) {
       return MakeError(ErrorCode::kFailedPrecondition,
                        "ConfigMap " + ns + "/" + name + " exists and is not controlled by task " + task_name +
-                           "; the " + key + " cannot be kept there: delete or rename that ConfigMap");
+                           "; ctask cannot keep its data there: delete or rename that ConfigMap");
     }
     cm["metadata"]["resourceVersion"] = (*existing)["metadata"].value("resourceVersion", "");
     written = client.Update(resources::ConfigMaps(), ns, cm);
@@ -106,7 +109,7 @@ class ConfigMapLogWriter : public store::LogWriter {
     if (closed_) return MakeError(ErrorCode::kFailedPrecondition, "log writer is closed");
     closed_ = true;
     if (dropped_ > 0) buffer_ += store::TruncationMarker(dropped_);
-    if (Status put = PutOwnedConfigMap(client_, ns_, cm_name_, task_name_, task_uid_, "log", buffer_); !put) {
+    if (Status put = PutOwnedConfigMap(client_, ns_, cm_name_, task_name_, task_uid_, {{"log", buffer_}}); !put) {
       return std::unexpected(put.error());
     }
     store::LogSummary summary;
@@ -298,7 +301,7 @@ Result<store::LogSummary> KubeTaskStore::PutResults(const api::ContainerTask& ta
   const std::string name = ResultsConfigMapName(task.metadata.name);
   const std::string bytes(document);
   if (Status put = PutOwnedConfigMap(client_, Ns(task.metadata.namespace_), name, task.metadata.name, task.metadata.uid,
-                                     kResultsKey, bytes);
+                                     {{kResultsKey, bytes}});
       !put) {
     return std::unexpected(put.error());
   }
@@ -308,6 +311,11 @@ Result<store::LogSummary> KubeTaskStore::PutResults(const api::ContainerTask& ta
   summary.size_bytes = static_cast<int64_t>(bytes.size());
   summary.sha256 = Sha256Hex(bytes);
   return summary;
+}
+
+Status KubeTaskStore::PutInputs(const api::ContainerTask& task, const std::map<std::string, std::string>& files) {
+  return PutOwnedConfigMap(client_, Ns(task.metadata.namespace_), render::InputsConfigMapName(task.metadata.name),
+                           task.metadata.name, task.metadata.uid, files);
 }
 
 Result<std::string> KubeTaskStore::ReadLog(std::string_view ns, std::string_view name, uint64_t offset) {

@@ -72,6 +72,7 @@ class KubeTaskStore : public store::Store {
   Result<std::string> ReadItemLog(std::string_view ns, std::string_view name, int32_t item, uint64_t offset) override;
   Result<store::LogSummary> PutResults(const api::ContainerTask& task, std::string_view document) override;
   Result<std::string> ReadResults(std::string_view ns, std::string_view name) override;
+  Status PutInputs(const api::ContainerTask& task, const std::map<std::string, std::string>& files) override;
 
  private:
   // The task as Get sees it: the cache's object, unless the cache still

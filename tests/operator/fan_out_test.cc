@@ -1,0 +1,209 @@
+// Fan-out on the real control plane (docs/fan-out.md): `ctask operator
+// --backend kubernetes`, tasks applied with kubectl, the fake kubelet as the
+// node. A driver thread plays every item's pod as the test says (run, then
+// exit with a code and a termination message), and counts the items' pods
+// running at once all through the test. The items' Jobs, results ConfigMap
+// and log ConfigMaps are read back through the API.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "operator/operator_fixture.h"
+
+namespace ctask::testing {
+namespace {
+
+// How a driven item's pod ends: its exit code and termination message, by
+// item index and attempt.
+using Script = std::function<std::pair<int, std::string>(int index, int attempt, const api::Json& pod)>;
+
+class FanOutE2eTest : public KubeOperatorTest {
+ protected:
+  // The Jobs of task `task`'s items: name -> (index, attempt).
+  std::map<std::string, std::pair<int, int>> ItemJobs(const std::string& task) {
+    std::map<std::string, std::pair<int, int>> out;
+    Result<kube::ObjectList> jobs =
+        client().List(kube::resources::Jobs(), ns(), kube::ListOptions{.label_selector = "ctask.io/task=" + task});
+    if (!jobs) return out;
+    for (const api::Json& job : jobs->items) {
+      const api::Json labels = job["metadata"].value("labels", api::Json::object());
+      if (!labels.contains("ctask.io/item")) continue;
+      out[job["metadata"].value("name", "")] = {std::stoi(labels.value("ctask.io/item", "0")),
+                                                std::stoi(labels.value("ctask.io/attempt", "0"))};
+    }
+    return out;
+  }
+
+  // Plays each item pod of `task` as `script` says, on its own thread,
+  // until Stop: running first, then ended as the script says.
+  class Driver {
+   public:
+    Driver(FanOutE2eTest& test, std::string task, Script script)
+        : test_(test), task_(std::move(task)), script_(std::move(script)), thread_([this] { Run(); }) {}
+    ~Driver() { Stop(); }
+    void Stop() {
+      stop_ = true;
+      if (thread_.joinable()) thread_.join();
+    }
+    // The most item pods running at once. An item the script answers with
+    // a negative code keeps running until the operator stops it.
+    int max_running() const { return max_running_; }
+
+   private:
+    void Run() {
+      while (!stop_) {
+        for (const auto& [job, item] : test_.ItemJobs(task_)) {
+          if (done_.contains(job)) continue;
+          Result<kube::ObjectList> pods = test_.client().List(kube::resources::Pods(), test_.ns(),
+                                                              kube::ListOptions{.label_selector = "job-name=" + job});
+          if (!pods || pods->items.empty()) continue;
+          const api::Json& pod = pods->items.front();
+          const std::string name = pod["metadata"].value("name", "");
+          if (!running_.contains(job)) {
+            if (!test_.kubelet_->SetRunning(test_.ns(), name)) continue;
+            running_.insert(job);
+            continue;  // seen running by the next round's count first
+          }
+          const auto [code, message] = script_(item.first, item.second, pod);
+          if (code < 0) continue;  // keeps running
+          if (test_.kubelet_->Exit(test_.ns(), name, code, code == 0 ? "Completed" : "Error", message)) {
+            done_.insert(job);
+            running_.erase(job);
+          }
+        }
+        max_running_ = std::max<int>(max_running_, static_cast<int>(running_.size()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      }
+    }
+    FanOutE2eTest& test_;
+    const std::string task_;
+    const Script script_;
+    std::set<std::string> done_;
+    std::set<std::string> running_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> max_running_{0};
+    std::thread thread_;  // last
+  };
+
+  // An item pod's environment variable, "" when absent.
+  static std::string EnvOf(const api::Json& pod, const std::string& name) {
+    for (const api::Json& c : pod["spec"].value("containers", api::Json::array())) {
+      for (const api::Json& e : c.value("env", api::Json::array())) {
+        if (e.value("name", "") == name) return e.value("value", "");
+      }
+    }
+    return "";
+  }
+
+  api::Json FanOutStatus(const std::string& task) {
+    std::optional<api::Json> t = TaskJson(task);
+    return t && t->contains("status") ? (*t)["status"].value("fanOut", api::Json::object()) : api::Json::object();
+  }
+
+  api::Json Results(const std::string& task) {
+    Result<api::Json> cm = client().Get(kube::resources::ConfigMaps(), ns(), task + "-results");
+    if (!cm) return api::Json();
+    return api::Json::parse((*cm)["data"].value("results.json", ""), nullptr, false);
+  }
+};
+
+TEST_F(FanOutE2eTest, TwentyItemsAtParallelismFourEndSucceededWithTwentyResults) {
+  std::string items = "  items: [";
+  for (int i = 0; i < 20; ++i) items += (i > 0 ? ", " : "") + std::string("in-") + std::to_string(i);
+  ApplyTask("map", items + "]\n  parallelism: 4\n");
+  Driver driver(*this, "map", [](int index, int, const api::Json& pod) {
+    // The item reaches the pod as CTASK_ITEM; its result names it back.
+    return std::pair<int, std::string>(
+        0, EnvOf(pod, "CTASK_INDEX") + "=" + EnvOf(pod, "CTASK_ITEM") + "/" + std::to_string(index));
+  });
+  const api::ContainerTaskStatus done = WaitPhase("map", "Succeeded");
+  driver.Stop();
+  EXPECT_LE(driver.max_running(), 4);
+  EXPECT_GE(driver.max_running(), 2);
+  ASSERT_TRUE(done.fan_out);
+  EXPECT_EQ(done.fan_out->succeeded, 20);
+  EXPECT_EQ(done.fan_out->succeeded_indexes, "0-19");
+  EXPECT_EQ(ItemJobs("map").size(), 20u) << "one Job per item";
+  const api::Json results = Results("map");
+  ASSERT_TRUE(results.is_object());
+  ASSERT_EQ(results["items"].size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    const api::Json& r = results["items"][static_cast<size_t>(i)];
+    EXPECT_EQ(r.value("result", ""), std::to_string(i) + "=in-" + std::to_string(i) + "/" + std::to_string(i));
+  }
+  ASSERT_TRUE(done.artifacts.results);
+  EXPECT_EQ(done.artifacts.results->kind, "ConfigMap");
+  EXPECT_EQ(done.artifacts.results->items, 20);
+  // kubectl wait reads the same condition as for any task.
+  BinaryResult waited =
+      RunCommand({"kubectl", "wait", "-n", ns(), "--for=condition=Succeeded", "containertask/map", "--timeout=10s"}, "",
+                 kKubectlGuard);
+  EXPECT_EQ(waited.exit_code, 0) << Said(waited);
+}
+
+TEST_F(FanOutE2eTest, AFailingItemIsRetriedAloneAndFailFastStopsTheRest) {
+  ApplyTask("retry", "  completions: 4\n  parallelism: 4\n  retries: 1\n  retryPolicy: {backoffSeconds: 1}\n");
+  {
+    Driver driver(*this, "retry",
+                  [](int index, int, const api::Json&) { return std::pair<int, std::string>(index == 2 ? 3 : 0, ""); });
+    const api::ContainerTaskStatus failed = WaitPhase("retry", "Failed");
+    driver.Stop();
+    EXPECT_EQ(failed.reason, "ItemsFailed");
+    ASSERT_TRUE(failed.fan_out);
+    EXPECT_EQ(failed.fan_out->failed_indexes, "2");
+    EXPECT_EQ(failed.fan_out->succeeded_indexes, "0-1,3");
+    std::map<int, int> jobs_per_item;
+    for (const auto& [job, item] : ItemJobs("retry")) ++jobs_per_item[item.first];
+    EXPECT_EQ(jobs_per_item, (std::map<int, int>{{0, 1}, {1, 1}, {2, 2}, {3, 1}})) << "item 2 retried alone";
+  }
+
+  ApplyTask("fast", "  completions: 8\n  parallelism: 3\n  failFast: true\n");
+  Driver driver(*this, "fast", [](int index, int, const api::Json&) {
+    return std::pair<int, std::string>(index == 0 ? 1 : -1, "");  // 1 and 2 run on
+  });
+  const api::ContainerTaskStatus failed = WaitPhase("fast", "Failed");
+  EXPECT_NE(failed.message.find("item 0 failed"), std::string::npos) << failed.message;
+  ASSERT_TRUE(WaitFor([&] { return FanOutStatus("fast").value("cancelled", 0) == 2; })) << FanOutStatus("fast").dump();
+  driver.Stop();
+  for (const auto& [job, item] : ItemJobs("fast")) EXPECT_LT(item.first, 3) << job << ": never started";
+}
+
+TEST_F(FanOutE2eTest, ASuccessPolicyOfKSucceedsEarly) {
+  ApplyTask("some", "  completions: 6\n  parallelism: 3\n  successPolicy: {minSucceeded: 2}\n");
+  Driver driver(*this, "some",
+                [](int index, int, const api::Json&) { return std::pair<int, std::string>(index < 2 ? 0 : -1, ""); });
+  const api::ContainerTaskStatus done = WaitPhase("some", "Succeeded");
+  EXPECT_NE(done.message.find("minSucceeded 2 met"), std::string::npos) << done.message;
+  ASSERT_TRUE(WaitFor([&] { return FanOutStatus("some").value("active", -1) == 0; })) << FanOutStatus("some").dump();
+  driver.Stop();
+  for (const auto& [job, item] : ItemJobs("some")) EXPECT_LT(item.first, 3) << job << ": never started";
+}
+
+TEST_F(FanOutE2eTest, KilledMidFanOutEveryItemRunsExactlyOnce) {
+  ApplyTask("kill", "  completions: 10\n  parallelism: 3\n");
+  Driver driver(*this, "kill", [](int index, int, const api::Json&) {
+    return std::pair<int, std::string>(0, "r" + std::to_string(index));
+  });
+  ASSERT_TRUE(WaitFor([&] { return FanOutStatus("kill").value("succeeded", 0) >= 3; })) << Operator().err();
+  Operator().Signal(SIGKILL);
+  EXPECT_EQ(Operator().Wait(), -1);
+  StartOperator("operator-2");
+  WaitPhase("kill", "Succeeded");
+  driver.Stop();
+  std::map<int, int> jobs_per_item;
+  for (const auto& [job, item] : ItemJobs("kill")) ++jobs_per_item[item.first];
+  ASSERT_EQ(jobs_per_item.size(), 10u);
+  for (const auto& [index, jobs] : jobs_per_item) EXPECT_EQ(jobs, 1) << "item " << index << " ran exactly once";
+  const api::Json results = Results("kill");
+  ASSERT_TRUE(results.is_object());
+  EXPECT_EQ(results["items"].size(), 10u);
+}
+
+}  // namespace
+}  // namespace ctask::testing
