@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -24,13 +25,25 @@
 #include "run_outcome.h"
 #include "signals.h"
 #include "status/decide.h"
+#include "status/fan_out.h"
 
 namespace ctask::cli {
 namespace {
 
+// "NAME", or "NAME[3]" for item 3 of a fan-out task, from a task key.
+std::string DisplayName(const std::string& key) {
+  std::string name = key.substr(key.find('/') + 1);
+  const size_t item = name.find(reconcile::kItemKeySeparator);
+  if (item == std::string::npos) return name;
+  size_t digits = item + 1;
+  while (digits + 1 < name.size() && name[digits] == '0') ++digits;  // zero-padded in the key
+  return name.substr(0, item) + "[" + name.substr(digits) + "]";
+}
+
 // Writes task output as it arrives. One task: its bytes, unchanged, to
-// stdout/stderr. Several: whole lines, each prefixed "NAME | ", so outputs
-// interleave by line and stay readable.
+// stdout/stderr. Several (or the items of a fan-out): whole lines, each
+// prefixed "NAME | " (an item's "NAME[3] | "), so outputs interleave by line
+// and stay readable.
 class OutputPrinter {
  public:
   OutputPrinter(std::ostream& out, std::ostream& err, bool prefixed) : out_(out), err_(err), prefixed_(prefixed) {}
@@ -45,7 +58,7 @@ class OutputPrinter {
     }
     std::string& partial = partial_[{key, stream}];
     partial.append(data);
-    const std::string prefix = key.substr(key.find('/') + 1) + " | ";
+    const std::string prefix = DisplayName(key) + " | ";
     size_t start = 0;
     for (size_t nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n', start)) {
       to << prefix << std::string_view(partial).substr(start, nl + 1 - start);
@@ -61,7 +74,7 @@ class OutputPrinter {
     for (auto& [where, partial] : partial_) {
       if (partial.empty()) continue;
       std::ostream& to = where.second == runtime::LogStream::kStdout ? out_ : err_;
-      to << where.first.substr(where.first.find('/') + 1) << " | " << partial << "\n";
+      to << DisplayName(where.first) << " | " << partial << "\n";
       partial.clear();
     }
     out_.flush();
@@ -447,7 +460,9 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
   // 2. The backend. Signals are taken by a watcher thread from here on.
   Progress progress;
-  OutputPrinter printer(out, err, input->keys.size() > 1);
+  const bool fan_out = std::any_of(input->manifests.tasks.begin(), input->manifests.tasks.end(),
+                                   [](const auto& loaded) { return status::IsFanOut(loaded.task.spec); });
+  OutputPrinter printer(out, err, input->keys.size() > 1 || fan_out);
   std::unique_ptr<backends::LocalBackend> opened;  // declared before the watcher: destroyed after it
   SignalWatcher signals([&](int, int count) {
     std::lock_guard lock(progress.mu);

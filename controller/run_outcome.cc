@@ -45,7 +45,12 @@ std::string SummaryLine(const api::ContainerTask& task, Timestamp now) {
   std::string line = task.metadata.name + ": " + (st.phase.empty() ? "Pending" : st.phase);
   if (!st.reason.empty()) line += " (" + st.reason + ")";
   if (st.exit_code) line += ", exit code " + std::to_string(*st.exit_code);
-  line += ", " + std::to_string(st.attempts) + (st.attempts == 1 ? " attempt" : " attempts");
+  if (st.fan_out) {
+    line +=
+        ", " + std::to_string(st.fan_out->succeeded) + " of " + std::to_string(st.fan_out->total) + " items succeeded";
+  } else {
+    line += ", " + std::to_string(st.attempts) + (st.attempts == 1 ? " attempt" : " attempts");
+  }
   if (st.start_time) line += ", " + Duration(st.completion_time.value_or(now) - *st.start_time);
   if (st.phase != api::phase::kSucceeded && !st.message.empty()) line += "; " + st.message;
   if (st.artifacts.log) {

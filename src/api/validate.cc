@@ -103,13 +103,6 @@ void CheckFanOut(FieldErrors& errors, const ContainerTaskSpec& spec) {
       *spec.success_policy->min_succeeded > std::max<int64_t>(count, 1)) {
     errors.push_back({"spec.successPolicy.minSucceeded", kMinSucceededWithinItems});
   }
-  // Dependencies are in the API ahead of the operator's support for them:
-  // refused by name rather than silently run at once.
-  if (!spec.run_after.empty()) {
-    errors.push_back({"spec.runAfter",
-                      "not supported by this version of the operator yet: remove it, and apply "
-                      "this task once the tasks it needs have succeeded"});
-  }
   size_t total = 0;
   for (const std::string& item : spec.items) total += item.size();
   if (total > kMaxItemsTotalBytes) {

@@ -194,6 +194,8 @@ Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask
   // met): they are stopped in a pass right after this one, not at their
   // next resync.
   if (stop_cause.empty() && !status::StopCause(updated, invalid).empty()) acted->requeue_after = milliseconds(0);
+  // Items that finished made room: the next ones open at once.
+  if (!status::NextItems(updated, invalid).empty()) acted->requeue_after = milliseconds(0);
   return FanOutNextLook(updated, items, *acted);
 }
 

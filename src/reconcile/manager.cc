@@ -14,6 +14,7 @@ Manager::Manager(store::Store& store, runtime::Runtime& runtime, runtime::LogSou
       store, logs, [this](const std::string& key) { queue_.Add(key); }, std::move(options.display));
   reconciler_ = std::make_unique<TaskReconciler>(store, runtime, *archiver_, *options.clock, options.reconciler,
                                                  std::move(options.on_status), std::move(options.on_event), &admitter_);
+  reconciler_->SetWake([this](const std::string& key) { queue_.Add(key); });
   controller_ = std::make_unique<Controller>(*reconciler_, queue_, options.workers, std::move(options.on_result),
                                              std::move(options.on_duration), *options.clock);
 }

@@ -194,6 +194,9 @@ Status TaskReconciler::WriteStatus(const api::ContainerTask& before, const api::
   if (api::EncodeContainerTask(updated) == api::EncodeContainerTask(before)) return {};
   if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
   if (on_status_) on_status_(updated);
+  if (status::IsTerminal(updated.status.phase) && !status::IsTerminal(before.status.phase)) {
+    WakeDependents(TaskKey(updated));
+  }
   if (std::optional<status::TaskEvent> event = status::AdmissionEvent(before.status, updated.status)) {
     Emit(updated, *event);
   }
@@ -268,6 +271,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
     return ReconcileResult{std::nullopt, true};
   }
   api::ContainerTask task = std::move(*record);
+  if (std::optional<Result<ReconcileResult>> held = HoldForDependencies(task)) return std::move(*held);
   if (status::IsFanOut(task.spec)) return ReconcileFanOut(task);
 
   // 2. What the runtime sees of the current attempt.

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,10 @@ class TaskReconciler {
 
   Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name);
 
+  // Before any worker runs: how to have a task reconciled again (the work
+  // queue's Add), for the tasks that run after one that has just finished.
+  void SetWake(std::function<void(const std::string& key)> wake) { wake_ = std::move(wake); }
+
  private:
   // The steps of Reconcile, numbered there.
   // 2. The current attempt as the runtime sees it; none before the first.
@@ -126,6 +131,15 @@ class TaskReconciler {
                                          ReconcileResult result);
   Status FailItemStart(const api::ContainerTask& task, int32_t index, int attempt, const Error& refusal);
   Result<ReconcileResult> FinalizeFanOut(const api::ContainerTask& task);
+
+  // Dependencies (spec.runAfter, dependencies_pass.cc): a task not started
+  // yet waits for the tasks it names, or fails with them; once they have
+  // all succeeded, its inputs are written and `task` is updated to go on
+  // (nullopt returned).
+  std::optional<Result<ReconcileResult>> HoldForDependencies(api::ContainerTask& task);
+  Status PrepareInputs(const api::ContainerTask& task);
+  // The tasks waiting for `key`'s task are reconciled again.
+  void WakeDependents(const std::string& key);
   Status RemoveWorkloads(const api::ContainerTask& task);
   // The runtime refused to start `attempt` for good (a terminal error,
   // outcome.h): the task is written as Failed naming the cause, and the
@@ -148,6 +162,11 @@ class TaskReconciler {
 
   std::mutex results_mu_;
   std::map<std::string, status::ItemResults> results_;  // by task key; guarded by results_mu_
+
+  std::function<void(const std::string&)> wake_;  // set before workers start
+  std::mutex deps_mu_;
+  std::map<std::string, std::set<std::string>> dependents_;  // task key -> keys waiting for it; guarded by deps_mu_
+  std::set<std::string> inputs_written_;                     // guarded by deps_mu_
 
   std::mutex tail_mu_;
   std::map<std::string, Timestamp> tail_written_;  // guarded by tail_mu_

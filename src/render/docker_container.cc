@@ -474,7 +474,15 @@ Json DockerHostConfig(const api::ContainerTaskSpec& spec, const Limits& limits, 
   // No swap beyond the limit, so a task over it is OOMKilled as in Kubernetes.
   if (limits.memory_bytes) host["MemorySwap"] = *limits.memory_bytes;
   if (policy.pids_limit > 0) host["PidsLimit"] = policy.pids_limit;  // <= 0: Docker's unlimited
-  if (mount || !policy.termination_log.empty()) host["Mounts"] = Json::array();
+  if (mount || !policy.termination_log.empty() || !policy.inputs.empty()) host["Mounts"] = Json::array();
+  for (const auto& [source, file] : policy.inputs) {
+    Json input = Json::object();
+    input["Type"] = "bind";
+    input["Source"] = source;
+    input["Target"] = std::string(kInputsDir) + "/" + file;
+    input["ReadOnly"] = true;
+    host["Mounts"].push_back(std::move(input));
+  }
   if (mount) host["Mounts"].push_back(std::move(*mount));
   if (!policy.termination_log.empty()) {
     Json termination = Json::object();
@@ -493,9 +501,15 @@ Json DockerHostConfig(const api::ContainerTaskSpec& spec, const Limits& limits, 
 
 Result<DockerContainer> RenderDockerContainer(const api::ContainerTask& task, int attempt,
                                               const std::vector<api::ConfigData>& configs, const DockerPolicy& policy) {
-  const api::ContainerTaskSpec& spec = task.spec;
+  api::ContainerTaskSpec spec = task.spec;
   attempt = std::max(attempt, 1);  // the rule of DerivedContainerName
   const std::string ns = api::NamespaceOrDefault(task.metadata.namespace_);
+  if (!spec.run_after.empty()) {
+    // First, so the task's own env and command may use $(CTASK_INPUTS); the
+    // task's variable of that name gives way, as in the Job.
+    std::erase_if(spec.env, [](const api::EnvVar& var) { return var.name == kEnvInputs; });
+    spec.env.insert(spec.env.begin(), api::EnvVar{kEnvInputs, std::string(kInputsDir), std::nullopt});
+  }
 
   Result<Environment> env = ResolveEnv(spec, ns, configs);
   if (!env) return std::unexpected(env.error());

@@ -30,6 +30,9 @@ struct DockerPolicy {
   // The host file bind-mounted at /dev/termination-log (the kubelet's
   // terminationMessagePath), one per container; empty: none.
   std::string termination_log;
+  // A task with runAfter: its input files on the host (path, file name),
+  // each bind-mounted read-only at /ctask/inputs/<file name>.
+  std::vector<std::pair<std::string, std::string>> inputs;
 };
 
 // Where a container writes its result (its termination message), as in

@@ -62,6 +62,10 @@ struct Observation {
   // start that is stuck: pendingTimeoutSeconds does not run, and a
   // preempted attempt is not a failure.
   bool held_for_admission = false;
+  // kWaiting: the workload was created and never started — the process that
+  // created it stopped before it started it (kill -9 between the two). Not
+  // a start that is stuck: Apply starts it.
+  bool never_started = false;
 
   // kExited
   std::optional<int32_t> exit_code;

@@ -33,6 +33,8 @@ bool HoldsSlot(const api::ContainerTask& task) {
 }
 
 bool WantsSlot(const api::ContainerTask& task) {
+  // Held back by its dependencies: not in any queue until they succeed.
+  if (task.status.reason == "WaitingForDependencies") return false;
   return !IsFanOutRecord(task) && !HoldsSlot(task) && !IsTerminal(task.status.phase) && !task.spec.suspend &&
          !task.spec.cancel && !task.metadata.deletion_timestamp;
 }

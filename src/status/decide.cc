@@ -246,6 +246,13 @@ void FollowWaiting(const api::ContainerTaskSpec& spec, const Observation& o, Tim
   st.reason = o.waiting_reason.empty() ? reason::kStarting : o.waiting_reason;
   st.message = "attempt " + std::to_string(attempt) + " is waiting to start" +
                (o.waiting_message.empty() ? "" : ": " + o.waiting_message);
+  if (o.never_started) {
+    // Created, then its creator stopped before starting it: start it now
+    // (Apply is idempotent), rather than wait out the pending timeout.
+    d.action = Action::kStartAttempt;
+    d.attempt = attempt;
+    return;
+  }
   Requeue(d, std::chrono::duration_cast<seconds>(gate - now));
 }
 

@@ -114,6 +114,9 @@ void DecidePhase(const api::ContainerTask& task, const Tally& t, const std::stri
     const ItemStatus& w = t.first_waiting->entry;
     SetPhase(st, api::phase::kQueued, w.reason.empty() ? reason::kWaitingForCapacity : w.reason,
              Counts(f) + "; item " + std::to_string(w.index) + ": " + w.message);
+  } else if (f.waiting > 0 && StopCause(task, invalid).empty()) {
+    // Between items: those that finished made room, the next open now.
+    SetPhase(st, api::phase::kPending, reason::kStarting, Counts(f));
   } else {
     // Stopping: the outcome is known, items are still being stopped.
     SetPhase(st, api::phase::kRunning, reason::kRunning, Counts(f) + "; stopping the rest");
@@ -164,7 +167,7 @@ api::ContainerTask ItemView(const api::ContainerTask& task, const ItemStatus& en
   view.spec.parallelism.reset();
   view.spec.success_policy.reset();
   view.spec.fail_fast = false;
-  view.spec.run_after.clear();
+  // run_after stays: each item mounts the task's inputs.
   view.spec.ttl_seconds_after_finished.reset();
   view.spec.workload_ttl_seconds_after_finished.reset();
   if (stop) view.spec.cancel = true;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "docker_e2e.h"
+#include "testing/paths.h"
 
 namespace ctask::cli {
 namespace {
@@ -231,6 +232,76 @@ TEST_F(FanOutE2eTest, BadFanOutInputIsRefusedNamingTheField) {
   r = Ctask({"run", "-f", policy.string()});
   EXPECT_EQ(r.exit_code, 125) << Shown(r);  // nothing was run
   EXPECT_NE(r.err.find("spec.successPolicy.minSucceeded"), std::string::npos) << r.err;
+}
+
+TEST_F(FanOutE2eTest, TheMapReduceExampleRunsUnchanged) {
+  // The example's files as they are, but in this test's namespace (so its
+  // containers are this test's to clean up).
+  std::vector<std::string> args = {"run"};
+  for (const char* file : {"map.yaml", "reduce.yaml"}) {
+    std::string text = ReadFile(fs::path(ctask::testing::SourceDir()) / "examples" / "mapreduce" / file);
+    const size_t metadata = text.find("metadata:\n");
+    ASSERT_NE(metadata, std::string::npos) << file;
+    text.insert(metadata + 10, "  namespace: " + ns_ + "\n");
+    args.push_back("-f");
+    args.push_back(Manifest(file, text).string());
+  }
+  BinaryResult run = Ctask(args);
+  ASSERT_EQ(run.exit_code, 0) << Shown(run);
+  // The reduce started only after the map had succeeded, and read every
+  // map result.
+  const json map = Stored("wordcount-map");
+  const json reduce = Stored("wordcount-reduce");
+  ASSERT_TRUE(map.is_object() && reduce.is_object());
+  EXPECT_EQ(map["status"].value("phase", ""), "Succeeded");
+  EXPECT_EQ(reduce["status"].value("phase", ""), "Succeeded");
+  EXPECT_LE(map["status"].value("completionTime", ""), reduce["status"].value("startTime", ""));
+  EXPECT_EQ(reduce["status"].value("result", ""), "33") << reduce["status"].dump();
+  EXPECT_NE(run.out.find("wordcount-reduce | total words: 33"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("WaitingForDependencies"), std::string::npos) << run.err;
+}
+
+TEST_F(FanOutE2eTest, ADependencyThatFailsFailsItsDependentsNamingIt) {
+  const fs::path file = Manifest(
+      "deps.yaml", Task("first", std::string(kImage) + "  command: [sh, -c, 'exit 4']\n") + "---\n" +
+                       Task("second", std::string(kImage) + "  runAfter: [first]\n  command: [sh, -c, 'echo ran']\n"));
+  BinaryResult run = Ctask({"run", "-f", file.string()});
+  EXPECT_NE(run.exit_code, 0) << Shown(run);
+  const json second = Stored("second");
+  EXPECT_EQ(second["status"].value("phase", ""), "Failed");
+  EXPECT_EQ(second["status"].value("reason", ""), "DependencyFailed");
+  EXPECT_NE(second["status"].value("message", "").find("task first failed"), std::string::npos)
+      << second["status"].dump();
+  EXPECT_TRUE(Containers("second").empty()) << "never ran";
+}
+
+TEST_F(FanOutE2eTest, ACycleIsInvalidAndAMissingDependencyIsWaitedForByName) {
+  const fs::path cycle = Manifest("cycle.yaml", Task("a", std::string(kImage) + "  runAfter: [b]\n") + "---\n" +
+                                                    Task("b", std::string(kImage) + "  runAfter: [a]\n"));
+  BinaryResult run = Ctask({"run", "-f", cycle.string()});
+  EXPECT_NE(run.exit_code, 0) << Shown(run);
+  for (const char* name : {"a", "b"}) {
+    const json record = Stored(name);
+    EXPECT_EQ(record["status"].value("reason", ""), "InvalidSpec") << name;
+    EXPECT_NE(record["status"].value("message", "").find("cycle"), std::string::npos) << record["status"].dump();
+    EXPECT_TRUE(Containers(name).empty()) << name;
+  }
+
+  const fs::path tasks = dir_ / "tasks";
+  fs::create_directories(tasks);
+  WriteFile(
+      tasks / "late.yaml",
+      Task("late", std::string(kImage) + "  runAfter: [early]\n  command: [sh, -c, 'cat $CTASK_INPUTS/early.json']\n"));
+  Background op({"operator", "--backend", "docker", "--tasks-dir", tasks.string(), "--state-dir", state_,
+                 "--scan-interval-ms", "100"},
+                dir_, "operator");
+  ASSERT_TRUE(WaitUntil([&] { return Phase("late") == "Queued"; })) << op.err();
+  EXPECT_NE(Stored("late")["status"].value("message", "").find("early (no such task yet)"), std::string::npos)
+      << Stored("late")["status"].dump();
+  WriteFile(tasks / "early.yaml",
+            Task("early", std::string(kImage) + "  command: [sh, -c, 'printf ok > /dev/termination-log']\n"));
+  ASSERT_TRUE(WaitUntil([&] { return Phase("late") == "Succeeded"; })) << op.err();
+  EXPECT_NE(Artifact("late").find("\"result\":\"ok\""), std::string::npos) << Artifact("late");
 }
 
 }  // namespace

@@ -207,6 +207,14 @@ INSTANTIATE_TEST_SUITE_P(
              }(),
              kT0 + seconds(100), "", api::phase::kPending, "ImagePullBackOff", Action::kNone, 0, seconds(200), 1,
              "Unknown"},
+        Case{"CreatedButNeverStartedIsStarted", [] { return Started(1, api::phase::kPending); },
+             [] {
+               Observation o = Obs(WorkloadState::kWaiting);
+               o.never_started = true;  // its creator was killed before it started it
+               return o;
+             }(),
+             kT0 + seconds(2), "", api::phase::kPending, "Starting", Action::kStartAttempt, 1, std::nullopt, 1,
+             "Unknown"},
         Case{"WaitingPastPendingTimeoutFailsNamingTheCause", [] { return Started(1, api::phase::kPending); },
              [] {
                Observation o = Obs(WorkloadState::kWaiting);

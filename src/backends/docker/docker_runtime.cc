@@ -98,6 +98,7 @@ runtime::Observation ObservationFromInspect(const api::Json& inspect, int attemp
   o.finished_at = DockerTime(state, "FinishedAt");
   if (status == "created" && error.empty()) {
     o.state = runtime::WorkloadState::kWaiting;
+    o.never_started = true;
     return o;
   }
   if (status == "running" || status == "paused" || status == "restarting") {
@@ -217,6 +218,11 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   if (termination_.enabled()) {
     if (Status prepared = termination_.Prepare(name); !prepared) return prepared;
     policy.termination_log = termination_.PathOf(name);
+  }
+  if (options_.input_path) {
+    for (const std::string& dep : task.spec.run_after) {
+      policy.inputs.emplace_back(options_.input_path(task, dep + ".json"), dep + ".json");
+    }
   }
   Result<render::DockerContainer> rendered =
       render::RenderDockerContainer(task, attempt, *options_.configs->Snapshot(), policy);

@@ -68,6 +68,9 @@ struct DockerRuntimeOptions {
   // Where the containers' /dev/termination-log files live
   // (termination_log.h); empty: no termination messages.
   std::string termination_log_dir;
+  // Where the store keeps a task's input file (spec.runAfter), to
+  // bind-mount; unset: tasks with runAfter get no inputs.
+  std::function<std::string(const api::ContainerTask& task, const std::string& file)> input_path;
 };
 
 class DockerRuntime : public runtime::Runtime, public runtime::LogSource {

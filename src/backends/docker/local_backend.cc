@@ -37,9 +37,15 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(const LocalBackendOptio
   b->stop_grace_ = options.reconciler.stop_grace;
   b->clock_ = options.clock;
   b->runtime_ = std::make_unique<DockerRuntime>(
-      *b->docker_, DockerRuntimeOptions{options.policy, options.on_pull_progress, options.clock, options.configs,
-                                        // The daemon needs an absolute bind source.
-                                        std::filesystem::absolute(b->store_->root()).string() + "/termination"});
+      *b->docker_,
+      DockerRuntimeOptions{options.policy, options.on_pull_progress, options.clock, options.configs,
+                           // The daemon needs an absolute bind source.
+                           std::filesystem::absolute(b->store_->root()).string() + "/termination",
+                           [store = b->store_.get()](const api::ContainerTask& task, const std::string& file) {
+                             return std::filesystem::absolute(
+                                        store->InputPath(task.metadata.namespace_, task.metadata.name, file))
+                                 .string();
+                           }});
   b->manager_ = std::make_unique<reconcile::Manager>(*b->store_, *b->runtime_, *b->runtime_,
                                                      reconcile::ManagerOptions{
                                                          .workers = options.workers,
