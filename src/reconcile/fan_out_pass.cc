@@ -4,6 +4,7 @@
 // task's status is folded from its items and written once for all of them,
 // and the items' actions are carried out.
 #include <algorithm>
+#include <thread>
 
 #include "api/validate.h"
 #include "reconcile/outcome.h"
@@ -107,37 +108,59 @@ Status TaskReconciler::RecordResults(const api::ContainerTask& task, const std::
   return {};
 }
 
+Status TaskReconciler::ActOnItem(const api::ContainerTask& updated, const ItemWork& w) {
+  const api::ContainerTask view = status::ItemView(updated, w.entry, w.view.spec.cancel);
+  switch (w.decision.action) {
+    case status::Action::kStartAttempt: {
+      Status applied = runtime_.Apply(view, w.decision.attempt);
+      // A start that cannot happen here is observed next pass (Waiting,
+      // with the cause); a refusal for good is returned for FailItemStart.
+      if (!applied && applied.error().code() == ErrorCode::kFailedPrecondition) return {};
+      return applied;
+    }
+    case status::Action::kStopAttempt:
+      return runtime_.Stop(view, w.decision.attempt, options_.stop_grace);
+    case status::Action::kNone:
+    case status::Action::kDeleteWorkload:  // items have no TTLs: the task's cover them
+    case status::Action::kDeleteTask:
+      return {};
+  }
+  return {};
+}
+
 Result<ReconcileResult> TaskReconciler::ActOnItems(const api::ContainerTask& updated,
                                                    const std::vector<ItemWork>& items) {
-  ReconcileResult result;
+  // Each start or stop is a backend round trip or several (a container's
+  // create and start; a Job's create): side by side, kItemActionsAtOnce at
+  // a time, so opening 50 items does not take 50 round trips in a row.
+  std::vector<const ItemWork*> acting;
   for (const ItemWork& w : items) {
-    if (w.log_pending) continue;
-    const api::ContainerTask view = status::ItemView(updated, w.entry, w.view.spec.cancel);
-    switch (w.decision.action) {
-      case status::Action::kStartAttempt: {
-        Status applied = runtime_.Apply(view, w.decision.attempt);
-        if (!applied && IsTerminalError(applied.error())) {
-          // Refused for good: this item fails, the others go on.
-          if (Status failed = FailItemStart(updated, w.entry.index, w.decision.attempt, applied.error()); !failed) {
-            return std::unexpected(failed.error());
-          }
-        } else if (!applied && applied.error().code() != ErrorCode::kFailedPrecondition) {
-          return std::unexpected(applied.error());
-        }
-        result.requeue_after = milliseconds(0);
-        break;
-      }
-      case status::Action::kStopAttempt:
-        if (Status stopped = runtime_.Stop(view, w.decision.attempt, options_.stop_grace); !stopped) {
-          return std::unexpected(stopped.error());
-        }
-        result.requeue_after = milliseconds(0);
-        break;
-      case status::Action::kNone:
-      case status::Action::kDeleteWorkload:  // items have no TTLs: the task's cover them
-      case status::Action::kDeleteTask:
-        break;
+    if (!w.log_pending && w.decision.action != status::Action::kNone) acting.push_back(&w);
+  }
+  std::vector<Status> outcomes(acting.size());
+  for (size_t first = 0; first < acting.size(); first += kItemActionsAtOnce) {
+    const size_t last = std::min(acting.size(), first + kItemActionsAtOnce);
+    std::vector<std::jthread> wave;
+    for (size_t i = first + 1; i < last; ++i) {
+      wave.emplace_back([&, i] { outcomes[i] = ActOnItem(updated, *acting[i]); });
     }
+    outcomes[first] = ActOnItem(updated, *acting[first]);  // this thread takes one
+  }                                                        // each wave joins before the next
+  ReconcileResult result;
+  for (size_t i = 0; i < acting.size(); ++i) {
+    const ItemWork& w = *acting[i];
+    if (w.decision.action == status::Action::kStartAttempt || w.decision.action == status::Action::kStopAttempt) {
+      result.requeue_after = milliseconds(0);
+    }
+    if (outcomes[i]) continue;
+    if (w.decision.action == status::Action::kStartAttempt && IsTerminalError(outcomes[i].error())) {
+      // Refused for good: this item fails, the others go on.
+      if (Status failed = FailItemStart(updated, w.entry.index, w.decision.attempt, outcomes[i].error()); !failed) {
+        return std::unexpected(failed.error());
+      }
+      continue;
+    }
+    return std::unexpected(outcomes[i].error());
   }
   return result;
 }

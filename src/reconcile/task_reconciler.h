@@ -56,6 +56,9 @@ struct ReconcilerOptions {
   bool kueue = false;
 };
 
+// A fan-out task's item starts and stops run this many at a time.
+inline constexpr size_t kItemActionsAtOnce = 8;
+
 struct ReconcileResult {
   // Look again after this long; nullopt: only a change needs a new look.
   std::optional<std::chrono::milliseconds> requeue_after;
@@ -127,6 +130,7 @@ class TaskReconciler {
   // document and `updated`'s status.
   Status RecordResults(const api::ContainerTask& task, const std::vector<ItemWork>& items, api::ContainerTask& updated);
   Result<ReconcileResult> ActOnItems(const api::ContainerTask& updated, const std::vector<ItemWork>& items);
+  Status ActOnItem(const api::ContainerTask& updated, const ItemWork& work);
   Result<ReconcileResult> FanOutNextLook(const api::ContainerTask& updated, const std::vector<ItemWork>& items,
                                          ReconcileResult result);
   Status FailItemStart(const api::ContainerTask& task, int32_t index, int attempt, const Error& refusal);
