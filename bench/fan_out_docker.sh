@@ -132,6 +132,12 @@ operator_round() {
   kill -TERM "$OPERATOR_PID"
   wait "$OPERATOR_PID" || true
   OPERATOR_PID=
+  # The operator keeps each item's exited container (no workload TTL here);
+  # removed now, so the second baseline meets a daemon as empty as the first.
+  local ids
+  ids=$(docker ps -aq --filter "label=ctask.bench=$RUN")
+  # shellcheck disable=SC2086
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null
 }
 
 echo "fan_out_docker.sh: $N items at parallelism $P, each \`echo \$CTASK_INDEX\` ($IMAGE, network none)"

@@ -293,7 +293,7 @@ Json PodSpec(const api::ContainerTaskSpec& spec, const std::optional<WorkspacePa
   if (!spec.tolerations.empty()) pod["tolerations"] = TolerationsJson(spec.tolerations);
   if (workspace || !inputs.empty()) pod["volumes"] = Json::array();
   if (workspace) pod["volumes"].push_back(workspace->volume);
-  if (!inputs.empty()) pod["volumes"].push_back({{"name", kInputsVolume}, {"configMap", {{"name", inputs}}}});
+  if (!inputs.empty()) pod["volumes"].push_back({{"configMap", {{"name", inputs}}}, {"name", kInputsVolume}});
   return pod;
 }
 

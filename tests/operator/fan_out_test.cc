@@ -213,6 +213,13 @@ TEST_F(FanOutE2eTest, AReduceRunsAfterItsMapWithTheMapResultsMounted) {
   ApplyTask("reduce", "  runAfter: [map]\n");
   ApplyTask("never", "  runAfter: [broken]\n");
   ApplyTask("broken", "  command: [sh, -c, 'exit 1']\n");
+  ApplyTask("cyc-a", "  runAfter: [cyc-b]\n");
+  ApplyTask("cyc-b", "  runAfter: [cyc-a]\n");
+  for (const char* name : {"cyc-a", "cyc-b"}) {
+    const api::ContainerTaskStatus refused = WaitPhase(name, "Failed");
+    EXPECT_EQ(refused.reason, "InvalidSpec") << name;
+    EXPECT_NE(refused.message.find("cycle"), std::string::npos) << refused.message;
+  }
   const api::ContainerTaskStatus waiting = WaitPhase("reduce", "Queued");
   EXPECT_EQ(waiting.reason, "WaitingForDependencies");
   EXPECT_NE(waiting.message.find("waiting for map"), std::string::npos) << waiting.message;

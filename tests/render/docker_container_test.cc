@@ -509,5 +509,39 @@ TEST(DockerRender, Deterministic) {
   EXPECT_EQ(first->secret_env, second->secret_env);
 }
 
+// ---- fan-out and runAfter ---------------------------------------------------
+
+// The container's /dev/termination-log is the host file the runtime names,
+// and a task with runAfter gets each input file read-only and CTASK_INPUTS
+// first in its environment.
+TEST(DockerMounts, TerminationLogAndInputs) {
+  api::ContainerTask task = Task();
+  task.spec.run_after = {"map"};
+  DockerPolicy policy;
+  policy.termination_log = "/state/termination/c";
+  policy.inputs = {{"/state/tasks/default/t/input.map.json", "map.json"}};
+  Result<DockerContainer> c = Render(task, {}, policy);
+  const Json body = Body(c);
+  ASSERT_TRUE(c.has_value());
+  const Json& mounts = body["HostConfig"]["Mounts"];
+  ASSERT_EQ(mounts.size(), 2u);
+  EXPECT_EQ(mounts[0]["Target"], "/ctask/inputs/map.json");
+  EXPECT_EQ(mounts[0]["ReadOnly"], true);
+  EXPECT_EQ(mounts[1]["Source"], "/state/termination/c");
+  EXPECT_EQ(mounts[1]["Target"], "/dev/termination-log");
+  EXPECT_EQ(mounts[1]["ReadOnly"], false);
+  ASSERT_FALSE(Env(*c).empty());
+  EXPECT_EQ(Env(*c)[0], "CTASK_INPUTS=/ctask/inputs");
+}
+
+TEST(DockerMounts, AnItemHasItsOwnNameAndLabel) {
+  api::ContainerTask item = Task();
+  item.item = api::ItemRef{4, std::nullopt, 10};
+  Result<DockerContainer> c = RenderDockerContainer(item, 2, {}, {});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->name, "ctask-default-" + item.metadata.name + "-i4-a2");
+  EXPECT_EQ(c->body["Labels"]["ctask.io/item"], "4");
+}
+
 }  // namespace
 }  // namespace ctask::render

@@ -140,6 +140,40 @@ TEST(Job, NameAndAttemptLabelAgree) {
   EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"][kLabelAttempt], "1");
 }
 
+// An item of a fan-out task (its view, status/fan_out.h): its own Job name,
+// never a task's, and its index as a label on the Job and the pod.
+TEST(Job, AnItemHasItsOwnNameAndLabel) {
+  api::ContainerTask item = Task();
+  item.item = api::ItemRef{3, "b.txt", 5};
+  JobOptions options;
+  options.attempt = 2;
+  Json job = RenderOrFail(item, options);
+  EXPECT_EQ(job["metadata"]["name"], "t-i3-a2");
+  EXPECT_NE(job["metadata"]["name"], api::DerivedJobName("t-i3", 2)) << "a task named t-i3 has t-i3-2";
+  EXPECT_EQ(job["metadata"]["labels"][kLabelItem], "3");
+  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"][kLabelItem], "3");
+  ExpectSortedKeys(job, "");
+}
+
+// A task that runs after others mounts its inputs ConfigMap read-only and is
+// told where (CTASK_INPUTS, before its own env).
+TEST(Job, RunAfterMountsTheInputs) {
+  api::ContainerTask task = Task();
+  task.spec.run_after = {"map"};
+  task.spec.env = {{"MINE", "x", std::nullopt}};
+  Json job = RenderOrFail(task);
+  const Json& pod = job["spec"]["template"]["spec"];
+  ASSERT_EQ(pod["volumes"].size(), 1u);
+  EXPECT_EQ(pod["volumes"][0]["configMap"]["name"], "t-inputs");
+  const Json& container = pod["containers"][0];
+  EXPECT_EQ(container["volumeMounts"][0]["mountPath"], "/ctask/inputs");
+  EXPECT_EQ(container["volumeMounts"][0]["readOnly"], true);
+  EXPECT_EQ(container["env"][0]["name"], "CTASK_INPUTS");
+  EXPECT_EQ(container["env"][0]["value"], "/ctask/inputs");
+  EXPECT_EQ(container["env"][1]["name"], "MINE");
+  ExpectSortedKeys(job, "");
+}
+
 TEST(Job, EveryLabelIsValidForEveryAttempt) {
   api::ContainerTask task = FullTask();
   task.metadata.name = std::string(63, 'a');

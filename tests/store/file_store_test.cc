@@ -271,6 +271,37 @@ TEST_F(FileStoreTest, DeleteRemovesRecordAndLogAndIsIdempotent) {
   EXPECT_TRUE(store_->Delete("elsewhere", "never-was").has_value());
 }
 
+// A fan-out task's items' logs, its results and a dependent's inputs live
+// in the task's directory and go with it.
+TEST_F(FileStoreTest, ItemLogsResultsAndInputsAreTheTasksAndGoWithIt) {
+  const api::ContainerTask task = MakeTask("default", "map");
+  ASSERT_TRUE(store_->Put(task).has_value());
+  for (int32_t item : {0, 7}) {
+    auto writer = store_->OpenItemLog("default", "map", item, 1024);
+    ASSERT_TRUE(writer.has_value());
+    ASSERT_TRUE((*writer)->Append("item " + std::to_string(item) + "\n").has_value());
+    ASSERT_TRUE((*writer)->Close().has_value());
+  }
+  EXPECT_EQ(*store_->ReadItemLog("default", "map", 7, 0), "item 7\n");
+  EXPECT_EQ(*store_->ReadItemLog("default", "map", 7, 5), "7\n");
+  EXPECT_EQ(store_->ReadItemLog("default", "map", 3, 0).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ReadLog("default", "map", 0).error().code(), ErrorCode::kNotFound) << "the task's own: none";
+
+  EXPECT_EQ(store_->ReadResults("default", "map").error().code(), ErrorCode::kNotFound);
+  auto results = store_->PutResults(task, "{\"items\":[]}\n");
+  ASSERT_TRUE(results.has_value());
+  EXPECT_EQ(results->size_bytes, 13);
+  EXPECT_EQ(results->sha256, Sha256Hex("{\"items\":[]}\n"));
+  EXPECT_EQ(*store_->ReadResults("default", "map"), "{\"items\":[]}\n");
+
+  ASSERT_TRUE(store_->PutInputs(task, {{"other.json", "{}"}}).has_value());
+  EXPECT_EQ(ReadWholeFile(store_->InputPath("default", "map", "other.json")), "{}");
+
+  ASSERT_TRUE(store_->Delete("default", "map").has_value());
+  EXPECT_FALSE(fs::exists(root_ + "/tasks/default/map"));
+  EXPECT_EQ(store_->ReadResults("default", "map").error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(FileStoreTest, KeysThatAreNotDnsLabelsNeverBecomePaths) {
   // Put a marker beside the root, where an escaping key would land.
   ASSERT_TRUE(store_->Put(MakeTask("default", "victim")).has_value());
