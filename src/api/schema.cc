@@ -416,6 +416,62 @@ Json TimeSchema(std::string_view doc) {
   return With(Typed("string", doc), "format", "date-time");
 }
 
+// status.artifacts.results and status.fanOut (docs/fan-out.md).
+Json ResultsArtifactSchema() {
+  return Object("A fan-out task's per-item results (termination messages), one JSON document.",
+                {
+                    {"kind", Enum("Where it is kept.", {"ConfigMap", "File"})},
+                    {"name", String("ConfigMap name, or file path in the local store.", 4096)},
+                    {"sizeBytes", Integer("Size kept.", "int64", 0, 9223372036854775807)},
+                    {"sha256", String("SHA-256 of the document, hex.", 64)},
+                    {"items", Integer("Items with a result recorded.", "int32", 0, kMaxItems)},
+                    {"truncated", Bool("Some results were cut to keep the document within its bound.")},
+                });
+}
+
+Json FanOutSchema() {
+  Json item = Object("One item of a fan-out task.",
+                     {
+                         {"index", Integer("The item's index, from 0.", "int32", 0, kMaxItems)},
+                         {"item", String("The item's value, cut for display.", kMaxItemDisplayBytes)},
+                         {"phase", Enum("Where the item is.", {"Pending", "Queued", "Running", "Succeeded", "Failed",
+                                                               "Cancelled", "Suspended"})},
+                         {"reason", String("CamelCase cause of the phase.", 128)},
+                         {"message", String("Human-readable detail.", kMaxItemMessageLength)},
+                         {"attempts", Integer("Attempts made.", "int32", 0, 101)},
+                         {"failures", Integer("Attempts that failed.", "int32", 0, 101)},
+                         {"admitted", Bool("The item holds a slot of its queue.")},
+                         {"exitCode", Integer("Exit code of the last attempt.", "int32", -2147483648, 2147483647)},
+                         {"admissionTime", TimeSchema("When its queue last gave it a slot.")},
+                         {"startTime", TimeSchema("When its first attempt was created.")},
+                         {"lastFailureTime", TimeSchema("When its last failed attempt ended.")},
+                         {"completionTime", TimeSchema("When it finished.")},
+                         {"jobName", String("The current attempt's Job (Kubernetes).", 63)},
+                         {"podName", String("The current attempt's pod (Kubernetes).", 253)},
+                         {"containerID", String("The current attempt's container (Docker).", 128)},
+                     },
+                     {"index"});
+
+  return Object(
+      "A fan-out task's items (docs/fan-out.md).",
+      {
+          {"total", Integer("Items in all.", "int32", 0, kMaxItems)},
+          {"waiting", Integer("Not started: held back by parallelism or waiting for a slot.", "int32", 0, kMaxItems)},
+          {"active",
+           Integer("Admitted and not finished: starting, running, or between retries.", "int32", 0, kMaxItems)},
+          {"succeeded", Integer("Items that succeeded.", "int32", 0, kMaxItems)},
+          {"failed", Integer("Items that failed for good (their retries spent).", "int32", 0, kMaxItems)},
+          {"cancelled", Integer("Items stopped before they finished: the task was cancelled, or it finished "
+                                "without them (successPolicy met, failFast).",
+                                "int32", 0, kMaxItems)},
+          {"succeededIndexes", String("The succeeded items' indexes as ranges, e.g. 0-3,7.", 65536)},
+          {"failedIndexes", String("The failed items' indexes as ranges.", 65536)},
+          {"cancelledIndexes", String("The cancelled items' indexes as ranges.", 65536)},
+          {"items", Array("Every item in progress, then finished ones (failures first), at most 50 of those.", item,
+                          kMaxParallelism + static_cast<int>(kMaxFinishedItemEntries))},
+      });
+}
+
 Json StatusSchema() {
   Json condition = Object("A metav1.Condition.",
                           {
@@ -452,58 +508,6 @@ Json StatusSchema() {
                  {"truncated", Bool("The log was longer than spec.logs.archiveLimitBytes and was cut.")},
              });
 
-  Json results_artifact =
-      Object("A fan-out task's per-item results (termination messages), one JSON document.",
-             {
-                 {"kind", Enum("Where it is kept.", {"ConfigMap", "File"})},
-                 {"name", String("ConfigMap name, or file path in the local store.", 4096)},
-                 {"sizeBytes", Integer("Size kept.", "int64", 0, 9223372036854775807)},
-                 {"sha256", String("SHA-256 of the document, hex.", 64)},
-                 {"items", Integer("Items with a result recorded.", "int32", 0, kMaxItems)},
-                 {"truncated", Bool("Some results were cut to keep the document within its bound.")},
-             });
-
-  Json item = Object("One item of a fan-out task.",
-                     {
-                         {"index", Integer("The item's index, from 0.", "int32", 0, kMaxItems)},
-                         {"item", String("The item's value, cut for display.", kMaxItemDisplayBytes)},
-                         {"phase", Enum("Where the item is.", {"Pending", "Queued", "Running", "Succeeded", "Failed",
-                                                               "Cancelled", "Suspended"})},
-                         {"reason", String("CamelCase cause of the phase.", 128)},
-                         {"message", String("Human-readable detail.", kMaxItemMessageLength)},
-                         {"attempts", Integer("Attempts made.", "int32", 0, 101)},
-                         {"failures", Integer("Attempts that failed.", "int32", 0, 101)},
-                         {"admitted", Bool("The item holds a slot of its queue.")},
-                         {"exitCode", Integer("Exit code of the last attempt.", "int32", -2147483648, 2147483647)},
-                         {"admissionTime", TimeSchema("When its queue last gave it a slot.")},
-                         {"startTime", TimeSchema("When its first attempt was created.")},
-                         {"lastFailureTime", TimeSchema("When its last failed attempt ended.")},
-                         {"completionTime", TimeSchema("When it finished.")},
-                         {"jobName", String("The current attempt's Job (Kubernetes).", 63)},
-                         {"podName", String("The current attempt's pod (Kubernetes).", 253)},
-                         {"containerID", String("The current attempt's container (Docker).", 128)},
-                     },
-                     {"index"});
-
-  Json fan_out = Object(
-      "A fan-out task's items (docs/fan-out.md).",
-      {
-          {"total", Integer("Items in all.", "int32", 0, kMaxItems)},
-          {"waiting", Integer("Not started: held back by parallelism or waiting for a slot.", "int32", 0, kMaxItems)},
-          {"active",
-           Integer("Admitted and not finished: starting, running, or between retries.", "int32", 0, kMaxItems)},
-          {"succeeded", Integer("Items that succeeded.", "int32", 0, kMaxItems)},
-          {"failed", Integer("Items that failed for good (their retries spent).", "int32", 0, kMaxItems)},
-          {"cancelled", Integer("Items stopped before they finished: the task was cancelled, or it finished "
-                                "without them (successPolicy met, failFast).",
-                                "int32", 0, kMaxItems)},
-          {"succeededIndexes", String("The succeeded items' indexes as ranges, e.g. 0-3,7.", 65536)},
-          {"failedIndexes", String("The failed items' indexes as ranges.", 65536)},
-          {"cancelledIndexes", String("The cancelled items' indexes as ranges.", 65536)},
-          {"items", Array("Every item in progress, then finished ones (failures first), at most 50 of those.", item,
-                          kMaxParallelism + static_cast<int>(kMaxFinishedItemEntries))},
-      });
-
   return Object(
       "What happened, written by the operator.",
       {
@@ -532,8 +536,8 @@ Json StatusSchema() {
           {"logTail", String("The last lines of output.", kMaxLogTailBytes)},
           {"result", String("The container's termination message.", kMaxResultBytes)},
           {"artifacts",
-           Object("Where the full output is kept.", {{"log", log_artifact}, {"results", results_artifact}})},
-          {"fanOut", fan_out},
+           Object("Where the full output is kept.", {{"log", log_artifact}, {"results", ResultsArtifactSchema()}})},
+          {"fanOut", FanOutSchema()},
       });
 }
 

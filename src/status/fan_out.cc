@@ -123,6 +123,36 @@ void DecidePhase(const api::ContainerTask& task, const Tally& t, const std::stri
   }
 }
 
+// status.fanOut from the tally: counts, ranges, and the list (in progress
+// by index, then the bounded finished ones).
+api::FanOutStatus Summary(const api::ContainerTask& task, const Tally& t, std::vector<ItemStatus> in_progress,
+                          const std::vector<ItemStatus>& finished) {
+  api::FanOutStatus f;
+  f.total = ItemCount(task.spec);
+  f.succeeded = static_cast<int32_t>(t.succeeded.size());
+  f.failed = static_cast<int32_t>(t.failed.size());
+  f.cancelled = static_cast<int32_t>(t.cancelled.size());
+  f.active = t.active;
+  f.waiting = std::max(0, f.total - f.succeeded - f.failed - f.cancelled - f.active);
+  f.succeeded_indexes = FormatIndexSet(t.succeeded);
+  f.failed_indexes = FormatIndexSet(t.failed);
+  f.cancelled_indexes = FormatIndexSet(t.cancelled);
+  f.items = std::move(in_progress);
+  f.items.insert(f.items.end(), finished.begin(), finished.end());
+  return f;
+}
+
+// The task's Admitted condition: True while any item holds a slot.
+void SetAdmitted(const api::ContainerTask& task, Timestamp now, api::ContainerTaskStatus& st) {
+  const bool holding =
+      std::any_of(st.fan_out->items.begin(), st.fan_out->items.end(), [](const ItemStatus& e) { return e.admitted; });
+  SetCondition(st.conditions,
+               api::Condition{kConditionAdmitted, holding ? "True" : "False", task.metadata.generation, now,
+                              holding ? reason::kAdmitted : (st.reason.empty() ? "Unknown" : st.reason),
+                              holding ? "items hold slots of queue " + task.spec.queue_name
+                                      : Cut(st.message, api::kMaxMessageLength)});
+}
+
 }  // namespace
 
 bool IsFanOut(const api::ContainerTaskSpec& spec) {
@@ -324,19 +354,7 @@ api::ContainerTaskStatus FoldFanOut(const api::ContainerTask& task, const std::v
     }
   }
 
-  api::FanOutStatus f;
-  f.total = ItemCount(task.spec);
-  f.succeeded = static_cast<int32_t>(t.succeeded.size());
-  f.failed = static_cast<int32_t>(t.failed.size());
-  f.cancelled = static_cast<int32_t>(t.cancelled.size());
-  f.active = t.active;
-  f.waiting = std::max(0, f.total - f.succeeded - f.failed - f.cancelled - f.active);
-  f.succeeded_indexes = FormatIndexSet(t.succeeded);
-  f.failed_indexes = FormatIndexSet(t.failed);
-  f.cancelled_indexes = FormatIndexSet(t.cancelled);
-  f.items = std::move(in_progress);
-  f.items.insert(f.items.end(), finished.begin(), finished.end());
-  st.fan_out = std::move(f);
+  st.fan_out = Summary(task, t, std::move(in_progress), finished);
 
   for (const ItemStatus& e : st.fan_out->items) {
     if (e.start_time && (!st.start_time || *e.start_time < *st.start_time)) st.start_time = e.start_time;
@@ -348,13 +366,7 @@ api::ContainerTaskStatus FoldFanOut(const api::ContainerTask& task, const std::v
 
   DecidePhase(task, t, invalid_spec, st);
   if (IsTerminal(st.phase) && !st.completion_time) st.completion_time = now;
-  const bool holding =
-      std::any_of(st.fan_out->items.begin(), st.fan_out->items.end(), [](const ItemStatus& e) { return e.admitted; });
-  SetCondition(st.conditions,
-               api::Condition{kConditionAdmitted, holding ? "True" : "False", task.metadata.generation, now,
-                              holding ? reason::kAdmitted : (st.reason.empty() ? "Unknown" : st.reason),
-                              holding ? "items hold slots of queue " + task.spec.queue_name
-                                      : Cut(st.message, api::kMaxMessageLength)});
+  SetAdmitted(task, now, st);
   SetTaskConditions(st, task.metadata.generation, now);
   return st;
 }
