@@ -175,6 +175,7 @@ Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask
   std::vector<api::ItemStatus> entries = status::ItemsInProgress(task);
   for (int32_t index : status::NextItems(task, invalid)) entries.push_back(status::NewItem(task, index));
   std::vector<ItemWork> items;
+  items.reserve(entries.size());
   std::string last_tail;
   for (const api::ItemStatus& entry : entries) {
     items.push_back(ReconcileItem(task, entry, stop_cause, now, last_tail));
@@ -183,6 +184,7 @@ Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask
   // 2. The task's status from its items; the finished items' results first,
   //    so a status that says an item finished never lacks its result.
   std::vector<status::ItemPass> passes;
+  passes.reserve(items.size());
   for (const ItemWork& w : items) passes.push_back({w.entry, w.log_pending || IsLive(w.observed)});
   api::ContainerTask updated = task;
   updated.status = status::FoldFanOut(task, passes, invalid, last_tail, now);

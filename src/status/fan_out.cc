@@ -108,14 +108,13 @@ void DecidePhase(const api::ContainerTask& task, const Tally& t, const std::stri
              "suspended: set spec.suspend to false to go on; " + Counts(f));
   } else if (t.running > 0) {
     SetPhase(st, api::phase::kRunning, reason::kRunning, Counts(f));
-  } else if (f.active > 0) {
-    SetPhase(st, api::phase::kPending, reason::kStarting, Counts(f));
-  } else if (t.first_waiting != nullptr) {
+  } else if (t.first_waiting != nullptr && f.active == 0) {
     const ItemStatus& w = t.first_waiting->entry;
     SetPhase(st, api::phase::kQueued, w.reason.empty() ? reason::kWaitingForCapacity : w.reason,
              Counts(f) + "; item " + std::to_string(w.index) + ": " + w.message);
-  } else if (f.waiting > 0 && StopCause(task, invalid).empty()) {
-    // Between items: those that finished made room, the next open now.
+  } else if (f.active > 0 || (f.waiting > 0 && StopCause(task, invalid).empty())) {
+    // Admitted items starting; or between items: those that finished made
+    // room, the next open now.
     SetPhase(st, api::phase::kPending, reason::kStarting, Counts(f));
   } else {
     // Stopping: the outcome is known, items are still being stopped.
