@@ -18,19 +18,6 @@ namespace {
 using runtime::WorkloadState;
 using std::chrono::milliseconds;
 
-bool IsLive(const std::optional<runtime::Observation>& o) {
-  return o && (o->state == WorkloadState::kRunning || o->state == WorkloadState::kWaiting);
-}
-
-std::string JoinProblems(const FieldErrors& problems) {
-  std::string joined;
-  for (const FieldError& problem : problems) {
-    if (!joined.empty()) joined += "; ";
-    joined += problem.ToString();
-  }
-  return joined;
-}
-
 }  // namespace
 
 // One item in this pass: its view, what was seen of it and what Decide said.
@@ -75,7 +62,7 @@ Status TaskReconciler::RecordResults(const api::ContainerTask& task, const std::
                                      api::ContainerTask& updated) {
   std::vector<const ItemWork*> finished;
   for (const ItemWork& w : items) {
-    const bool done = status::IsTerminal(w.entry.phase) && !IsLive(w.observed) && w.entry.attempts > 0;
+    const bool done = status::IsTerminal(w.entry.phase) && !runtime::IsLive(w.observed) && w.entry.attempts > 0;
     if (done && !status::IsTerminal(w.view.status.phase)) finished.push_back(&w);
   }
   if (finished.empty()) return {};
@@ -168,7 +155,7 @@ Result<ReconcileResult> TaskReconciler::ActOnItems(const api::ContainerTask& upd
 Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask& task) {
   if (task.metadata.deletion_timestamp) return FinalizeFanOut(task);
   const Timestamp now = WallTimestamp(clock_);
-  const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
+  const std::string invalid = JoinFieldErrors(api::ValidateSpec(task.spec));
   const std::string stop_cause = status::StopCause(task, invalid);
 
   // 1. Every item in progress, then the next ones parallelism lets start.
@@ -185,7 +172,7 @@ Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask
   //    so a status that says an item finished never lacks its result.
   std::vector<status::ItemPass> passes;
   passes.reserve(items.size());
-  for (const ItemWork& w : items) passes.push_back({w.entry, w.log_pending || IsLive(w.observed)});
+  for (const ItemWork& w : items) passes.push_back({w.entry, w.log_pending || runtime::IsLive(w.observed)});
   api::ContainerTask updated = task;
   updated.status = status::FoldFanOut(task, passes, invalid, last_tail, now);
   if (Status recorded = RecordResults(task, items, updated); !recorded) return std::unexpected(recorded.error());
@@ -209,7 +196,7 @@ Result<ReconcileResult> TaskReconciler::ReconcileFanOut(const api::ContainerTask
       }
     }
     admitter_.Track(after);
-    if (status::IsTerminal(w.entry.phase) && !IsLive(w.observed)) logs_.Forget(TaskKey(after));
+    if (status::IsTerminal(w.entry.phase) && !runtime::IsLive(w.observed)) logs_.Forget(TaskKey(after));
   }
 
   // 4. Act for each item; a finished task's TTLs once nothing is left.
@@ -301,11 +288,7 @@ Result<ReconcileResult> TaskReconciler::FinalizeFanOut(const api::ContainerTask&
   if (Status deleted = store_.Delete(task.metadata.namespace_, task.metadata.name); !deleted) {
     return std::unexpected(deleted.error());
   }
-  admitter_.Forget(key);
-  {
-    std::lock_guard lock(results_mu_);
-    results_.erase(key);
-  }
+  ForgetTask(key);
   return ReconcileResult{std::nullopt, true};
 }
 

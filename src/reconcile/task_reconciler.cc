@@ -13,15 +13,6 @@ namespace {
 using runtime::WorkloadState;
 using std::chrono::milliseconds;
 
-std::string JoinProblems(const FieldErrors& problems) {
-  std::string joined;
-  for (const FieldError& problem : problems) {
-    if (!joined.empty()) joined += "; ";
-    joined += problem.ToString();
-  }
-  return joined;
-}
-
 int LogAttempt(const api::ContainerTask& task) {
   auto it = task.metadata.annotations.find(render::kAnnotationLogAttempt);
   if (it == task.metadata.annotations.end()) return 0;
@@ -43,10 +34,6 @@ void MergeLog(api::ContainerTask& task, const ArchivedLog& log) {
     task.status.artifacts.log.reset();
   }
   task.metadata.annotations[render::kAnnotationLogAttempt] = std::to_string(log.attempt);
-}
-
-bool IsLive(const std::optional<runtime::Observation>& o) {
-  return o && (o->state == WorkloadState::kRunning || o->state == WorkloadState::kWaiting);
 }
 
 }  // namespace
@@ -119,12 +106,23 @@ Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task,
   if (Status deleted = store_.Delete(task.metadata.namespace_, task.metadata.name); !deleted) {
     return std::unexpected(deleted.error());
   }
+  ForgetTask(key);
+  return ReconcileResult{std::nullopt, true};
+}
+
+void TaskReconciler::ForgetTask(const std::string& key) {
+  logs_.Forget(key);
   admitter_.Forget(key);
   {
     std::lock_guard lock(tail_mu_);
     tail_written_.erase(key);
   }
-  return ReconcileResult{std::nullopt, true};
+  {
+    std::lock_guard lock(results_mu_);
+    results_.erase(key);
+  }
+  std::lock_guard lock(deps_mu_);
+  inputs_written_.erase(key);
 }
 
 Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task, int attempt, const Error& refusal) {
@@ -257,7 +255,7 @@ ReconcileResult TaskReconciler::NextLook(const api::ContainerTask& task, const a
   const bool was_terminal = status::IsTerminal(task.status.phase);
   const bool terminal = status::IsTerminal(updated.status.phase);
   if (terminal && !was_terminal) result.requeue_after = milliseconds(0);
-  result.settled = was_terminal && terminal && decision.action == status::Action::kNone && !IsLive(observed);
+  result.settled = was_terminal && terminal && decision.action == status::Action::kNone && !runtime::IsLive(observed);
   return result;
 }
 
@@ -266,8 +264,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   Result<api::ContainerTask> record = store_.Get(ns, name);
   if (!record) {
     if (record.error().code() != ErrorCode::kNotFound) return std::unexpected(record.error());
-    logs_.Forget(ns + "/" + name);
-    admitter_.Forget(ns + "/" + name);
+    ForgetTask(ns + "/" + name);
     return ReconcileResult{std::nullopt, true};
   }
   api::ContainerTask task = std::move(*record);
@@ -296,7 +293,7 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   if (std::optional<std::string> tail = DueTail(task, observed, now)) updated.status.log_tail = *tail;
 
   // 5. Admission (a task that wants a slot asks its queue), then decide.
-  const std::string invalid = JoinProblems(api::ValidateSpec(task.spec));
+  const std::string invalid = JoinFieldErrors(api::ValidateSpec(task.spec));
   const auto [admission, asked] = AskAdmission(task, invalid);
   status::Decision decision = status::Decide(updated, observed, now, invalid, admission);
   updated.status = decision.status;

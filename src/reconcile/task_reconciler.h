@@ -145,6 +145,9 @@ class TaskReconciler {
   // The tasks waiting for `key`'s task are reconciled again.
   void WakeDependents(const std::string& key);
   Status RemoveWorkloads(const api::ContainerTask& task);
+  // Drops what this process keeps in memory of a task that is gone (its
+  // followers, slot, tail timer, results, inputs mark) and of its items.
+  void ForgetTask(const std::string& key);
   // The runtime refused to start `attempt` for good (a terminal error,
   // outcome.h): the task is written as Failed naming the cause, and the
   // refusal is returned so the queue does not retry it.

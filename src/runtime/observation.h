@@ -84,4 +84,10 @@ struct Observation {
   std::optional<Timestamp> finished_at;
 };
 
+// Whether the workload is live: waiting to start or running (what a stop
+// acts on, and what keeps a finished task's slot and an item in progress).
+inline bool IsLive(const std::optional<Observation>& o) {
+  return o && (o->state == WorkloadState::kRunning || o->state == WorkloadState::kWaiting);
+}
+
 }  // namespace ctask::runtime

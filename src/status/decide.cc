@@ -70,10 +70,6 @@ void Requeue(Decision& d, seconds after) {
   if (!d.requeue_after || after < *d.requeue_after) d.requeue_after = after;
 }
 
-bool IsLive(const std::optional<Observation>& o) {
-  return o && (o->state == WorkloadState::kRunning || o->state == WorkloadState::kWaiting);
-}
-
 void Finish(ContainerTaskStatus& st, const char* phase, const std::string& why, const std::string& message,
             Timestamp now) {
   st.phase = phase;
@@ -122,7 +118,7 @@ void Admit(const api::ContainerTask& task, ContainerTaskStatus& st, Timestamp no
 void ReleaseSlot(ContainerTaskStatus& st, int64_t generation, const std::optional<Observation>& observed,
                  Timestamp now) {
   const bool done = IsTerminal(st.phase) || st.phase == api::phase::kSuspended;
-  if (!done || IsLive(observed) || AdmittedCondition(st) == nullptr) return;
+  if (!done || runtime::IsLive(observed) || AdmittedCondition(st) == nullptr) return;
   SetCondition(st.conditions,
                api::Condition{kConditionAdmitted, "False", generation, now, st.reason.empty() ? "Unknown" : st.reason,
                               Bounded(st.message, api::kMaxMessageLength)});
@@ -335,7 +331,7 @@ void DecideFinished(const api::ContainerTask& task, const std::optional<Observat
                     Decision& d) {
   const api::ContainerTaskSpec& spec = task.spec;
   const Timestamp done = d.status.completion_time.value_or(now);
-  if (IsLive(observed)) {
+  if (runtime::IsLive(observed)) {
     d.action = Action::kStopAttempt;
     d.attempt = observed->attempt;
   } else if (spec.ttl_seconds_after_finished) {
@@ -477,7 +473,7 @@ Decision Decide(const api::ContainerTask& task, const std::optional<Observation>
   }
 
   auto stop_if_live = [&] {
-    if (IsLive(observed)) {
+    if (runtime::IsLive(observed)) {
       d.action = Action::kStopAttempt;
       d.attempt = observed->attempt;
     }

@@ -51,4 +51,13 @@ std::string QuoteValue(std::string_view value, size_t max_length) {
   return out;
 }
 
+std::string JoinFieldErrors(const FieldErrors& errors) {
+  std::string joined;
+  for (const FieldError& error : errors) {
+    if (!joined.empty()) joined += "; ";
+    joined += error.ToString();
+  }
+  return joined;
+}
+
 }  // namespace ctask

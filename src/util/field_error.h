@@ -33,4 +33,8 @@ std::string KeyPath(std::string_view parent, std::string_view key);
 // line whatever the input holds.
 std::string QuoteValue(std::string_view value, size_t max_length = 64);
 
+// Every error as "path: message", joined by "; " (a task's InvalidSpec
+// message).
+std::string JoinFieldErrors(const FieldErrors& errors);
+
 }  // namespace ctask
