@@ -8,6 +8,9 @@
 #   bench_cluster_down   in the EXIT trap: stops it if bench_cluster_up started it
 #   bench_crds           applies crds/ and waits until every CRD in it is
 #                        Established (the operator checks both kinds at start)
+#                        and its kinds can be listed (a CRD just installed is
+#                        Established a moment before its storage answers:
+#                        429 "storage is (re)initializing")
 #   bench_build DIR T... builds ctask and the targets T into DIR, configured
 #                        with -DCTASK_BENCH=ON when it is not yet
 
@@ -34,6 +37,11 @@ bench_cluster_down() {
 bench_crds() {
   kubectl apply -f "$CTASK_ROOT/crds/" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s crd/containertasks.ctask.io crd/taskqueues.ctask.io >/dev/null
+  for _ in $(seq 60); do
+    kubectl get containertasks.ctask.io,taskqueues.ctask.io -A >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  die "the ctask kinds cannot be listed 60 s after their CRDs were Established"
 }
 
 bench_build() {

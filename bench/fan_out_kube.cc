@@ -244,14 +244,8 @@ CtaskRound ContainerTaskRound(kube::KubeClient& client, const std::string& ns, c
 int main(int argc, char** argv) {
   ctask::bench::ProgramName() = "bench_fan_out_kube";
   const Options o = Parse(argc, argv);
-  ctask::Result<kube::ClusterConfig> config = kube::LoadKubeconfig({});
-  if (!config) Die(config.error().message());
-  if (!config->server.starts_with("https://127.0.0.1:")) Die("the API server must be on 127.0.0.1: " + config->server);
-  kube::ClientOptions client_options;
-  client_options.qps = 0;
-  ctask::Result<kube::KubeClientPtr> connected = kube::Connect(*config, client_options);
-  if (!connected) Die(connected.error().message());
-  kube::KubeClient& client = **connected;
+  const kube::KubeClientPtr connected = ctask::bench::ConnectToTestCluster();
+  kube::KubeClient& client = *connected;
   if (!o.clean_up.empty()) {
     ctask::bench::CleanUp(client, o.clean_up);
     return 0;

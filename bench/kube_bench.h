@@ -34,6 +34,8 @@
 
 #include "http/curl_client.h"
 #include "kube/client.h"
+#include "kube/config.h"
+#include "kube/connect.h"
 #include "kube/resource.h"
 
 extern char** environ;
@@ -62,6 +64,19 @@ inline std::vector<pid_t> children;
     waitpid(pid, nullptr, 0);
   }
   std::exit(1);
+}
+
+// A client for the test control plane in $KUBECONFIG (hack/cluster/env.sh),
+// client-side rate limit off; dies unless its server is on 127.0.0.1.
+inline kube::KubeClientPtr ConnectToTestCluster() {
+  Result<kube::ClusterConfig> config = kube::LoadKubeconfig({});
+  if (!config) Die(config.error().message());
+  if (!config->server.starts_with("https://127.0.0.1:")) Die("the API server must be on 127.0.0.1: " + config->server);
+  kube::ClientOptions client_options;
+  client_options.qps = 0;
+  Result<kube::KubeClientPtr> connected = kube::Connect(*config, client_options);
+  if (!connected) Die(connected.error().message());
+  return std::move(*connected);
 }
 
 inline double Seconds(Clock::duration d) {
@@ -160,15 +175,11 @@ class OperatorProcess {
     return s.str();
   }
   // /metrics, or "" when it does not answer.
+  pid_t pid() const { return pid_; }
   // VmRSS in MiB.
-  double RssMiB() const {
-    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.starts_with("VmRSS:")) return std::stod(line.substr(6)) / 1024.0;
-    }
-    return 0;
-  }
+  double RssMiB() const { return StatusMiB("VmRSS:"); }
+  // VmHWM in MiB: the resident set's peak.
+  double PeakRssMiB() const { return StatusMiB("VmHWM:"); }
 
   std::string Metrics() const {
     http::CurlClient client({});
@@ -180,6 +191,15 @@ class OperatorProcess {
   }
 
  private:
+  double StatusMiB(const std::string& field) const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with(field)) return std::stod(line.substr(field.size())) / 1024.0;
+    }
+    return 0;
+  }
+
   std::string log_path_;
   pid_t pid_ = -1;
   int port_ = 0;

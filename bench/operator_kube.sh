@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# operator_kube.sh: the Kubernetes operator under load (issue 5), in one run
-# against the test control plane, with the fake kubelet of tests/cluster as
-# the node. bench_operator_kube prints three figures, each beside a baseline
-# measured in the same run:
-#   - Job creation: the operator's Jobs/s for N ContainerTasks applied at
-#     once, as a ratio of N Jobs created directly through the same client
-#     with as many threads as the operator has workers;
+# operator_kube.sh: the Kubernetes operator under load (issues 5 and 13), in
+# one run against the test control plane, with the fake kubelet of
+# tests/cluster as the node. bench_operator_kube prints its figures, each
+# beside a baseline measured in the same run:
+#   - Job creation: the operator's Jobs/s for a backlog of N ContainerTasks
+#     it finds when it starts, as a ratio of N Jobs created directly
+#     through the same client with as many threads as the operator has
+#     workers; beside it kube-controller-manager's pods/s for those Jobs;
+#   - its API requests per task, by verb;
 #   - p50/p99 delay from a pod's terminal status to its task's Succeeded;
 #   - the operator's resident memory with M tasks cached, against the same
 #     operator watching an empty namespace.

@@ -751,14 +751,8 @@ void WaitForAll(const Observations& seen, const PodDriver& driver, size_t n, con
 int main(int argc, char** argv) {
   ctask::bench::ProgramName() = "bench_queue_admission";
   const Options options = Parse(argc, argv);
-  ctask::Result<kube::ClusterConfig> config = kube::LoadKubeconfig({});
-  if (!config) Die(config.error().message());
-  if (!config->server.starts_with("https://127.0.0.1:")) Die("the API server must be on 127.0.0.1: " + config->server);
-  kube::ClientOptions client_options;
-  client_options.qps = 0;
-  ctask::Result<kube::KubeClientPtr> connected = kube::Connect(*config, client_options);
-  if (!connected) Die(connected.error().message());
-  kube::KubeClient& client = **connected;
+  const kube::KubeClientPtr connected = ctask::bench::ConnectToTestCluster();
+  kube::KubeClient& client = *connected;
   if (!options.clean_up.empty()) {
     ctask::bench::CleanUp(client, options.clean_up);
     return 0;

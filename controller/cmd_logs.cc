@@ -2,9 +2,9 @@
 // directory, byte for byte, and with -f the rest of it as it is written.
 //
 // The artifact holds the latest attempt's output and is written live. The
-// record's annotation ctask.io/log-attempt = N says attempt N's artifact is
-// complete, so following ends once the task is terminal and the annotation
-// names its last attempt: then nothing more will be written. A new attempt
+// record's status.logAttempt = N says attempt N's artifact is complete, so
+// following ends once the task is terminal and status.logAttempt names its
+// last attempt: then nothing more will be written. A new attempt
 // starts the artifact afresh; a follower sees it shrink below what it has
 // read and starts again from the beginning, saying so on stderr.
 //
@@ -29,6 +29,7 @@
 #include "kube_flags.h"
 #include "render/labels.h"
 #include "status/decide.h"
+#include "status/log_attempt.h"
 #include "store/file_store.h"
 #include "task_flags.h"
 #include "util/field_error.h"
@@ -44,8 +45,7 @@ constexpr std::chrono::milliseconds kFollowInterval(200);
 bool LogIsFinal(const api::ContainerTask& task) {
   if (!status::IsTerminal(task.status.phase)) return false;
   if (task.status.attempts == 0) return true;
-  auto it = task.metadata.annotations.find(render::kAnnotationLogAttempt);
-  return it != task.metadata.annotations.end() && it->second == std::to_string(task.status.attempts);
+  return status::CompleteLogAttempt(task) == task.status.attempts;
 }
 
 std::string NotFound(const std::string& name, const std::string& ns, const std::string& root) {

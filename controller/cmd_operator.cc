@@ -15,6 +15,7 @@
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
+#include "util/heap.h"
 
 namespace ctask::cli {
 namespace {
@@ -104,6 +105,9 @@ int RunDirectoryOperator(const ParsedFlags& flags, std::ostream& err, const std:
   }
   std::stop_source stop;
   SignalWatcher signals([&](int, int) { stop.request_stop(); });
+  // After the watcher, so its thread inherits the blocked signals: memory
+  // freed after a burst goes back to the system (util/heap.h).
+  HeapTrimmer trimmer;
 
   backends::DirectoryOperatorOptions options;
   options.tasks_dir = flags.Get("tasks-dir");

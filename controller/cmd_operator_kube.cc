@@ -11,6 +11,7 @@
 #include "reconcile/error_reports.h"
 #include "run_outcome.h"
 #include "signals.h"
+#include "util/heap.h"
 #include "util/log.h"
 
 namespace ctask::cli {
@@ -40,6 +41,9 @@ std::vector<FlagSpec> KubeOperatorFlagSpecs() {
       {"namespace", 'n', true, "NS", "Watch ContainerTasks in NS only (default: every namespace)"},
       {"log-tail-interval", '\0', true, "SECONDS",
        "Least time between two status.logTail writes of a running task (default 10)"},
+      {"log-tail-qps", '\0', true, "N",
+       "Most status.logTail refreshes a second across all running tasks, so tails never take the budget of "
+       "starts and ends (default 10; 0: no bound)"},
       {"http-address", '\0', true, "HOST:PORT",
        "Where /metrics, /healthz and /readyz are served (default :8080; port 0 picks a free one)"},
       {"log-format", '\0', true, "text|json", "How log lines are written (default text)"},
@@ -92,7 +96,8 @@ Result<std::optional<kube::LeaderElectionConfig>> ElectionFromFlags(const Parsed
 
 // The backend's options from the flags, with the operator's log lines.
 backends::KubeBackendOptions BackendFromFlags(const ParsedFlags& flags, long workers, long grace, long tail_interval,
-                                              admission::Limits limits, metrics::OperatorMetrics& metrics,
+                                              long tail_qps, admission::Limits limits,
+                                              metrics::OperatorMetrics& metrics,
                                               reconcile::ErrorReports& error_reports) {
   const log::Logger logger = log::Root();
   backends::KubeBackendOptions options;
@@ -102,6 +107,7 @@ backends::KubeBackendOptions BackendFromFlags(const ParsedFlags& flags, long wor
   options.identity = Identity();
   options.reconciler.stop_grace = std::chrono::seconds(grace);
   options.reconciler.log_tail_interval = std::chrono::seconds(tail_interval);
+  options.reconciler.log_tail_qps = static_cast<double>(tail_qps);
   options.log = [logger](const std::string& line) { logger.Warn(line); };
   options.metrics = &metrics;
   options.on_status = [](const api::ContainerTask& task) {
@@ -131,11 +137,12 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
   Result<long> workers = flags.Number("workers", 4, 1, 64);
   Result<long> grace = flags.Number("stop-grace", 10, 0, 3600);
   Result<long> tail_interval = flags.Number("log-tail-interval", 10, 1, 3600);
+  Result<long> tail_qps = flags.Number("log-tail-qps", 10, 0, 10000);
   Result<kube::ClientOptions> client_options = KubeClientOptionsFromFlags(flags);
   Result<std::optional<kube::LeaderElectionConfig>> election = ElectionFromFlags(flags);
   Result<admission::Limits> limits = LimitsFromFlags(flags);
-  for (const Status& usage : {ErrorOf(workers), ErrorOf(grace), ErrorOf(tail_interval), ErrorOf(client_options),
-                              ErrorOf(election), ErrorOf(limits)}) {
+  for (const Status& usage : {ErrorOf(workers), ErrorOf(grace), ErrorOf(tail_interval), ErrorOf(tail_qps),
+                              ErrorOf(client_options), ErrorOf(election), ErrorOf(limits)}) {
     if (!usage) {
       err << "ctask operator: " << usage.error().message() << "\n";
       return kExitUsage;
@@ -165,9 +172,13 @@ int RunKubeOperator(const ParsedFlags& flags, std::ostream& /*out*/, std::ostrea
 
   std::stop_source stop;
   SignalWatcher signals([&](int, int) { stop.request_stop(); });
+  // After the watcher, so its thread inherits the blocked signals: memory
+  // freed after a burst goes back to the system (util/heap.h).
+  HeapTrimmer trimmer;
   reconcile::ErrorReports error_reports;
   backends::KubeOperatorOptions options;
-  options.backend = BackendFromFlags(flags, *workers, *grace, *tail_interval, *limits, operator_metrics, error_reports);
+  options.backend =
+      BackendFromFlags(flags, *workers, *grace, *tail_interval, *tail_qps, *limits, operator_metrics, error_reports);
   options.http_address = flags.Get("http-address", metrics::kDefaultMetricsAddress);
   options.election = std::move(*election);
   log::Root().Info("operator starting",

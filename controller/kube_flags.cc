@@ -18,8 +18,9 @@ std::vector<FlagSpec> KubeFlagSpecs() {
   return {
       {"kubeconfig", '\0', true, "FILE", "Kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
       {"context", '\0', true, "NAME", "Kubeconfig context to use (default: its current-context)"},
-      {"kube-api-qps", '\0', true, "N", "Requests per second to the API server, client-side (default 20; 0: no limit)"},
-      {"kube-api-burst", '\0', true, "N", "Requests allowed at once above --kube-api-qps (default 30)"},
+      {"kube-api-qps", '\0', true, "N",
+       "Requests per second to the API server, client-side (default 100; 0: no limit)"},
+      {"kube-api-burst", '\0', true, "N", "Requests allowed at once above --kube-api-qps (default 200)"},
       {"request-timeout", '\0', true, "DURATION", "Bound on each API request that is not a stream (default 30s)"},
   };
 }

@@ -5,8 +5,8 @@
 //
 //   --kubeconfig FILE        else $KUBECONFIG, else in-cluster, else ~/.kube/config
 //   --context NAME           a kubeconfig context other than the current one
-//   --kube-api-qps N         client-side requests per second (default 20; 0: no limit)
-//   --kube-api-burst N       requests allowed at once above the rate (default 30)
+//   --kube-api-qps N         client-side requests per second (default 100; 0: no limit)
+//   --kube-api-burst N       requests allowed at once above the rate (default 200)
 //   --request-timeout D      bound on each non-streaming request: 30s, 2m, 45 (seconds)
 //
 // Thread-safety: pure functions.

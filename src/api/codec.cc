@@ -457,6 +457,7 @@ ContainerTaskStatus DecodeStatus(const Json& s) {
   st.pod_name = Str(s, "podName");
   st.container_id = Str(s, "containerID");
   st.log_tail = Str(s, "logTail");
+  st.log_attempt = IntOr<int32_t>(s, "logAttempt", 0);
   st.result = Str(s, "result");
   const Json& artifacts = Obj(s, "artifacts");
   if (HasObj(artifacts, "log")) {
@@ -644,6 +645,7 @@ Json EncodeStatus(const ContainerTaskStatus& st) {
   PutStr(s, "podName", st.pod_name);
   PutStr(s, "containerID", st.container_id);
   PutStr(s, "logTail", st.log_tail);
+  if (st.log_attempt != 0) s["logAttempt"] = st.log_attempt;
   PutStr(s, "result", st.result);
   Json artifacts = Json::object();
   if (st.artifacts.log) {

@@ -534,6 +534,9 @@ Json StatusSchema() {
           {"podName", String("The current attempt's pod (Kubernetes).", 253)},
           {"containerID", String("The current attempt's container (Docker).", 128)},
           {"logTail", String("The last lines of output.", kMaxLogTailBytes)},
+          {"logAttempt", Integer("The attempt whose whole output logTail and artifacts.log hold; once it is the "
+                                 "last attempt of a finished task, its log is complete.",
+                                 "int32", 0, 101)},
           {"result", String("The container's termination message.", kMaxResultBytes)},
           {"artifacts",
            Object("Where the full output is kept.", {{"log", log_artifact}, {"results", ResultsArtifactSchema()}})},

@@ -321,6 +321,9 @@ struct ContainerTaskStatus {
   std::string pod_name;
   std::string container_id;
   std::string log_tail;
+  // The attempt whose whole output log_tail and artifacts.log hold: once
+  // it names the last attempt, nothing more will be written.
+  int32_t log_attempt = 0;
   std::string result;
   Artifacts artifacts;
   std::optional<FanOutStatus> fan_out;

@@ -32,6 +32,8 @@
 
 namespace ctask::http {
 
+class StreamLoop;
+
 struct Request {
   std::string method = "GET";
   // "http://docker/v1.41/containers/json". Over a Unix socket the host part
@@ -78,6 +80,10 @@ class Client {
   // on_data returned false or `stop` was requested. A non-2xx body is not
   // streamed but returned in Response::body, so errors keep their message.
   virtual Result<Response> Stream(const Request& request, const DataCallback& on_data) = 0;
+
+  // A loop that runs many streams on one thread (stream_loop.h), set up as
+  // this client's requests are; null when this transport has none.
+  virtual std::unique_ptr<StreamLoop> NewStreamLoop();
 };
 
 using ClientPtr = std::unique_ptr<Client>;

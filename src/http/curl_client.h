@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -71,6 +72,8 @@ class CurlClient : public Client {
 
   Result<Response> Do(const Request& request) override;
   Result<Response> Stream(const Request& request, const DataCallback& on_data) override;
+  // A CurlStreamLoop (curl_stream_loop.h) with these options.
+  std::unique_ptr<StreamLoop> NewStreamLoop() override;
 
   // Idle handles in the pool now. For tests.
   size_t idle_handles() const;

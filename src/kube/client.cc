@@ -3,6 +3,7 @@
 #include <cctype>
 #include <utility>
 
+#include "http/stream_loop.h"
 #include "kube/api_error.h"
 
 namespace ctask::kube {
@@ -69,6 +70,11 @@ KubeClient::KubeClient(http::ClientPtr transport, std::string server, TokenProvi
 Result<http::Request> KubeClient::NewRequest(std::string_view method, std::string_view path_and_query,
                                              const std::stop_token& stop) {
   if (!limiter_.Wait(stop)) return MakeError(ErrorCode::kCancelled, "stopped while waiting for the rate limiter");
+  return BuildRequest(method, path_and_query, stop);
+}
+
+Result<http::Request> KubeClient::BuildRequest(std::string_view method, std::string_view path_and_query,
+                                               const std::stop_token& stop) {
   http::Request request;
   request.method = std::string(method);
   request.url = server_ + std::string(path_and_query);
@@ -306,20 +312,42 @@ std::string LogQuery(const LogOptions& options) {
 
 Status KubeClient::StreamLogs(std::string_view ns, std::string_view pod, const LogOptions& options,
                               const http::DataCallback& on_data, std::stop_token stop) {
-  const std::string what = Describe("read the log of", resources::Pods(), ns, pod);
-  Result<http::Request> request =
-      NewRequest("GET", ResourcePath(resources::Pods(), ns, pod, "log") + LogQuery(options), stop);
-  if (!request) return std::unexpected(request.error().WithContext(what));
-  if (options.follow) request->timeout = std::chrono::milliseconds(0);
+  if (!limiter_.Wait(stop)) return MakeError(ErrorCode::kCancelled, "stopped while waiting for the rate limiter");
+  Result<http::Request> request = LogRequest(ns, pod, options);
+  if (!request) return std::unexpected(request.error());
+  request->stop = stop;
   bool got_data = false;  // only a 2xx body is streamed
   Result<http::Response> response = transport_->Stream(*request, [&](std::string_view chunk) {
     got_data = true;
     return on_data(chunk);
   });
+  return LogOutcome(ns, pod, response, got_data);
+}
+
+std::chrono::nanoseconds KubeClient::ReserveTurn() {
+  return limiter_.Reserve();
+}
+
+Result<http::Request> KubeClient::LogRequest(std::string_view ns, std::string_view pod, const LogOptions& options) {
+  Result<http::Request> request =
+      BuildRequest("GET", ResourcePath(resources::Pods(), ns, pod, "log") + LogQuery(options), {});
+  if (!request)
+    return std::unexpected(request.error().WithContext(Describe("read the log of", resources::Pods(), ns, pod)));
+  if (options.follow) request->timeout = std::chrono::milliseconds(0);
+  return request;
+}
+
+Status KubeClient::LogOutcome(std::string_view ns, std::string_view pod, const Result<http::Response>& response,
+                              bool got_data) {
+  const std::string what = Describe("read the log of", resources::Pods(), ns, pod);
   Report("logs", response ? response->status : (got_data ? 200 : 0));
   if (!response) return std::unexpected(response.error().WithContext(what));
   if (!IsSuccess(response->status)) return std::unexpected(ErrorFromResponse(what, *response));
   return {};
+}
+
+std::unique_ptr<http::StreamLoop> KubeClient::NewStreamLoop() {
+  return transport_->NewStreamLoop();
 }
 
 Result<std::string> KubeClient::Logs(std::string_view ns, std::string_view pod, LogOptions options) {

@@ -4,6 +4,10 @@
 // them in order.
 //
 // Contract:
+//  - Record writes only what the event budget allows (kube/event_budget.h:
+//    25 per object then one per 5 minutes, Normal events 5/s across the
+//    operator); the rest are counted (OverBudget()) and said in the log at
+//    most once a minute.
 //  - Record never blocks on the API server. At most kMaxPendingEvents wait;
 //    beyond that new events are dropped and counted (Dropped()), as events
 //    are best-effort in Kubernetes too: the status, not the event stream,
@@ -20,11 +24,13 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "api/json.h"
 #include "kube/client.h"
+#include "kube/event_budget.h"
 #include "util/clock.h"
 
 namespace ctask::kube {
@@ -37,7 +43,8 @@ class EventRecorder {
   // recorder. `component` is the reporting component ("ctask-operator"),
   // `instance` this replica (the pod name).
   EventRecorder(KubeClient& client, std::string component, std::string instance,
-                std::function<void(const std::string&)> log = {}, const Clock& clock = RealClock());
+                std::function<void(const std::string&)> log = {}, const Clock& clock = RealClock(),
+                EventBudgetOptions budget = {});
   ~EventRecorder();  // Stop()
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
@@ -47,7 +54,8 @@ class EventRecorder {
   void Record(const api::Json& involved_object, std::string type, std::string reason, std::string message);
 
   void Stop();
-  int64_t Dropped() const;
+  int64_t Dropped() const;     // the queue was full
+  int64_t OverBudget() const;  // the event budget said no
   int64_t Written() const;
 
  private:
@@ -65,10 +73,13 @@ class EventRecorder {
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::deque<Pending> pending_;  // guarded by mu_
-  int64_t dropped_ = 0;          // guarded by mu_
-  int64_t written_ = 0;          // guarded by mu_
-  std::jthread thread_;          // last: started after everything above exists
+  std::deque<Pending> pending_;                                            // guarded by mu_
+  EventBudget budget_;                                                     // guarded by mu_
+  int64_t dropped_ = 0;                                                    // guarded by mu_
+  int64_t over_budget_ = 0;                                                // guarded by mu_
+  std::optional<std::chrono::steady_clock::time_point> over_budget_said_;  // guarded by mu_
+  int64_t written_ = 0;                                                    // guarded by mu_
+  std::jthread thread_;  // last: started after everything above exists
 };
 
 }  // namespace ctask::kube

@@ -1,10 +1,7 @@
 #include "kube/log_follower.h"
 
 #include <algorithm>
-#include <limits>
 #include <utility>
-
-#include "util/backoff.h"
 
 namespace ctask::kube {
 
@@ -91,71 +88,6 @@ bool LogCursor::Offer(std::string_view line, const LineCallback& emit) {
   }
   ++delivered_;
   return emit(keep_timestamps_ ? line : split->text);
-}
-
-Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
-                 const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop,
-                 const Clock& clock) {
-  const std::string what = Describe("follow the log of", resources::Pods(), ns, pod);
-  LogCursor cursor(options.timestamps);
-  int failures = 0;  // streams in a row that brought no data
-  bool first = true;
-  bool last_read = false;  // the container has ended: this read fetches the rest
-  while (true) {
-    if (stop.stop_requested()) return MakeError(ErrorCode::kCancelled, what + ": stopped");
-    LogOptions request;
-    request.container = options.container;
-    request.follow = !last_read;
-    request.timestamps = true;
-    if (!first) cursor.Restart();
-    request.since_time = cursor.SinceTime();
-    if (request.since_time.empty()) {
-      request.since_time = options.since_time;
-      request.tail_lines = options.tail_lines;
-    }
-    first = false;
-
-    bool caller_stopped = false;
-    bool received = false;
-    Status streamed = client.StreamLogs(
-        ns, pod, request,
-        [&](std::string_view chunk) {
-          received = received || !chunk.empty();
-          if (!cursor.Feed(chunk, on_line)) {
-            caller_stopped = true;
-            return false;
-          }
-          return true;
-        },
-        stop);
-    if (caller_stopped) return MakeError(ErrorCode::kCancelled, what + ": stopped by the reader");
-    if (stop.stop_requested()) return MakeError(ErrorCode::kCancelled, what + ": stopped");
-    if (!streamed) {
-      const ErrorCode code = streamed.error().code();
-      if (code != ErrorCode::kUnavailable && code != ErrorCode::kDeadlineExceeded) {
-        return std::unexpected(streamed.error());
-      }
-      if (last_read) return std::unexpected(streamed.error());
-    }
-
-    // 1. Is there more to come?
-    Result<bool> running = still_running();
-    if (!running) return std::unexpected(running.error().WithContext(what + ": check whether the container runs"));
-    if (!*running && streamed) {
-      if (!cursor.Finish(on_line)) return MakeError(ErrorCode::kCancelled, what + ": stopped by the reader");
-      return {};
-    }
-    // 2. The stream broke and the container has ended since: read the rest
-    // once, without following.
-    last_read = !*running;
-
-    // 3. Back off, less after a stream that brought data.
-    if (received) failures = 0;
-    if (!clock.SleepFor(ExponentialBackoff(kFollowInitialBackoff, kFollowMaxBackoff, failures), stop)) {
-      return MakeError(ErrorCode::kCancelled, what + ": stopped");
-    }
-    if (failures < std::numeric_limits<int>::max()) ++failures;
-  }
 }
 
 }  // namespace ctask::kube

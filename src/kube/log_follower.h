@@ -1,8 +1,10 @@
-// LogFollower: follows a pod's log across breaks of the API server's follow
-// stream. `GET pods/NAME/log?follow=true` can end while the container still
-// runs (kubelet or API server restart, connection reset, request timeout);
-// the follower asks again from where it stopped, so the caller sees each line
-// once, none lost, none repeated.
+// LogFollower: what following a pod's log across breaks of the API server's
+// follow stream rests on. `GET pods/NAME/log?follow=true` can end while the
+// container still runs (kubelet or API server restart, connection reset,
+// request timeout); the follower asks again from where it stopped, so the
+// caller sees each line once, none lost, none repeated. The follows
+// themselves run on a loop (log_streams.h); this is the cursor that makes a
+// re-follow exact, and the options.
 //
 // Contract:
 //  - Lines are always requested with timestamps=true; each arrives as
@@ -16,22 +18,13 @@
 //    newline when a stream breaks is not delivered (the server sends it again
 //    on the re-follow); one still without it when the log is complete is
 //    delivered as it is, with no newline.
-//  - After each stream (ended cleanly, or failed with kUnavailable or
-//    kDeadlineExceeded) `still_running` decides: true re-follows after a
-//    backoff (200 ms doubling to 5 s, back to 200 ms after a stream that
-//    delivered data); false ends following with success. A stream that
-//    failed when the container has ended is followed by one last read of the
-//    rest, so a break just before the end loses nothing.
-//  - Errors: kCancelled when `stop` is requested or on_line returns false;
-//    any other stream error (kNotFound: the pod is gone, kPermissionDenied,
-//    ...) and still_running's errors end following and are returned.
+//  - When to re-follow, the backoff, and how a follow ends:
+//    log_streams.h.
 //
 // LogCursor is the pure part (splitting, timestamps, the dedupe rule), so it
 // is tested without a transport.
 //
-// Thread-safety: LogCursor is a plain value. FollowLog blocks its calling
-// thread; the client it uses is thread-safe, `stop` may be requested from any
-// thread.
+// Thread-safety: LogCursor is a plain value.
 #pragma once
 
 #include <chrono>
@@ -39,12 +32,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stop_token>
 #include <string>
 #include <string_view>
 
-#include "kube/client.h"
-#include "util/clock.h"
 #include "util/error.h"
 #include "util/time.h"
 
@@ -115,14 +105,8 @@ struct LogFollowOptions {
 // Whether the container still runs (the caller reads the pod's status).
 using StillRunning = std::function<Result<bool>()>;
 
-// Backoff between follows (see the contract above; util/backoff.h).
+// Backoff between follows (log_streams.h; util/backoff.h).
 inline constexpr std::chrono::milliseconds kFollowInitialBackoff{200};
 inline constexpr std::chrono::milliseconds kFollowMaxBackoff{5'000};
-
-// Follows the log of `pod` until the container ends (success), `stop`, or an
-// error; see the contract above. The backoffs are `clock`'s SleepFor.
-Status FollowLog(KubeClient& client, std::string_view ns, std::string_view pod, const LogFollowOptions& options,
-                 const StillRunning& still_running, const LineCallback& on_line, std::stop_token stop = {},
-                 const Clock& clock = RealClock());
 
 }  // namespace ctask::kube

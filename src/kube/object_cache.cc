@@ -40,6 +40,17 @@ std::string ResourceVersionOf(const api::Json& object) {
   return MetadataString(object, "resourceVersion");
 }
 
+ObjectCache::Stored ObjectCache::Store(const api::Json& object) {
+  Stored stored{ResourceVersionOf(object), api::Json::to_cbor(object)};
+  stored.cbor.shrink_to_fit();
+  return stored;
+}
+
+api::Json ObjectCache::Load(const Stored& stored) {
+  // Written by Store from a valid tree: it decodes.
+  return api::Json::from_cbor(stored.cbor);
+}
+
 std::vector<Delta> ObjectCache::Replace(std::vector<api::Json> items) {
   std::map<std::string, api::Json, std::less<>> fresh;
   for (api::Json& item : items) {
@@ -47,19 +58,21 @@ std::vector<Delta> ObjectCache::Replace(std::vector<api::Json> items) {
     if (!key.empty()) fresh.insert_or_assign(std::move(key), std::move(item));
   }
   std::vector<Delta> deltas;
+  std::map<std::string, Stored, std::less<>> stored;
   std::lock_guard lock(mu_);
-  for (auto& [key, object] : objects_) {
-    if (!fresh.contains(key)) deltas.push_back(Delta{Delta::Type::kDeleted, std::move(object)});
+  for (const auto& [key, object] : objects_) {
+    if (!fresh.contains(key)) deltas.push_back(Delta{Delta::Type::kDeleted, Load(object)});
   }
-  for (const auto& [key, object] : fresh) {
+  for (auto& [key, object] : fresh) {
     auto it = objects_.find(key);
     if (it == objects_.end()) {
       deltas.push_back(Delta{Delta::Type::kAdded, object});
-    } else if (ResourceVersionOf(it->second) != ResourceVersionOf(object)) {
+    } else if (it->second.resource_version != ResourceVersionOf(object)) {
       deltas.push_back(Delta{Delta::Type::kUpdated, object});
     }
+    stored.emplace_hint(stored.end(), key, Store(object));
   }
-  objects_ = std::move(fresh);
+  objects_ = std::move(stored);
   return deltas;
 }
 
@@ -75,11 +88,11 @@ std::optional<Delta> ObjectCache::Apply(const WatchEvent& event) {
   }
   if (event.type != "ADDED" && event.type != "MODIFIED") return std::nullopt;
   if (it == objects_.end()) {
-    objects_.emplace(key, event.object);
+    objects_.emplace(key, Store(event.object));
     return Delta{Delta::Type::kAdded, event.object};
   }
-  if (ResourceVersionOf(it->second) == ResourceVersionOf(event.object)) return std::nullopt;
-  it->second = event.object;
+  if (it->second.resource_version == ResourceVersionOf(event.object)) return std::nullopt;
+  it->second = Store(event.object);
   return Delta{Delta::Type::kUpdated, event.object};
 }
 
@@ -87,14 +100,14 @@ std::optional<api::Json> ObjectCache::Get(std::string_view key) const {
   std::lock_guard lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return std::nullopt;
-  return it->second;
+  return Load(it->second);
 }
 
 std::vector<api::Json> ObjectCache::List() const {
   std::lock_guard lock(mu_);
   std::vector<api::Json> out;
   out.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) out.push_back(object);
+  for (const auto& [key, object] : objects_) out.push_back(Load(object));
   return out;
 }
 

@@ -8,11 +8,20 @@
 // relist — so a consumer that saw every Delta has seen every change, in
 // order, per object. Objects handed out are copies: never modify the cache's.
 //
+// Memory: each object is kept as its CBOR encoding (RFC 8949, nlohmann's
+// to_cbor), not as a JSON tree, and decoded by Get and List. A tree of a
+// task's spec and status costs some 10 KiB in nodes, maps and small
+// strings; its CBOR a fraction of that, and decoding it takes microseconds,
+// about what copying the tree out (as Get did before) took. What is cached
+// is what the reflector's transform left (kubernetes/slim.h: no
+// managedFields, no last-applied-configuration).
+//
 // Thread-safety: safe to call from many threads; one writer (the reflector)
 // and any number of readers.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,8 +66,15 @@ class ObjectCache {
   size_t Size() const;
 
  private:
+  struct Stored {
+    std::string resource_version;
+    std::vector<uint8_t> cbor;
+  };
+  static Stored Store(const api::Json& object);
+  static api::Json Load(const Stored& stored);
+
   mutable std::mutex mu_;
-  std::map<std::string, api::Json, std::less<>> objects_;  // guarded by mu_
+  std::map<std::string, Stored, std::less<>> objects_;  // guarded by mu_
 };
 
 }  // namespace ctask::kube

@@ -34,6 +34,11 @@ class RateLimiter {
   // requested while waiting (the request should not be sent then).
   bool Wait(const std::stop_token& stop);
 
+  // Takes the caller's turn without waiting: how long until it comes (zero:
+  // now). For a caller that must not block (a StreamLoop's thread) and
+  // schedules its request instead.
+  std::chrono::nanoseconds Reserve();
+
  private:
   const Clock& clock_;
   std::mutex mu_;

@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "api/types.h"
+#include "util/heap.h"
 
 namespace ctask::metrics {
 namespace {
@@ -114,6 +115,16 @@ OperatorMetrics::OperatorMetrics()
                   .Help("1 while this operator replica holds the leader lease, else 0.")
                   .Register(*registry_)
                   .Add({})),
+      log_follows_(prometheus::BuildGauge()
+                       .Name("ctask_log_follows")
+                       .Help("Pod logs being followed now, all on one thread (the log loop).")
+                       .Register(*registry_)
+                       .Add({})),
+      log_connections_(prometheus::BuildGauge()
+                           .Name("ctask_log_connections")
+                           .Help("Connections to the API server the log loop holds (HTTP/2: many follows on each).")
+                           .Register(*registry_)
+                           .Add({})),
       admission_wait_(prometheus::BuildHistogram()
                           .Name("ctask_queue_wait_seconds")
                           .Help("Time a task waited in its queue for a slot, by queue (namespace/name).")
@@ -125,7 +136,12 @@ OperatorMetrics::OperatorMetrics()
       queue_tasks_(prometheus::BuildGauge()
                        .Name("ctask_queue_tasks")
                        .Help("Tasks waiting for a slot (state=waiting) and holding one (state=running), by queue.")
-                       .Register(*registry_)) {
+                       .Register(*registry_)),
+      heap_(prometheus::BuildGauge()
+                .Name("ctask_heap_bytes")
+                .Help("The heap as the allocator counts it: allocated (state=in_use), and freed but kept for "
+                      "reuse (state=free; given back to the system every 10 s when over 8 MiB).")
+                .Register(*registry_)) {
   for (const char* phase : kAllPhases) {
     tasks_.Add({{"phase", phase}});
     phases_seen_.insert(phase);
@@ -191,7 +207,15 @@ void OperatorMetrics::SetLeader(bool leader) {
   leader_.Set(leader ? 1 : 0);
 }
 
+void OperatorMetrics::SetLogFollows(size_t follows, size_t connections) {
+  log_follows_.Set(static_cast<double>(follows));
+  log_connections_.Set(static_cast<double>(connections));
+}
+
 std::string OperatorMetrics::Render() const {
+  const HeapStats heap = ReadHeapStats();
+  heap_.Add({{"state", "in_use"}}).Set(static_cast<double>(heap.in_use));
+  heap_.Add({{"state", "free"}}).Set(static_cast<double>(heap.free));
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

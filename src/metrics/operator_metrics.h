@@ -123,6 +123,9 @@ class OperatorMetrics {
 
   // ctask_leader.
   void SetLeader(bool leader);
+  // ctask_log_follows and ctask_log_connections: pod logs being followed
+  // now, and the connections to the API server that carry them.
+  void SetLogFollows(size_t follows, size_t connections);
   // ctask_queue_wait_seconds{queue} and ctask_queue_boot_seconds{queue};
   // `queue` is the queue id, "namespace/name".
   void ObserveAdmissionWait(std::string_view queue, std::chrono::nanoseconds waited);
@@ -153,9 +156,14 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Counter>& kube_requests_;
   prometheus::Family<prometheus::Counter>& watch_restarts_;
   prometheus::Gauge& leader_;
+  prometheus::Gauge& log_follows_;
+  prometheus::Gauge& log_connections_;
   prometheus::Family<prometheus::Histogram>& admission_wait_;
   prometheus::Family<prometheus::Histogram>& boot_;
   prometheus::Family<prometheus::Gauge>& queue_tasks_;
+  // ctask_heap_bytes{state="in_use"|"free"}: the allocator's own figures
+  // (util/heap.h), read at each scrape, so memory is not read off RSS alone.
+  prometheus::Family<prometheus::Gauge>& heap_;
   std::mutex queues_mu_;
   std::set<std::string> queues_seen_;  // guarded by queues_mu_
 

@@ -192,6 +192,7 @@ status::Admission Admitter::Ask(const api::ContainerTask& task) {
     NoteWaitingLocked(ref.key);
     wake = OfferLocked();
     answer.granted = book_.Claim(ref.key);
+    answer.limited = book_.limits().global.has_value() || book_.limits().Of(ref.queue).has_value();
     if (!answer.granted) {
       answer.reason = status::reason::kWaitingForCapacity;
       if (std::optional<admission::Standing> standing = book_.StandingOf(ref.key)) {

@@ -1,6 +1,7 @@
 #include "reconcile/log_archiver.h"
 
-#include <thread>
+#include <utility>
+#include <vector>
 
 #include "api/names.h"
 #include "api/schema.h"
@@ -9,12 +10,21 @@
 namespace ctask::reconcile {
 
 struct LogArchiver::Follower {
+  std::string key;
+  api::ContainerTask task;  // the view followed (an item's for an item)
   int attempt = 0;
+  int tries = 0;                      // guarded by LogArchiver::mu_
+  uint64_t delivered = 0;             // this try's bytes, counted by its follow's callbacks
+  bool forgotten = false;             // guarded by LogArchiver::mu_: no result, no callback
   std::optional<ArchivedLog> result;  // guarded by LogArchiver::mu_
-  // The follower thread's tail, read by LiveTail while the attempt runs.
+  // The try's artifact, written by the follow's callbacks only.
+  store::LogWriterPtr writer;
+  std::string write_error;
+  // The tail, read by LiveTail while the attempt runs.
   std::mutex tail_mu;
   std::optional<status::LogTail> tail;  // guarded by tail_mu
-  std::jthread thread;                  // last member: joined first on destruction
+  // Last member: destroyed first, so no callback outlives the rest.
+  std::unique_ptr<runtime::LogFollow> follow;  // guarded by LogArchiver::mu_
 };
 
 LogArchiver::LogArchiver(store::Store& store, runtime::LogSource& logs,
@@ -26,9 +36,9 @@ LogArchiver::~LogArchiver() {
   {
     std::lock_guard lock(mu_);
     followers.swap(followers_);
+    for (auto& [key, follower] : followers) follower->forgotten = true;
   }
-  for (auto& [key, follower] : followers) follower->thread.request_stop();
-  followers.clear();  // joins, outside the lock: followers take it to finish
+  followers.clear();  // stops the follows, outside the lock: their callbacks take it
 }
 
 void LogArchiver::Ensure(const api::ContainerTask& task, int attempt) {
@@ -40,17 +50,102 @@ void LogArchiver::Ensure(const api::ContainerTask& task, int attempt) {
     if (it != followers_.end()) {
       if (it->second->attempt >= attempt) return;
       replaced = std::move(it->second);
+      replaced->forgotten = true;
       followers_.erase(it);
     }
     auto follower = std::make_unique<Follower>();
+    follower->key = key;
+    follower->task = task;
     follower->attempt = attempt;
-    Follower* raw = follower.get();
-    follower->thread =
-        std::jthread([this, task, attempt, raw](std::stop_token stop) { Follow(stop, task, attempt, raw); });
+    Follower& added = *follower;
     followers_.emplace(key, std::move(follower));
+    StartTry(added, std::chrono::milliseconds(0));
   }
-  // The older attempt's follow ended with its workload; joining is prompt.
+  // The older attempt's follow ended with its workload; stopping it is prompt.
   replaced.reset();
+}
+
+void LogArchiver::StartTry(Follower& f, std::chrono::milliseconds delay) {
+  ++f.tries;
+  const api::LogSpec& spec = f.task.spec.logs;
+  {
+    std::lock_guard tail_lock(f.tail_mu);
+    f.tail.emplace(static_cast<size_t>(spec.tail_lines), api::kMaxLogTailBytes);
+  }
+  // Each try starts the artifact afresh: the follow reads from the first byte.
+  f.writer.reset();
+  f.write_error.clear();
+  f.delivered = 0;
+  if (spec.archive) {
+    const std::string ns = f.key.substr(0, f.key.find('/'));
+    Result<store::LogWriterPtr> opened =
+        f.task.item ? store_.OpenItemLog(ns, f.task.metadata.name, f.task.item->index, spec.archive_limit_bytes)
+                    : store_.OpenLog(ns, f.task.metadata.name, spec.archive_limit_bytes);
+    if (opened) {
+      f.writer = std::move(*opened);
+    } else {
+      f.write_error = "the log artifact could not be opened: " + opened.error().message();
+    }
+  }
+  Follower* raw = &f;
+  auto on_data = [this, raw](runtime::LogStream stream, std::string_view data) {
+    raw->delivered += data.size();
+    {
+      std::lock_guard tail_lock(raw->tail_mu);
+      raw->tail->Append(data);
+    }
+    if (raw->writer) {
+      if (Status appended = raw->writer->Append(data); !appended && raw->write_error.empty()) {
+        raw->write_error = "the log artifact could not be written: " + appended.error().message();
+      }
+    }
+    if (display_) display_(raw->key, raw->attempt, stream, data);
+    return true;
+  };
+  // Replacing the previous try's follow inside its own on_end is allowed
+  // (runtime.h).
+  f.follow = logs_.StartFollow(
+      f.task, f.attempt, std::move(on_data), [this, raw](Status followed) { Ended(*raw, std::move(followed)); }, delay);
+  if (!f.follow) {
+    f.tries = kMaxFollowTries;
+    f.result = ArchivedLog{.attempt = f.attempt, .error = "this backend's client cannot follow logs"};
+  }
+}
+
+void LogArchiver::Ended(Follower& f, Status followed) {
+  {
+    std::lock_guard lock(mu_);
+    if (f.forgotten) return;
+    // A try starts the artifact afresh; after the workload is gone
+    // (kNotFound: its pod or container was removed) a new try reads
+    // nothing, so what this one archived is kept instead.
+    const bool gone_after_output = !followed && followed.error().code() == ErrorCode::kNotFound && f.delivered > 0;
+    if (!followed && f.tries < kMaxFollowTries && !gone_after_output) {
+      StartTry(f, std::chrono::milliseconds(200 * f.tries));
+      return;
+    }
+  }
+  ArchivedLog result;
+  result.attempt = f.attempt;
+  {
+    std::lock_guard tail_lock(f.tail_mu);
+    result.tail = f.tail->Text();
+  }
+  result.error = !followed ? "following the log failed: " + followed.error().message() : f.write_error;
+  if (f.writer) {
+    Result<store::LogSummary> summary = f.writer->Close();
+    if (summary) {
+      result.summary = *summary;
+    } else if (result.error.empty()) {
+      result.error = "the log artifact could not be closed: " + summary.error().message();
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (f.forgotten) return;
+    f.result = std::move(result);
+  }
+  if (on_finished_) on_finished_(RecordKey(f.key));
 }
 
 std::optional<ArchivedLog> LogArchiver::Finished(const std::string& key, int attempt) const {
@@ -84,74 +179,9 @@ void LogArchiver::Forget(const std::string& key) {
       forgotten.push_back(std::move(item->second));
       item = followers_.erase(item);
     }
+    for (auto& follower : forgotten) follower->forgotten = true;
   }
-  for (auto& follower : forgotten) follower->thread.request_stop();
-}
-
-void LogArchiver::Follow(std::stop_token stop, const api::ContainerTask& task, int attempt, Follower* follower) {
-  const std::string key = TaskKey(task);
-  const std::string ns = key.substr(0, key.find('/'));
-  const api::LogSpec& spec = task.spec.logs;
-  ArchivedLog result;
-  result.attempt = attempt;
-
-  for (int tries = 1; tries <= kMaxFollowTries && !stop.stop_requested(); ++tries) {
-    {
-      std::lock_guard tail_lock(follower->tail_mu);
-      follower->tail.emplace(static_cast<size_t>(spec.tail_lines), api::kMaxLogTailBytes);
-    }
-    store::LogWriterPtr writer;
-    std::string write_error;
-    if (spec.archive) {
-      Result<store::LogWriterPtr> opened =
-          task.item ? store_.OpenItemLog(ns, task.metadata.name, task.item->index, spec.archive_limit_bytes)
-                    : store_.OpenLog(ns, task.metadata.name, spec.archive_limit_bytes);
-      if (opened) {
-        writer = std::move(*opened);
-      } else {
-        write_error = "the log artifact could not be opened: " + opened.error().message();
-      }
-    }
-    auto on_data = [&](runtime::LogStream stream, std::string_view data) {
-      {
-        std::lock_guard tail_lock(follower->tail_mu);
-        follower->tail->Append(data);
-      }
-      if (writer) {
-        if (Status appended = writer->Append(data); !appended && write_error.empty()) {
-          write_error = "the log artifact could not be written: " + appended.error().message();
-        }
-      }
-      if (display_) display_(key, attempt, stream, data);
-      return !stop.stop_requested();
-    };
-    Status followed = logs_.FollowLogs(task, attempt, on_data, stop);
-    if (stop.stop_requested()) return;  // shutting down or forgotten: no result
-    if (!followed && tries < kMaxFollowTries) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * tries));
-      continue;
-    }
-    {
-      std::lock_guard tail_lock(follower->tail_mu);
-      result.tail = follower->tail->Text();
-    }
-    result.error = !followed ? "following the log failed: " + followed.error().message() : write_error;
-    if (writer) {
-      Result<store::LogSummary> summary = writer->Close();
-      if (summary) {
-        result.summary = *summary;
-      } else if (result.error.empty()) {
-        result.error = "the log artifact could not be closed: " + summary.error().message();
-      }
-    }
-    break;
-  }
-  if (stop.stop_requested()) return;
-  {
-    std::lock_guard lock(mu_);
-    follower->result = std::move(result);
-  }
-  if (on_finished_) on_finished_(RecordKey(key));
+  forgotten.clear();  // stops the follows, outside the lock
 }
 
 }  // namespace ctask::reconcile

@@ -1,9 +1,11 @@
 // LogArchiver: copies each attempt's output, as it arrives, into the task's
-// log artifact (store::Store::OpenLog) and a LogTail for status.logTail. One
-// thread per followed attempt; the follow ends when the workload ends, which
-// makes the end of a follow the prompt signal that an attempt exited: the
-// archiver calls `on_finished(key)` so the reconciler looks at once rather
-// than at its next resync.
+// log artifact (store::Store::OpenLog) and a LogTail for status.logTail. The
+// follows run on the LogSource's threads (one loop for every pod log on
+// Kubernetes, a thread per container on Docker), the archiver owns none; a
+// follow ends when the workload ends, which makes the end of a follow the
+// prompt signal that an attempt exited: the archiver calls
+// `on_finished(key)` so the reconciler looks at once rather than at its next
+// resync.
 //
 // Contract:
 //  - Ensure(task, attempt) starts following unless that attempt is followed
@@ -11,7 +13,9 @@
 //    Following starts from the workload's first byte and the artifact is
 //    started afresh, so after a restart the artifact is whole again.
 //  - A follow that breaks while the workload still runs is started again
-//    from the beginning, at most kMaxFollowTries times; after that the result
+//    from the beginning, at most kMaxFollowTries times — except once the
+//    workload is gone (kNotFound) after some output: a new try would read
+//    nothing, so the result keeps what was read; after that the result
 //    carries the error and what was read.
 //  - Finished(key, attempt) is the result once the follow has ended.
 //  - Forget(key) stops the task's follower (if any) and drops its result,
@@ -22,8 +26,9 @@
 //    running (a restarted process follows them again).
 //
 // Thread-safety: all methods may be called from any thread. on_finished and
-// the display callback run on follower threads, never under the archiver's
-// lock.
+// the display callback run on the source's threads, never under the
+// archiver's lock; the archiver never stops a follow under its lock (a stop
+// waits for the follow's callbacks, which take it).
 #pragma once
 
 #include <functional>
@@ -71,8 +76,10 @@ class LogArchiver {
 
  private:
   struct Follower;
-  // Runs on the follower's thread; `task` is the thread's own copy.
-  void Follow(std::stop_token stop, const api::ContainerTask& task, int attempt, Follower* follower);
+  // Opens the artifact and starts the follow (a try); under mu_.
+  void StartTry(Follower& follower, std::chrono::milliseconds delay);
+  // The follow ended (on the source's thread): try again, or the result.
+  void Ended(Follower& follower, Status followed);
 
   store::Store& store_;
   runtime::LogSource& logs_;

@@ -9,9 +9,10 @@ Manager::Manager(store::Store& store, runtime::Runtime& runtime, runtime::LogSou
   queue_.SetObserver(std::move(options.queue_observer));
   // A task whose turn has come is reconciled at once.
   admitter_.SetWake([this](const std::string& key) { queue_.Add(key); });
-  // The end of a follow is the prompt sign that an attempt exited.
+  // The end of a follow is the prompt sign that an attempt exited: its
+  // status goes before a backlog of tasks not started yet.
   archiver_ = std::make_unique<LogArchiver>(
-      store, logs, [this](const std::string& key) { queue_.Add(key); }, std::move(options.display));
+      store, logs, [this](const std::string& key) { queue_.Add(key, Priority::kHigh); }, std::move(options.display));
   reconciler_ = std::make_unique<TaskReconciler>(store, runtime, *archiver_, *options.clock, options.reconciler,
                                                  std::move(options.on_status), std::move(options.on_event), &admitter_);
   reconciler_->SetWake([this](const std::string& key) { queue_.Add(key); });

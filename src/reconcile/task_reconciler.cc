@@ -1,11 +1,15 @@
 #include "reconcile/task_reconciler.h"
 
+#include <cmath>
+
 #include "api/codec.h"
 #include "api/validate.h"
 #include "reconcile/outcome.h"
 #include "render/labels.h"
 #include "status/decide.h"
 #include "status/fan_out.h"
+#include "status/log_attempt.h"
+#include "status/worth_writing.h"
 
 namespace ctask::reconcile {
 namespace {
@@ -13,18 +17,8 @@ namespace {
 using runtime::WorkloadState;
 using std::chrono::milliseconds;
 
-int LogAttempt(const api::ContainerTask& task) {
-  auto it = task.metadata.annotations.find(render::kAnnotationLogAttempt);
-  if (it == task.metadata.annotations.end()) return 0;
-  try {
-    return std::stoi(it->second);
-  } catch (...) {
-    return 0;  // hand-edited: archive again
-  }
-}
-
 // Puts an attempt's archived log into the task: the tail, the artifact, and
-// the annotation saying this attempt's log is complete.
+// status.logAttempt saying this attempt's log is complete.
 void MergeLog(api::ContainerTask& task, const ArchivedLog& log) {
   task.status.log_tail = log.tail;
   if (log.summary) {
@@ -33,7 +27,7 @@ void MergeLog(api::ContainerTask& task, const ArchivedLog& log) {
   } else {
     task.status.artifacts.log.reset();
   }
-  task.metadata.annotations[render::kAnnotationLogAttempt] = std::to_string(log.attempt);
+  task.status.log_attempt = log.attempt;
 }
 
 }  // namespace
@@ -48,7 +42,8 @@ TaskReconciler::TaskReconciler(store::Store& store, runtime::Runtime& runtime, L
       options_(options),
       on_status_(std::move(on_status)),
       on_event_(std::move(on_event)),
-      admitter_(admitter != nullptr ? *admitter : own_admitter_) {}
+      admitter_(admitter != nullptr ? *admitter : own_admitter_),
+      tail_budget_(options.log_tail_qps, static_cast<int>(std::ceil(2 * options.log_tail_qps)), clock.Steady()) {}
 
 void TaskReconciler::Emit(const api::ContainerTask& task, const status::TaskEvent& event) const {
   if (on_event_) on_event_(task, event);
@@ -56,10 +51,10 @@ void TaskReconciler::Emit(const api::ContainerTask& task, const status::TaskEven
 
 bool TaskReconciler::TailDue(const std::string& key, Timestamp now) {
   std::lock_guard lock(tail_mu_);
-  auto [it, fresh] = tail_written_.try_emplace(key, now);
-  if (fresh) return true;
-  if (now - it->second < options_.log_tail_interval) return false;
-  it->second = now;
+  auto it = tail_written_.find(key);
+  if (it != tail_written_.end() && now - it->second < options_.log_tail_interval) return false;
+  if (!tail_budget_.TryTake(clock_.Steady())) return false;  // its next look tries again
+  tail_written_.insert_or_assign(key, now);
   return true;
 }
 
@@ -78,7 +73,7 @@ Result<ReconcileResult> TaskReconciler::Finalize(const api::ContainerTask& task,
   //    the record is given the archive before anything is removed.
   const bool ran =
       observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
-  if (ran && LogAttempt(task) != observed->attempt) {
+  if (ran && status::CompleteLogAttempt(task) != observed->attempt) {
     if (observed->state == WorkloadState::kRunning) {
       if (Status stopped = runtime_.Stop(task, observed->attempt, options_.stop_grace); !stopped) {
         return std::unexpected(stopped.error());
@@ -127,12 +122,14 @@ void TaskReconciler::ForgetTask(const std::string& key) {
 
 Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task, int attempt, const Error& refusal) {
   // Read again: step 6 may have just written the record, and the store
-  // refuses a write from the version before it.
+  // refuses a write from the version before it. The status is the one
+  // decided (`task`'s), written or not: a start tried before its status was
+  // written (WriteAndAct) fails as the attempt it was.
   Result<api::ContainerTask> current = store_.Get(task.metadata.namespace_, task.metadata.name);
   if (!current) return std::unexpected(current.error());
   api::ContainerTask failed = std::move(*current);
   const bool forbidden = refusal.code() == ErrorCode::kPermissionDenied;
-  failed.status = status::FailStart(failed.status, failed.metadata.generation, attempt,
+  failed.status = status::FailStart(task.status, failed.metadata.generation, attempt,
                                     forbidden ? status::reason::kForbidden : status::reason::kInvalidSpec,
                                     refusal.message(), WallTimestamp(clock_));
   if (Status put = store_.Put(failed); !put) return std::unexpected(put.error());
@@ -145,9 +142,11 @@ Result<ReconcileResult> TaskReconciler::FailStart(const api::ContainerTask& task
 }
 
 Result<std::optional<runtime::Observation>> TaskReconciler::ObserveCurrent(const api::ContainerTask& task) {
-  if (task.status.attempts == 0) return std::optional<runtime::Observation>();
-  Result<runtime::Observation> o = runtime_.Observe(task, task.status.attempts);
+  // Before the record names an attempt, the first may exist all the same:
+  // it is created before the status that says so (WriteAndAct).
+  Result<runtime::Observation> o = runtime_.Observe(task, std::max(task.status.attempts, 1));
   if (!o) return std::unexpected(o.error());
+  if (task.status.attempts == 0 && o->state == WorkloadState::kAbsent) return std::optional<runtime::Observation>();
   return std::optional<runtime::Observation>(std::move(*o));
 }
 
@@ -156,7 +155,8 @@ std::optional<api::ContainerTask> TaskReconciler::WithFinishedLog(const api::Con
   const bool ran =
       observed && (observed->state == WorkloadState::kRunning || observed->state == WorkloadState::kExited);
   if (ran) logs_.Ensure(task, observed->attempt);
-  const bool log_pending = ran && observed->state == WorkloadState::kExited && LogAttempt(task) != observed->attempt;
+  const bool log_pending =
+      ran && observed->state == WorkloadState::kExited && status::CompleteLogAttempt(task) != observed->attempt;
   api::ContainerTask updated = task;
   if (log_pending) {
     std::optional<ArchivedLog> log = logs_.Finished(TaskKey(task), observed->attempt);
@@ -189,13 +189,16 @@ std::pair<status::Admission, bool> TaskReconciler::AskAdmission(const api::Conta
 }
 
 Status TaskReconciler::WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated) {
-  if (api::EncodeContainerTask(updated) == api::EncodeContainerTask(before)) return {};
+  if (!status::WorthWriting(before, updated)) return {};
   if (Status put = store_.Put(updated); !put) return std::unexpected(put.error());
   if (on_status_) on_status_(updated);
   if (status::IsTerminal(updated.status.phase) && !status::IsTerminal(before.status.phase)) {
     WakeDependents(TaskKey(updated));
   }
   if (std::optional<status::TaskEvent> event = status::AdmissionEvent(before.status, updated.status)) {
+    Emit(updated, *event);
+  }
+  if (std::optional<status::TaskEvent> event = status::SkippedStartEvent(before.status, updated.status)) {
     Emit(updated, *event);
   }
   if (std::optional<status::TaskEvent> event = status::TransitionEvent(before.status, updated.status)) {
@@ -259,6 +262,42 @@ ReconcileResult TaskReconciler::NextLook(const api::ContainerTask& task, const a
   return result;
 }
 
+Result<ReconcileResult> TaskReconciler::WriteAndAct(const api::ContainerTask& task, const api::ContainerTask& updated,
+                                                    const std::optional<runtime::Observation>& observed,
+                                                    const status::Decision& decision,
+                                                    const status::Admission& admission, bool asked, Timestamp now) {
+  const bool claimed = asked && admission.granted;
+  // The status first, as a rule: a crash after it redoes the (idempotent)
+  // action. A slot taken under a limit is in the record before the
+  // workload exists, so a restarted operator counts it; one granted but
+  // not written is given back. A first attempt that counts against no
+  // limit is the exception: its workload alone, and the next pass, which
+  // observes it (ObserveCurrent), writes the status that says so — so in
+  // a burst every task's Job comes before any task's status, and a task
+  // costs the API server no write before its Job. A crash in between
+  // finds the workload by its deterministic name.
+  if (decision.action == status::Action::kStartAttempt && task.status.attempts == 0 &&
+      !(claimed && admission.limited)) {
+    Result<ReconcileResult> acted = Act(decision, updated);
+    if (claimed) admitter_.Unclaim(TaskKey(task));  // the record does not hold it yet
+    return acted;
+  }
+  if (std::optional<std::chrono::seconds> wait = status::WriteWait(task, observed, decision, now)) {
+    if (claimed) admitter_.Unclaim(TaskKey(task));
+    return ReconcileResult{*wait, false};
+  }
+  if (Status written = WriteStatus(task, updated); !written) {
+    if (claimed) admitter_.Unclaim(TaskKey(task));
+    return std::unexpected(written.error());
+  }
+  if (claimed && !status::HoldsSlot(updated)) admitter_.Unclaim(TaskKey(task));
+  if (claimed && status::HoldsSlot(updated)) admitter_.Admitted(updated);
+  if (!admission.external) admitter_.Track(updated);
+  // Deleting the task is Finalize's, which ends the pass.
+  if (decision.action == status::Action::kDeleteTask) return Finalize(updated, observed);
+  return Act(decision, updated);
+}
+
 Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const std::string& name) {
   // 1. The record; gone means nothing to do.
   Result<api::ContainerTask> record = store_.Get(ns, name);
@@ -297,24 +336,11 @@ Result<ReconcileResult> TaskReconciler::Reconcile(const std::string& ns, const s
   const auto [admission, asked] = AskAdmission(task, invalid);
   status::Decision decision = status::Decide(updated, observed, now, invalid, admission);
   updated.status = decision.status;
-  const bool claimed = asked && admission.granted;
 
-  // 6. Write the status when it differs, before acting: a crash after this
-  //    point redoes the (idempotent) action. A slot is taken in the record
-  //    before the workload exists; one granted but not written is given
-  //    back.
-  if (Status written = WriteStatus(task, updated); !written) {
-    if (claimed) admitter_.Unclaim(TaskKey(task));
-    return std::unexpected(written.error());
-  }
-  if (claimed && !status::HoldsSlot(updated)) admitter_.Unclaim(TaskKey(task));
-  if (claimed && status::HoldsSlot(updated)) admitter_.Admitted(updated);
-  if (!admission.external) admitter_.Track(updated);
-
-  // 7. Act. Deleting the task ends the pass; every other action goes on to 8.
-  if (decision.action == status::Action::kDeleteTask) return Finalize(updated, observed);
-  Result<ReconcileResult> acted = Act(decision, updated);
-  if (!acted) return acted;
+  // 6-7. Write the status when it says something new, and act. Deleting
+  //      the task (Finalize) ends the pass.
+  Result<ReconcileResult> acted = WriteAndAct(task, updated, observed, decision, admission, asked, now);
+  if (!acted || decision.action == status::Action::kDeleteTask) return acted;
 
   // 8. When to look again; a waiting task's message is refreshed now and
   //    then (its turn wakes it at once).

@@ -33,6 +33,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/time.h"
+#include "util/token_bucket.h"
 
 namespace ctask::reconcile {
 
@@ -46,6 +47,13 @@ struct ReconcilerOptions {
   // A running attempt's status.logTail is written at most this often: a
   // chatty task costs one status write per interval, not one per line.
   std::chrono::seconds log_tail_interval{10};
+  // And at most this many tail refreshes a second across all tasks (burst:
+  // twice that), 0 = no bound: a thousand chatty tasks would otherwise
+  // cost a hundred status writes a second, the whole default client
+  // budget, and hold up the writes that matter (a start, an end). A tail
+  // refused its turn is tried again at the task's next look; the final
+  // status always carries the whole tail.
+  double log_tail_qps = 0;
   // A task waiting for a slot is looked at again (its position in the
   // message refreshed) after this long, or after as many seconds as its
   // position when that is longer: the front of a long queue stays current
@@ -107,8 +115,17 @@ class TaskReconciler {
   // Whether Kueue, not the admitter, admits the task here.
   bool AdmittedByKueue(const api::ContainerTask& task) const;
   // 6. Writes `updated` (then tells the listener, emits the transition's
-  //    event) only when it differs from `before`.
+  //    event) only when it says something `before` did not
+  //    (status/worth_writing.h).
   Status WriteStatus(const api::ContainerTask& before, const api::ContainerTask& updated);
+  // 6-7. WriteStatus and Act, in the order a crash between them allows
+  //      (task_reconciler.cc says which), or neither while a first
+  //      status may wait (status::WriteWait); the admitter told what
+  //      was written.
+  Result<ReconcileResult> WriteAndAct(const api::ContainerTask& task, const api::ContainerTask& updated,
+                                      const std::optional<runtime::Observation>& observed,
+                                      const status::Decision& decision, const status::Admission& admission, bool asked,
+                                      Timestamp now);
   // 7. Carries out the decision's action on the runtime (all but
   //    kDeleteTask, which is Finalize); how soon to look again because of it.
   Result<ReconcileResult> Act(const status::Decision& decision, const api::ContainerTask& updated);
@@ -177,6 +194,7 @@ class TaskReconciler {
 
   std::mutex tail_mu_;
   std::map<std::string, Timestamp> tail_written_;  // guarded by tail_mu_
+  TokenBucket tail_budget_;                        // guarded by tail_mu_
 };
 
 }  // namespace ctask::reconcile

@@ -40,9 +40,9 @@ nanoseconds RateLimiter::Backoff(int failures) const {
 
 WorkQueue::WorkQueue(const Clock& clock, RateLimitOptions limits) : clock_(clock), limiter_(limits, clock_.Steady()) {}
 
-void WorkQueue::Add(const std::string& key) {
+void WorkQueue::Add(const std::string& key, Priority priority) {
   std::lock_guard lock(mu_);
-  AddLocked(key);
+  AddLocked(key, priority);
 }
 
 void WorkQueue::AddAfter(const std::string& key, nanoseconds delay) {
@@ -78,9 +78,8 @@ std::optional<std::string> WorkQueue::Get() {
     if (shutting_down_) return std::nullopt;
     TimePoint now = clock_.Steady();
     PromoteDueLocked(now);
-    if (!queue_.empty()) {
-      std::string key = std::move(queue_.front());
-      queue_.pop_front();
+    if (std::optional<std::string> next = ready_.Pop()) {
+      std::string key = std::move(*next);
       dirty_.erase(key);
       processing_.insert(key);
       ReportDepthLocked();
@@ -90,7 +89,7 @@ std::optional<std::string> WorkQueue::Get() {
       }
       // A promotion may have readied several keys while other callers sleep
       // on a later deadline: pass the wake-up on.
-      if (!queue_.empty()) cv_.notify_one();
+      if (!ready_.empty()) cv_.notify_one();
       return key;
     }
     DropStaleLocked();
@@ -107,8 +106,13 @@ std::optional<std::string> WorkQueue::Get() {
 void WorkQueue::Done(const std::string& key) {
   std::lock_guard lock(mu_);
   if (processing_.erase(key) == 0) return;
+  Priority priority = Priority::kNormal;
+  if (auto it = requeue_priority_.find(key); it != requeue_priority_.end()) {
+    priority = it->second;
+    requeue_priority_.erase(it);
+  }
   if (dirty_.contains(key)) {
-    queue_.push_back(key);
+    ready_.Push(key, priority);
     ReportDepthLocked();
     cv_.notify_one();
   }
@@ -128,7 +132,7 @@ bool WorkQueue::ShuttingDown() const {
 int WorkQueue::Len() const {
   std::lock_guard lock(mu_);
   TimePoint now = clock_.Steady();
-  size_t ready = queue_.size();
+  size_t ready = ready_.size();
   for (const auto& [key, due] : waiting_due_) {
     if (due <= now && !processing_.contains(key)) ++ready;
   }
@@ -148,18 +152,31 @@ void WorkQueue::SetObserver(QueueObserver observer) {
 }
 
 void WorkQueue::ReportDepthLocked() {
-  if (observer_.depth) observer_.depth(static_cast<int>(queue_.size()));
+  if (observer_.depth) observer_.depth(static_cast<int>(ready_.size()));
 }
 
-void WorkQueue::AddLocked(const std::string& key) {
+void WorkQueue::AddLocked(const std::string& key, Priority priority) {
   if (shutting_down_) return;
   // Now is earlier than any pending due time: the delayed entry is moot.
   waiting_due_.erase(key);
-  if (!dirty_.insert(key).second) return;
+  const bool processing = processing_.contains(key);
+  if (!dirty_.insert(key).second) {
+    // Waiting already: at most moved up.
+    if (processing) {
+      Priority& later = requeue_priority_[key];
+      later = std::max(later, priority);
+    } else {
+      ready_.Push(key, priority);
+    }
+    return;
+  }
   if (observer_.added) observer_.added();
   if (observer_.waited) added_at_.emplace(key, clock_.Steady());
-  if (processing_.contains(key)) return;  // Done re-queues it
-  queue_.push_back(key);
+  if (processing) {
+    requeue_priority_[key] = priority;  // Done re-queues it
+    return;
+  }
+  ready_.Push(key, priority);
   ReportDepthLocked();
   cv_.notify_one();
 }
@@ -167,7 +184,7 @@ void WorkQueue::AddLocked(const std::string& key) {
 void WorkQueue::AddAfterLocked(const std::string& key, nanoseconds delay) {
   if (shutting_down_) return;
   if (delay <= nanoseconds::zero()) {
-    AddLocked(key);
+    AddLocked(key, Priority::kNormal);
     return;
   }
   // Queued, or due again on Done: either is sooner than any delay.
@@ -190,7 +207,7 @@ void WorkQueue::PromoteDueLocked(TimePoint now) {
     auto it = waiting_due_.find(entry.key);
     if (it == waiting_due_.end() || it->second != entry.due) continue;  // stale
     waiting_due_.erase(it);
-    AddLocked(entry.key);
+    AddLocked(entry.key, Priority::kNormal);
     // Waiting for a worker began when the key came due, not when a Get
     // noticed.
     if (auto added = added_at_.find(entry.key); added != added_at_.end()) added->second = entry.due;

@@ -5,8 +5,11 @@
 // Done it.
 //
 // Contract:
-//  - Dedup: a key is queued at most once. Adding a queued key does nothing;
-//    the reconcile is level-based, so one pass covers every Add before it.
+//  - Dedup: a key is queued at most once. Adding a queued key does nothing
+//    but raise its priority; the reconcile is level-based, so one pass
+//    covers every Add before it.
+//  - Priority: keys are handed out highest priority first, FIFO within
+//    one, the oldest every kOldestEvery-th time (ready_keys.h).
 //  - One worker per key: a key handed out by Get is "processing" until
 //    Done(key). Adding it meanwhile marks it dirty, and Done re-queues it, so
 //    no key is ever reconciled by two workers at once and no Add is lost.
@@ -57,6 +60,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "reconcile/ready_keys.h"
 #include "util/clock.h"
 #include "util/token_bucket.h"
 
@@ -132,8 +136,10 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
-  void Add(const std::string& key);
-  // delay <= 0 is Add.
+  // `priority` orders the keys waiting (ready_keys.h): a key added again
+  // while it waits moves up to the higher of the two.
+  void Add(const std::string& key, Priority priority = Priority::kNormal);
+  // delay <= 0 is Add; a delayed key comes due at kNormal.
   void AddAfter(const std::string& key, std::chrono::nanoseconds delay);
   void AddRateLimited(const std::string& key);
 
@@ -179,7 +185,7 @@ class WorkQueue {
   };
 
   // All *Locked methods require mu_ held.
-  void AddLocked(const std::string& key);
+  void AddLocked(const std::string& key, Priority priority);
   void AddAfterLocked(const std::string& key, std::chrono::nanoseconds delay);
   // Moves delayed keys due by `now` into the queue.
   void PromoteDueLocked(std::chrono::steady_clock::time_point now);
@@ -193,8 +199,12 @@ class WorkQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // signalled when Get may find a key, or must stop
   bool shutting_down_ = false;  // guarded by mu_
-  // Keys to hand out, FIFO. Invariant: in dirty_, not in processing_.
-  std::deque<std::string> queue_;  // guarded by mu_
+  // Keys to hand out, by priority, then FIFO. Invariant: in dirty_, not in
+  // processing_.
+  ReadyKeys ready_;  // guarded by mu_
+  // Processing keys added again meanwhile: the priority Done re-queues
+  // them at.
+  std::unordered_map<std::string, Priority> requeue_priority_;  // guarded by mu_
   // Keys that need a reconcile: queued, or processing and to be re-queued
   // on Done.
   std::unordered_set<std::string> dirty_;  // guarded by mu_

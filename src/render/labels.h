@@ -13,8 +13,8 @@ inline constexpr const char* kLabelTaskUid = "ctask.io/task-uid";            // 
 inline constexpr const char* kLabelAttempt = "ctask.io/attempt";             // "1", "2", ...
 inline constexpr const char* kLabelNamespace = "ctask.io/namespace";         // Docker only: no namespaces there
 inline constexpr const char* kAnnotationGeneration = "ctask.io/generation";  // spec generation rendered
-// On a task record in the local store: the attempt whose log artifact is
-// complete (the follower closed it). Absent: no attempt's log is complete yet.
+// What status.logAttempt says, as records written before that field said it
+// (status/log_attempt.h still reads it; nothing writes it any more).
 inline constexpr const char* kAnnotationLogAttempt = "ctask.io/log-attempt";
 // On a fan-out task's record: its items' workloads were deleted
 // (workloadTTLSecondsAfterFinished), so they are not deleted again.

@@ -64,17 +64,45 @@ enum class LogStream { kStdout, kStderr };
 // Receives log output as it arrives; returning false stops following.
 using LogCallback = std::function<bool(LogStream stream, std::string_view data)>;
 
+// A follow started by LogSource::StartFollow. Destroying it stops it: once
+// the destructor returns, none of its callbacks runs. It may be destroyed
+// inside its own on_end.
+class LogFollow {
+ public:
+  virtual ~LogFollow() = default;
+};
+
+// How a follow ended: success once the workload ended and all its output
+// was delivered; kCancelled when on_data returned false; else the error.
+using LogEnd = std::function<void(Status)>;
+
 // An optional capability: a backend whose workloads' output can be followed.
 class LogSource {
  public:
   virtual ~LogSource() = default;
 
-  // Streams `attempt`'s output from the start until the workload ends, the
-  // callback says stop, or `stop` is requested (a process shutting down while
-  // the workload runs on). Re-following after a broken stream is the caller's
+  // Streams `attempt`'s output from the start, beginning after `delay`, until
+  // the workload ends, the callback says stop, or the follow is destroyed (a
+  // process shutting down while the workload runs on). on_data and on_end
+  // run on the source's own threads; on_end runs once, unless the follow is
+  // destroyed first. Re-following after a broken stream is the caller's
   // job: it knows how many bytes it has.
+  virtual std::unique_ptr<LogFollow> StartFollow(const api::ContainerTask& task, int attempt, LogCallback on_data,
+                                                 LogEnd on_end, std::chrono::milliseconds delay) = 0;
+};
+
+// A LogSource whose follow blocks a thread (the Docker Engine API over a
+// Unix socket carries one stream per connection anyway): StartFollow runs
+// FollowLogs on a thread of its own.
+class BlockingLogSource : public LogSource {
+ public:
+  // Streams `attempt`'s output from the start until the workload ends, the
+  // callback says stop, or `stop` is requested.
   virtual Status FollowLogs(const api::ContainerTask& task, int attempt, const LogCallback& on_data,
                             std::stop_token stop) = 0;
+
+  std::unique_ptr<LogFollow> StartFollow(const api::ContainerTask& task, int attempt, LogCallback on_data,
+                                         LogEnd on_end, std::chrono::milliseconds delay) override;
 };
 
 }  // namespace ctask::runtime

@@ -30,6 +30,10 @@ struct Admission {
   // workload's observation says whether Kueue holds it.
   bool external = false;
   bool granted = true;
+  // Granted under a limit (the operator's or the queue's): the record must
+  // say the slot is taken before the workload exists, so a restarted
+  // operator counts it. Without one, the workload may come first.
+  bool limited = false;
   std::string reason;
   std::string message;
   int64_t position = 0;  // 1-based in its queue, when refused

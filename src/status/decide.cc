@@ -197,7 +197,7 @@ void FollowMissing(const api::ContainerTask& task, const std::optional<Observati
   }
   st.phase = api::phase::kPending;
   st.reason = reason::kStarting;
-  st.message = "starting attempt " + std::to_string(attempt);
+  st.message = StartingMessage(attempt);
   d.action = Action::kStartAttempt;
   d.attempt = attempt;
 }
@@ -240,8 +240,11 @@ void FollowWaiting(const api::ContainerTaskSpec& spec, const Observation& o, Tim
   }
   st.phase = api::phase::kPending;
   st.reason = o.waiting_reason.empty() ? reason::kStarting : o.waiting_reason;
-  st.message = "attempt " + std::to_string(attempt) + " is waiting to start" +
-               (o.waiting_message.empty() ? "" : ": " + o.waiting_message);
+  // Nothing to say yet: the words it was started with, so a workload seen
+  // created is no change to write.
+  st.message = o.waiting_message.empty()
+                   ? StartingMessage(attempt)
+                   : "attempt " + std::to_string(attempt) + " is waiting to start: " + o.waiting_message;
   if (o.never_started) {
     // Created, then its creator stopped before starting it: start it now
     // (Apply is idempotent), rather than wait out the pending timeout.
@@ -302,7 +305,9 @@ void FollowAttempt(const api::ContainerTask& task, const std::optional<Observati
   const Observation& o = *observed;
   st.pod_name = o.pod_name;
   st.container_id = o.container_id;
-  if (!o.pod_name.empty()) st.job_name = o.workload_name;
+  // A Job is named as soon as it is seen, before its pod exists (Docker's
+  // workload, a container, always has its id and is no Job).
+  if (!o.pod_name.empty() || o.container_id.empty()) st.job_name = o.workload_name;
 
   switch (o.state) {
     case WorkloadState::kAbsent:
@@ -419,6 +424,10 @@ void DecideAdmitted(const api::ContainerTask& task, const std::optional<Observat
 bool IsFailureReason(const std::string& r) {
   return r == reason::kError || r == reason::kOOMKilled || r == reason::kEvicted || r == reason::kDeadlineExceeded ||
          r == reason::kWorkloadLost;
+}
+
+std::string StartingMessage(int attempt) {
+  return "starting attempt " + std::to_string(attempt);
 }
 
 bool IsTerminal(const std::string& phase) {

@@ -90,6 +90,11 @@ bool IsFailureReason(const std::string& attempt_reason);
 // Whether a phase is final: no further attempt will run.
 bool IsTerminal(const std::string& phase);
 
+// The message of an attempt started and not seen waiting for a cause yet:
+// the same words before and after its workload is seen, so that sighting
+// is no change to write, and in the Starting event of a skipped start.
+std::string StartingMessage(int attempt);
+
 // Sets (or updates) a condition, keeping lastTransitionTime when the status
 // does not change. Returns whether anything changed.
 bool SetCondition(std::vector<api::Condition>& conditions, const api::Condition& condition);

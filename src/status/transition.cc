@@ -14,6 +14,12 @@ std::optional<TaskEvent> TransitionEvent(const api::ContainerTaskStatus& before,
   return TaskEvent{warning ? "Warning" : "Normal", after.reason.empty() ? after.phase : after.reason, after.message};
 }
 
+std::optional<TaskEvent> SkippedStartEvent(const api::ContainerTaskStatus& before,
+                                           const api::ContainerTaskStatus& after) {
+  if (before.attempts != 0 || after.attempts == 0 || after.reason == reason::kStarting) return std::nullopt;
+  return TaskEvent{"Normal", reason::kStarting, StartingMessage(after.attempts)};
+}
+
 std::optional<TaskEvent> AdmissionEvent(const api::ContainerTaskStatus& before, const api::ContainerTaskStatus& after) {
   const api::Condition* was = AdmittedCondition(before);
   const api::Condition* now = AdmittedCondition(after);

@@ -26,6 +26,14 @@ struct TaskEvent {
 
 std::optional<TaskEvent> TransitionEvent(const api::ContainerTaskStatus& before, const api::ContainerTaskStatus& after);
 
+// The Starting event of a first attempt whose first written status is
+// already past Starting: the operator creates a first workload before any
+// status (reconcile/task_reconciler.cc), so the status that first says so
+// may show it running, or done. The start still happened and still gets
+// its event, before TransitionEvent's.
+std::optional<TaskEvent> SkippedStartEvent(const api::ContainerTaskStatus& before,
+                                           const api::ContainerTaskStatus& after);
+
 // The Event of a task admitted after waiting for a slot (Admitted went from
 // False to True): reason Admitted, with how long it waited. A task admitted
 // at once gets none; its Starting event says enough.

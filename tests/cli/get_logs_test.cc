@@ -329,7 +329,7 @@ TEST_F(GetLogsTest, LogsFollowEndsWhenTheTaskEndsWithItsLogComplete) {
   Put(task);
   ASSERT_TRUE((*writer)->Append(", the end"));
   ASSERT_TRUE((*writer)->Close());
-  task.metadata.annotations[render::kAnnotationLogAttempt] = "1";
+  task.status.log_attempt = 1;
   Put(task);
   EXPECT_EQ(follow.Wait(), 0) << follow.err();
   EXPECT_EQ(follow.out(), "first part\nsecond part, the end");
@@ -339,6 +339,7 @@ TEST_F(GetLogsTest, LogsFollowEndsWhenTheTaskEndsWithItsLogComplete) {
 TEST_F(GetLogsTest, LogsFollowKeepsWaitingUntilTheLastAttemptsLogIsComplete) {
   api::ContainerTask task = Task("build", "Failed");
   task.status.attempts = 2;
+  // A record of an earlier version, which said this with an annotation.
   task.metadata.annotations[render::kAnnotationLogAttempt] = "1";
   Put(task);
   WriteLog("build", {"attempt two so far"});
@@ -365,7 +366,7 @@ TEST_F(GetLogsTest, LogsFollowStartsAgainForANewAttempt) {
   Put(task);
   WriteLog("build", {"two\n"});
   task.status.phase = "Succeeded";
-  task.metadata.annotations[render::kAnnotationLogAttempt] = "2";
+  task.status.log_attempt = 2;
   Put(task);
   EXPECT_EQ(follow.Wait(), 0) << follow.err();
   EXPECT_EQ(follow.out(), "attempt one wrote quite a lot\ntwo\n");

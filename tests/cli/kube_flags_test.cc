@@ -16,11 +16,11 @@ ParsedFlags Parse(const std::vector<std::string>& args) {
   return flags ? *flags : ParsedFlags{};
 }
 
-TEST(KubeFlagsTest, DefaultsAreTheControllerManagersOnes) {
+TEST(KubeFlagsTest, DefaultsAllowSomeTwentyTasksASecond) {
   Result<kube::ClientOptions> options = KubeClientOptionsFromFlags(Parse({}));
   ASSERT_TRUE(options.has_value());
-  EXPECT_EQ(options->qps, 20);
-  EXPECT_EQ(options->burst, 30);
+  EXPECT_EQ(options->qps, 100);
+  EXPECT_EQ(options->burst, 200);
   EXPECT_EQ(options->request_timeout, std::chrono::seconds(30));
 }
 

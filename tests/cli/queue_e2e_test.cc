@@ -71,26 +71,41 @@ class Sampler {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+  // The names whose records say Admitted, read one file after another.
+  std::set<std::string> ReadAdmitted() const {
+    std::set<std::string> admitted;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(records_, ec)) {
+      const json record = json::parse(ReadFile(entry.path() / "task.json"), nullptr, false);
+      if (Admitted(record)) admitted.insert(entry.path().filename().string());
+    }
+    return admitted;
+  }
+
+  // One pass over the files is no snapshot: a slot handed from A to B
+  // between the reads of A and B would count both. So two passes, and a
+  // slot counts only if held in both: each such task held its slot from
+  // its first read to its second, and every first read comes before every
+  // second, so all of them held one at once (between the passes).
   void Sample() {
+    const std::set<std::string> first = ReadAdmitted();
+    const std::set<std::string> second = ReadAdmitted();
     std::map<std::string, int> held_per_queue;
     int held = 0;
-    std::error_code ec;
-    std::vector<std::string> newly;
-    for (const auto& entry : fs::directory_iterator(records_, ec)) {
-      const std::string name = entry.path().filename().string();
-      const json record = json::parse(ReadFile(entry.path() / "task.json"), nullptr, false);
-      if (!Admitted(record)) continue;
+    for (const std::string& name : first) {
+      if (second.count(name) == 0) continue;
       ++held;
       ++held_per_queue[QueueOf(name)];
-      std::lock_guard lock(mu_);
-      if (seen_.insert(name).second) newly.push_back(name);
     }
     int running = 0;
     if (auto containers = docker_.ListContainers({"ctask.io/namespace=" + ns_})) {
       for (const json& c : *containers) running += c.value("State", "") == "running" ? 1 : 0;
     }
     std::lock_guard lock(mu_);
-    std::sort(newly.begin(), newly.end());  // seen in one sample: a tie, in name order
+    std::vector<std::string> newly;  // seen in one sample: a tie, in name order (a set's)
+    for (const std::string& name : first) {
+      if (seen_.insert(name).second) newly.push_back(name);
+    }
     if (!newly.empty()) batches_.push_back(std::move(newly));
     held_now_ = held;
     max_held_ = std::max<int>(max_held_, held);

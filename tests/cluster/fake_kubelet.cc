@@ -112,6 +112,10 @@ Json Condition(const std::string& type, bool status, const std::string& reason, 
 struct FakeKubelet::PodState {
   enum class Container { kWaiting, kRunning, kTerminated };
 
+  // Its log's followers wait on this, not on the harness-wide `changed_`:
+  // with a thousand pods followed, one line must not wake every follower.
+  std::condition_variable log_changed;
+
   std::string ns, name, uid;
   std::vector<std::string> containers;  // spec.containers[].name
   std::vector<std::string> images;
@@ -185,6 +189,7 @@ void FakeKubelet::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    for (auto& [key, state] : pods_) state->log_changed.notify_all();
   }
   changed_.notify_all();
   server_.Stop();
@@ -408,6 +413,7 @@ Status FakeKubelet::Sync(const std::string& key) {
     std::lock_guard lock(mu_);
     if (auto it = pods_.find(key); it != pods_.end()) {
       it->second->gone = true;
+      it->second->log_changed.notify_all();
       pods_.erase(it);
     }
     changed_.notify_all();
@@ -432,6 +438,7 @@ Status FakeKubelet::Sync(const std::string& key) {
         state = it->second;
       } else {
         it->second->gone = true;  // an earlier pod of the same name
+        it->second->log_changed.notify_all();
         pods_.erase(it);
         changed_.notify_all();
       }
@@ -552,6 +559,7 @@ Status FakeKubelet::RunAuto(const std::shared_ptr<PodState>& state) {
     }
   }
   changed_.notify_all();
+  state->log_changed.notify_all();
   return WriteStatus(*state);
 }
 
@@ -569,6 +577,7 @@ Status FakeKubelet::Kill(const std::shared_ptr<PodState>& state) {
     }
     if (killed) {
       changed_.notify_all();
+      state->log_changed.notify_all();
       if (Status written = WriteStatus(*state); !written && written.error().code() != ErrorCode::kNotFound) {
         return written;
       }
@@ -726,6 +735,7 @@ Status FakeKubelet::SetRunning(const std::string& ns, const std::string& pod) {
     }
   }
   changed_.notify_all();
+  state->log_changed.notify_all();
   return WriteStatus(*state);
 }
 
@@ -738,6 +748,7 @@ Status FakeKubelet::Exit(const std::string& ns, const std::string& pod, ExitOpti
     if (Status ended = ExitLocked(*state, exit); !ended) return ended;
   }
   changed_.notify_all();
+  state->log_changed.notify_all();
   return WriteStatus(*state);
 }
 
@@ -757,6 +768,7 @@ Status FakeKubelet::SetWaiting(const std::string& ns, const std::string& pod, co
     state->waiting_message = message;
   }
   changed_.notify_all();
+  state->log_changed.notify_all();
   return WriteStatus(*state);
 }
 
@@ -773,6 +785,7 @@ Status FakeKubelet::AppendLog(const std::string& ns, const std::string& pod, std
     for (LogEntry& entry : SplitIntoEntries(text, Now(), last)) state->log.push_back(std::move(entry));
   }
   changed_.notify_all();
+  state->log_changed.notify_all();
   return {};
 }
 
@@ -928,7 +941,7 @@ void FakeKubelet::ServeLogs(const HttpRequest& request, HttpResponse& response) 
     }
     if (response.Abandoned()) return;
     lock.lock();
-    changed_.wait_for(lock, kFollowWake, [&] {
+    state->log_changed.wait_for(lock, kFollowWake, [&] {
       return next < state->log.size() || state->container == PodState::Container::kTerminated || state->gone ||
              stopping_;
     });

@@ -9,7 +9,7 @@
 // API server validates every status write below and proxies pods/log to the
 // node as it would to a kubelet (GET /containerLogs over HTTPS, the node's
 // address and kubeletEndpoint port), so `kubectl logs` and
-// KubeClient::StreamLogs/FollowLog run their production path end to end.
+// KubeClient::StreamLogs and kube::LogStreams run their production path end to end.
 //
 // What is faked, and how faithfully:
 //  - The node: a Node "ctask-fake-<pid>-<n>" with addresses InternalIP and

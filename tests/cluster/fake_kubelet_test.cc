@@ -7,18 +7,22 @@
 #include "cluster/fake_kubelet.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cluster/kube_fixture.h"
+#include "cluster/proc_sockets.h"
 #include "http/curl_client.h"
-#include "kube/log_follower.h"
+#include "kube/log_streams.h"
 #include "kube/resource.h"
 
 namespace ctask::testing {
@@ -401,41 +405,78 @@ TEST_F(FakeKubeletTest, LogsReachKubectlAndOurClientThroughTheApiServer) {
   EXPECT_EQ(client().Logs(ns(), pod, tail2).value_or("?"), "more 3\nmore 4\n");
 }
 
-TEST_F(FakeKubeletTest, FollowLogDeliversEveryLineExactlyOnce) {
-  const std::string pod = StartJob("follow");
-  ASSERT_FALSE(pod.empty());
-  ASSERT_TRUE(kubelet().SetRunning(ns(), pod).has_value());
-  std::vector<std::string> want;
-  std::vector<std::string> got;
-  std::mutex mu;
-  auto still_running = [&]() -> Result<bool> {
-    Result<Json> current = client().Get(resources::Pods(), ns(), pod);
-    if (!current) return std::unexpected(current.error());
-    const std::string phase = (*current)["status"].value("phase", "");
-    return phase == "Pending" || phase == "Running";
-  };
-  auto follow = std::async(std::launch::async, [&] {
-    return kube::FollowLog(client(), ns(), pod, {}, still_running, [&](std::string_view line) {
-      std::lock_guard lock(mu);
-      got.emplace_back(line);
-      return true;
-    });
-  });
-  for (int batch = 0; batch < 10; ++batch) {
-    std::string text;
-    for (int i = 0; i < 20; ++i) {
-      want.push_back("batch " + std::to_string(batch) + " line " + std::to_string(i) + "\n");
-      text += want.back();
-    }
-    ASSERT_TRUE(kubelet().AppendLog(ns(), pod, text).has_value());
-    std::this_thread::sleep_for(milliseconds(30));
+int PortOf(const std::string& server) {
+  return std::stoi(server.substr(server.rfind(':') + 1));
+}
+
+// Many pods' logs followed at once on one loop (kube/log_streams.h) through
+// the real API server's pods/log proxy: every line of each, once, in order,
+// over a few HTTP/2 connections rather than one per pod.
+TEST_F(FakeKubeletTest, ManyLogsFollowedOnOneLoopEachCompleteOverFewConnections) {
+  constexpr int kPods = 12;
+  std::vector<std::string> pods;
+  for (int i = 0; i < kPods; ++i) {
+    pods.push_back(StartJob("follow-" + std::to_string(i)));
+    ASSERT_FALSE(pods.back().empty());
+    ASSERT_TRUE(kubelet().SetRunning(ns(), pods.back()).has_value());
   }
-  ASSERT_TRUE(kubelet().Exit(ns(), pod, 0).has_value());
-  ASSERT_EQ(follow.wait_for(seconds(20)), std::future_status::ready);
-  Status followed = follow.get();
-  EXPECT_TRUE(followed.has_value()) << followed.error().message();
-  std::lock_guard lock(mu);
-  EXPECT_EQ(got, want);
+  std::unique_ptr<http::StreamLoop> loop = client().NewStreamLoop();
+  ASSERT_NE(loop, nullptr);
+  const int before = ConnectionsTo(getpid(), PortOf(client().server()));
+  std::mutex mu;
+  std::map<std::string, std::vector<std::string>> got;
+  std::map<std::string, Status> ended;
+  std::condition_variable all_ended;
+  {
+    kube::LogStreams streams(client(), *loop);
+    for (const std::string& pod : pods) {
+      auto still_running = [this, pod]() -> Result<bool> {
+        Result<Json> current = client().Get(resources::Pods(), ns(), pod);
+        if (!current) return std::unexpected(current.error());
+        const std::string phase = (*current)["status"].value("phase", "");
+        return phase == "Pending" || phase == "Running";
+      };
+      streams.Follow(
+          ns(), [pod]() -> Result<std::string> { return pod; }, {}, still_running,
+          [&, pod](std::string_view line) {
+            std::lock_guard lock(mu);
+            got[pod].emplace_back(line);
+            return true;
+          },
+          [&, pod](Status s) {
+            std::lock_guard lock(mu);
+            ended[pod] = std::move(s);
+            all_ended.notify_all();
+          });
+    }
+    std::map<std::string, std::vector<std::string>> want;
+    for (int batch = 0; batch < 5; ++batch) {
+      for (const std::string& pod : pods) {
+        std::string text;
+        for (int i = 0; i < 10; ++i) {
+          want[pod].push_back(pod + " batch " + std::to_string(batch) + " line " + std::to_string(i) + "\n");
+          text += want[pod].back();
+        }
+        ASSERT_TRUE(kubelet().AppendLog(ns(), pod, text).has_value());
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    EXPECT_TRUE(Eventually(seconds(10), [&] { return loop->streams() == static_cast<size_t>(kPods); }))
+        << loop->streams() << " streams running";
+    const int during = ConnectionsTo(getpid(), PortOf(client().server())) - before;
+    EXPECT_GE(during, 1);
+    EXPECT_LE(during, 2) << "the loop's streams share an HTTP/2 connection";
+    EXPECT_EQ(loop->connections(), static_cast<size_t>(during)) << "the loop counts what /proc shows";
+    for (const std::string& pod : pods) ASSERT_TRUE(kubelet().Exit(ns(), pod, 0).has_value());
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(all_ended.wait_for(lock, seconds(30), [&] { return ended.size() == pods.size(); }))
+        << ended.size() << " of " << pods.size() << " follows ended";
+    for (const std::string& pod : pods) {
+      EXPECT_TRUE(ended[pod].has_value()) << pod << ": " << ended[pod].error().message();
+      EXPECT_EQ(got[pod], want[pod]) << pod;
+    }
+    EXPECT_EQ(streams.following(), 0u);
+  }
 }
 
 TEST_F(FakeKubeletTest, SuspendingTheJobRemovesItsPodThroughGracefulDeletion) {

@@ -30,7 +30,7 @@
 
 namespace ctask::fakes {
 
-class FakeRuntime : public runtime::Runtime, public runtime::LogSource {
+class FakeRuntime : public runtime::Runtime, public runtime::BlockingLogSource {
  public:
   // What Apply does to an attempt without a workload. It may fill `o` (the
   // workload created) and return an error; leaving o.state kAbsent creates
@@ -220,7 +220,7 @@ class FakeRuntime : public runtime::Runtime, public runtime::LogSource {
     return {};
   }
 
-  // ---- runtime::LogSource ----------------------------------------------
+  // ---- runtime::BlockingLogSource ----------------------------------------------
 
   Status FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
                     std::stop_token stop) override {

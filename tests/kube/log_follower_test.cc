@@ -1,35 +1,22 @@
-// LogCursor (pure: timestamps, splitting, the dedupe rule) and FollowLog
-// over a scripted transport: breaks, overlaps, partial lines, stop.
+// LogCursor (pure: timestamps, splitting, the dedupe rule). The follows
+// built on it: log_streams_test.cc.
 #include "kube/log_follower.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "fakes/fake_clock.h"
-#include "fakes/fake_transport.h"
+#include "kube/log_lines.h"
 
 namespace ctask::kube {
 namespace {
 
-using namespace std::chrono_literals;
-using fakes::FakeReply;
-using fakes::FakeTransport;
-using fakes::Reply;
-using fakes::StreamReply;
-
-constexpr const char* kT1 = "2026-11-23T15:04:05.100000000Z";
-constexpr const char* kT2 = "2026-11-23T15:04:05.200000000Z";
-constexpr const char* kT3 = "2026-11-23T15:04:06.000000001Z";
-constexpr const char* kT4 = "2026-11-23T15:04:07.500000000Z";
-
-std::string L(const char* ts, std::string_view text) {
-  return std::string(ts) + " " + std::string(text) + "\n";
-}
+using testing::kT1;
+using testing::kT2;
+using testing::kT3;
+using testing::kT4;
+using testing::L;
 
 // Collects what a cursor or a follower delivers.
 struct Sink {
@@ -60,7 +47,8 @@ TEST(SplitTimestampTest, Splits) {
   ASSERT_TRUE(split.has_value());
   EXPECT_EQ(split->text, "hello world\n");
   EXPECT_EQ(split->time, *ParseLogTime(kT1));
-  const std::string empty_line = std::string(kT1) + " \n";
+  std::string empty_line(kT1);
+  empty_line += " \n";
   split = SplitTimestamp(empty_line);
   ASSERT_TRUE(split.has_value());
   EXPECT_EQ(split->text, "\n");
@@ -123,180 +111,6 @@ TEST(LogCursorTest, EmitReturningFalseStops) {
   int calls = 0;
   EXPECT_FALSE(cursor.Feed(L(kT1, "a") + L(kT2, "b"), [&](std::string_view) { return ++calls, false; }));
   EXPECT_EQ(calls, 1);
-}
-
-class FollowLogTest : public ::testing::Test {
- protected:
-  FollowLogTest() {
-    auto transport = std::make_unique<FakeTransport>();
-    fake_ = transport.get();
-    ClientOptions options;
-    options.qps = 0;
-    client_ = std::make_unique<KubeClient>(std::move(transport), "https://k8s.test", nullptr, options);
-  }
-
-  // still_running answers these in turn, then false.
-  StillRunning Running(std::vector<bool> answers) {
-    return [this, answers = std::move(answers)]() -> Result<bool> {
-      const size_t i = running_calls_++;
-      return i < answers.size() ? answers[i] : false;
-    };
-  }
-  // The backoffs asked for, in order (the fake clock records them).
-  std::vector<std::chrono::nanoseconds> Sleeps() const { return clock_.Sleeps(); }
-  Status Follow(const StillRunning& running, LogFollowOptions options = {}) {
-    return FollowLog(*client_, "y", "p", options, running, sink_.callback(), {}, clock_);
-  }
-
-  FakeTransport* fake_;
-  std::unique_ptr<KubeClient> client_;
-  Sink sink_;
-  size_t running_calls_ = 0;
-  fakes::FakeClock clock_;
-};
-
-FakeReply Broken(std::vector<std::string> chunks) {
-  FakeReply reply = StreamReply(std::move(chunks));
-  reply.end_error = Error(ErrorCode::kUnavailable, "connection reset by peer");
-  return reply;
-}
-
-TEST_F(FollowLogTest, ResumesAfterBreakWithEachLineOnce) {
-  fake_->Push(Broken({L(kT1, "a") + L(kT2, "b"), std::string(kT3) + " c-part"}));
-  fake_->Push(StreamReply({L(kT2, "b") + L(kT3, "c-part and rest") + L(kT4, "d")}));
-  Status followed = Follow(Running({true, false}));
-  ASSERT_TRUE(followed.has_value()) << followed.error().message();
-  EXPECT_EQ(sink_.lines, (std::vector<std::string>{"a\n", "b\n", "c-part and rest\n", "d\n"}));
-  const std::vector<http::Request> sent = fake_->requests();
-  ASSERT_EQ(sent.size(), 2u);
-  EXPECT_EQ(sent[0].url, "https://k8s.test/api/v1/namespaces/y/pods/p/log?follow=true&timestamps=true");
-  EXPECT_EQ(sent[1].url,
-            "https://k8s.test/api/v1/namespaces/y/pods/p/log?follow=true&timestamps=true&sinceTime=2026-11-23T15%3A04%"
-            "3A05Z");
-  EXPECT_EQ(Sleeps(), (std::vector<std::chrono::nanoseconds>{200ms}));
-}
-
-TEST_F(FollowLogTest, CleanEndWhileRunningRefollows) {
-  fake_->Push(StreamReply({L(kT1, "a") + L(kT2, "b") + L(kT2, "c")}));
-  fake_->Push(StreamReply({L(kT2, "b") + L(kT2, "c") + L(kT2, "d")}));
-  Status followed = Follow(Running({true, false}));
-  ASSERT_TRUE(followed.has_value()) << followed.error().message();
-  EXPECT_EQ(sink_.lines, (std::vector<std::string>{"a\n", "b\n", "c\n", "d\n"}));
-}
-
-TEST_F(FollowLogTest, StillRunningFalseEndsAndDeliversHeldLine) {
-  fake_->Push(StreamReply({L(kT1, "a"), std::string(kT2) + " last words"}));
-  Status followed = Follow(Running({}));
-  ASSERT_TRUE(followed.has_value());
-  EXPECT_EQ(sink_.lines, (std::vector<std::string>{"a\n", "last words"}));
-  EXPECT_EQ(fake_->requests().size(), 1u);
-  EXPECT_TRUE(Sleeps().empty());
-}
-
-TEST_F(FollowLogTest, BreakThenEndedReadsTheRestOnce) {
-  fake_->Push(Broken({L(kT1, "a")}));
-  fake_->Push(StreamReply({L(kT1, "a") + L(kT2, "b")}));
-  Status followed = Follow(Running({false, false}));
-  ASSERT_TRUE(followed.has_value()) << followed.error().message();
-  EXPECT_EQ(sink_.lines, (std::vector<std::string>{"a\n", "b\n"}));
-  const std::vector<http::Request> sent = fake_->requests();
-  ASSERT_EQ(sent.size(), 2u);
-  EXPECT_EQ(sent[1].url.find("follow=true"), std::string::npos) << sent[1].url;
-}
-
-TEST_F(FollowLogTest, TimestampsKeptWhenAsked) {
-  fake_->Push(StreamReply({L(kT1, "a")}));
-  LogFollowOptions options;
-  options.timestamps = true;
-  options.container = "main";
-  ASSERT_TRUE(Follow(Running({}), options).has_value());
-  EXPECT_EQ(sink_.lines, (std::vector<std::string>{L(kT1, "a")}));
-  EXPECT_EQ(fake_->requests()[0].url,
-            "https://k8s.test/api/v1/namespaces/y/pods/p/log?container=main&follow=true&timestamps=true");
-}
-
-TEST_F(FollowLogTest, FirstWindowReusedUntilALineArrives) {
-  fake_->Push(Broken({}));
-  fake_->Push(StreamReply({}));
-  LogFollowOptions options;
-  options.tail_lines = 5;
-  ASSERT_TRUE(Follow(Running({true, false}), options).has_value());
-  const std::vector<http::Request> sent = fake_->requests();
-  ASSERT_EQ(sent.size(), 2u);
-  EXPECT_NE(sent[1].url.find("tailLines=5"), std::string::npos);
-}
-
-TEST_F(FollowLogTest, BackoffDoublesCapsAndResetsAfterData) {
-  for (int i = 0; i < 6; ++i) fake_->Push(Broken({}));
-  fake_->Push(Broken({L(kT1, "a")}));
-  fake_->Push(StreamReply({}));
-  Status followed = Follow(Running(std::vector<bool>(7, true)));
-  ASSERT_TRUE(followed.has_value()) << followed.error().message();
-  EXPECT_EQ(Sleeps(), (std::vector<std::chrono::nanoseconds>{200ms, 400ms, 800ms, 1600ms, 3200ms, 5000ms, 200ms}));
-}
-
-TEST_F(FollowLogTest, PodGoneIsNotFound) {
-  fake_->Push(Reply(404, R"({"kind":"Status","code":404,"reason":"NotFound","message":"pods \"p\" not found"})"));
-  Status followed = Follow(Running({true}));
-  ASSERT_FALSE(followed.has_value());
-  EXPECT_EQ(followed.error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(running_calls_, 0u);
-}
-
-TEST_F(FollowLogTest, StillRunningErrorIsReturned) {
-  fake_->Push(StreamReply({}));
-  Status followed = Follow([]() -> Result<bool> { return MakeError(ErrorCode::kPermissionDenied, "forbidden"); });
-  ASSERT_FALSE(followed.has_value());
-  EXPECT_EQ(followed.error().code(), ErrorCode::kPermissionDenied);
-}
-
-TEST_F(FollowLogTest, ReaderReturningFalseIsCancelled) {
-  fake_->Push(StreamReply({L(kT1, "a") + L(kT2, "b")}));
-  int calls = 0;
-  Status followed = FollowLog(
-      *client_, "y", "p", {}, Running({}), [&](std::string_view) { return ++calls, false; }, {}, clock_);
-  ASSERT_FALSE(followed.has_value());
-  EXPECT_EQ(followed.error().code(), ErrorCode::kCancelled);
-  EXPECT_EQ(calls, 1);
-}
-
-TEST_F(FollowLogTest, StopDuringStreamReturnsPromptly) {
-  FakeReply quiet = StreamReply({L(kT1, "a")});
-  quiet.hold_until_stop = true;
-  fake_->Push(std::move(quiet));
-  std::stop_source stop;
-  std::atomic<bool> got_line = false;
-  Status followed;
-  std::jthread follower([&] {
-    followed = FollowLog(
-        *client_, "y", "p", {}, Running({true}),
-        [&](std::string_view) {
-          got_line = true;
-          got_line.notify_all();
-          return true;
-        },
-        stop.get_token(), clock_);
-  });
-  got_line.wait(false);
-  stop.request_stop();
-  follower.join();
-  ASSERT_FALSE(followed.has_value());
-  EXPECT_EQ(followed.error().code(), ErrorCode::kCancelled);
-}
-
-TEST_F(FollowLogTest, StopDuringBackoffReturnsPromptly) {
-  fake_->Push(Broken({}));
-  std::stop_source stop;
-  // The stop comes while the follower waits out its backoff; the real
-  // clock's sleep ends on it at once (tests/util/clock_test.cc).
-  clock_.OnSleep([&](std::chrono::nanoseconds, const std::stop_token&) {
-    stop.request_stop();
-    return true;
-  });
-  Status followed = FollowLog(*client_, "y", "p", {}, Running({true}), sink_.callback(), stop.get_token(), clock_);
-  ASSERT_FALSE(followed.has_value());
-  EXPECT_EQ(followed.error().code(), ErrorCode::kCancelled);
-  EXPECT_EQ(Sleeps(), (std::vector<std::chrono::nanoseconds>{200ms}));
 }
 
 }  // namespace

@@ -117,9 +117,12 @@ TEST(OperatorMetrics, EveryFamilyIsPresentWithItsType) {
       {"ctask_kube_api_requests_total", "counter"},
       {"ctask_watch_restarts_total", "counter"},
       {"ctask_leader", "gauge"},
+      {"ctask_log_follows", "gauge"},
+      {"ctask_log_connections", "gauge"},
       {"ctask_queue_wait_seconds", "histogram"},
       {"ctask_queue_boot_seconds", "histogram"},
       {"ctask_queue_tasks", "gauge"},
+      {"ctask_heap_bytes", "gauge"},
   };
   EXPECT_EQ(e.types, want);
   for (const auto& [family, type] : want) {
@@ -232,6 +235,9 @@ TEST(OperatorMetrics, QueueKubeWatchAndLeader) {
   EXPECT_EQ(e.Value("ctask_leader"), 1.0);
   metrics.SetLeader(false);
   EXPECT_EQ(Scrape(metrics).Value("ctask_leader"), 0.0);
+  metrics.SetLogFollows(1000, 4);
+  EXPECT_EQ(Scrape(metrics).Value("ctask_log_follows"), 1000.0);
+  EXPECT_EQ(Scrape(metrics).Value("ctask_log_connections"), 4.0);
 }
 
 TEST(OperatorMetrics, TaskLatencyAndDurationUseLongBuckets) {

@@ -98,6 +98,7 @@ TEST_F(KubeOperatorTest, ASuccessfulTaskReportsEverythingAndKubectlWaitSeesIt) {
   EXPECT_NE(metrics.out.find("ctask_reconcile_duration_seconds_count"), std::string::npos);
   EXPECT_NE(metrics.out.find("ctask_task_duration_seconds_count{phase=\"Succeeded\"} 1"), std::string::npos);
   EXPECT_NE(metrics.out.find("ctask_leader 1"), std::string::npos);
+  EXPECT_NE(metrics.out.find("ctask_log_follows "), std::string::npos);
   BinaryResult ready = RunCommand({"curl", "-sS", "--noproxy", "*", base + "/readyz?verbose"}, "", kKubectlGuard);
   EXPECT_NE(ready.out.find("[+]informer-sync ok"), std::string::npos) << ready.out;
   BinaryResult healthy = RunCommand({"curl", "-sS", "--noproxy", "*", base + "/healthz"}, "", kKubectlGuard);

@@ -257,6 +257,25 @@ TEST_F(LogArchiverTest, AFollowThatKeepsBreakingEndsWithTheError) {
   EXPECT_EQ(runtime_.follows(key, 1), kMaxFollowTries);
 }
 
+// The workload removed after its output (a cancelled pod deleted): a new
+// try could read nothing and would start the artifact afresh, so what was
+// read is kept, with the error.
+TEST_F(LogArchiverTest, AWorkloadGoneAfterItsOutputKeepsWhatWasRead) {
+  const api::ContainerTask task = Task();
+  const std::string key = FakeRuntime::Key(task);
+  Start(task, 1);
+  runtime_.AppendOutput(key, 1, "working\n");
+  runtime_.FailFollows(key, 1, kMaxFollowTries + 5, Error(ErrorCode::kNotFound, "pods \"hello-1-x\" not found"));
+  LogArchiver& archiver = Archiver();
+  archiver.Ensure(task, 1);
+  ASSERT_TRUE(latch_.WaitFor("default/hello"));
+  std::optional<ArchivedLog> log = archiver.Finished("default/hello", 1);
+  ASSERT_TRUE(log.has_value());
+  EXPECT_NE(log->error.find("not found"), std::string::npos) << log->error;
+  EXPECT_EQ(store_->ReadLog("default", "hello", 0).value_or("?"), "working\n");
+  EXPECT_EQ(runtime_.follows(key, 1), 1) << "no try after the workload is gone";
+}
+
 TEST_F(LogArchiverTest, ForgetStopsTheFollowerWithoutAResult) {
   const api::ContainerTask task = Task();
   const std::string key = FakeRuntime::Key(task);

@@ -32,7 +32,9 @@
 #include "reconcile/outcome.h"
 #include "reconcile/settle.h"
 #include "render/labels.h"
+#include "status/admission.h"
 #include "status/decide.h"
+#include "status/worth_writing.h"
 #include "util/sha256.h"
 
 namespace ctask::reconcile {
@@ -66,8 +68,7 @@ api::ContainerTask NewTask() {
 }
 
 std::string LogAttempt(const api::ContainerTask& t) {
-  auto it = t.metadata.annotations.find(render::kAnnotationLogAttempt);
-  return it == t.metadata.annotations.end() ? "" : it->second;
+  return t.status.log_attempt == 0 ? "" : std::to_string(t.status.log_attempt);
 }
 
 // The reconciler and what it works on, with what the test sees of it: the
@@ -95,7 +96,7 @@ class Harness {
           cv_.notify_all();
         });
     reconciler = std::make_unique<TaskReconciler>(
-        *store, runtime, *archiver, clock, kOptions,
+        *store, runtime, *archiver, clock, options,
         [this](const api::ContainerTask& task) {
           std::lock_guard lock(mu_);
           written_.push_back(task);
@@ -103,7 +104,8 @@ class Harness {
         [this](const api::ContainerTask&, const status::TaskEvent& event) {
           std::lock_guard lock(mu_);
           events_.push_back(event.type + " " + event.reason);
-        });
+        },
+        admitter);
     return true;
   }
 
@@ -116,10 +118,10 @@ class Harness {
         << "the follow did not end " << n << " times";
   }
   // Waits until the archiver has taken in exactly `output` of the task.
-  void WaitDelivered(const std::string& output) {
+  void WaitDelivered(const std::string& output, const std::string& key = kKey) {
     std::unique_lock lock(mu_);
-    EXPECT_TRUE(cv_.wait_for(lock, kHangGuard, [&] { return delivered_[kKey] == output; }))
-        << "the follower delivered \"" << delivered_[kKey] << "\", not \"" << output << "\"";
+    EXPECT_TRUE(cv_.wait_for(lock, kHangGuard, [&] { return delivered_[key] == output; }))
+        << "the follower delivered \"" << delivered_[key] << "\", not \"" << output << "\"";
   }
   std::vector<api::ContainerTask> Written() {
     std::lock_guard lock(mu_);
@@ -130,8 +132,13 @@ class Harness {
     return events_;
   }
 
+  Admitter* admitter = nullptr;          // set before Open; none: no limits
+  ReconcilerOptions options = kOptions;  // set before Open
   fakes::FakeClock clock{kT0};
-  FakeRuntime runtime{kT0};
+  // Its workloads started a while before the reconciles look at them, so a
+  // Running is written when first seen (status::WriteWait has its own
+  // tests).
+  FakeRuntime runtime{kT0 - status::kRunningGrace};
   fakes::MemoryStore records;
   std::unique_ptr<fakes::FaultStore> store;
   std::unique_ptr<LogArchiver> archiver;
@@ -385,12 +392,22 @@ std::vector<Case> Cases() {
       {.name = "a task with no record is settled and nothing is applied",
        .no_record = true,
        .want = {.settled = true, .requeue = RequeueNever(), .total_applies = 0}},
-      {.name = "a new task is Pending with its first attempt applied",
+      // Its first workload before any write (WriteAndAct): the next pass,
+      // at once, observes it and writes what it sees.
+      {.name = "a new task's first attempt is applied before anything is written",
        .want = {.settled = false,
                 .requeue = RequeueAfter(0ms),
-                .phase = phase::kPending,
+                .phase = "",
+                .attempts = 0,
+                .writes = 0,
+                .calls = {{.attempt = 1, .applies = 1}}}},
+      {.name = "the next pass writes the first attempt as observed, once",
+       .given = {Reconciled()},
+       .want = {.settled = false,
+                .phase = phase::kRunning,
                 .attempts = 1,
                 .start_time = kT0,
+                .writes = 1,
                 .calls = {{.attempt = 1, .applies = 1}}}},
       {.name = "an applied attempt seen running is Running and looked at again for its log tail",
        .given = {Reconciled()},
@@ -613,13 +630,15 @@ std::vector<Case> Cases() {
       {.name = "once the runtime is back the task runs applied once",
        .given = {Reconciled(), RuntimeAway(true), FailedReconcile(), RuntimeAway(false)},
        .want = {.phase = phase::kRunning, .total_applies = 1}},
-      {.name = "a status write that loses a race is a conflict and nothing is done",
-       .given = {AnotherWriterWinsTheNextGet()},
-       .want = {.error = ErrorCode::kConflict, .phase = "", .edited_label = "by-someone-else", .total_applies = 0}},
+      // The first pass only creates the workload (WriteAndAct); the second
+      // writes the status.
+      {.name = "a status write that loses a race is a conflict and the record is left to the other writer",
+       .given = {Reconciled(), AnotherWriterWinsTheNextGet()},
+       .want = {.error = ErrorCode::kConflict, .phase = "", .edited_label = "by-someone-else", .total_applies = 1}},
       {.name = "after a conflict the next reconcile converges on the other writer's record",
-       .given = {AnotherWriterWinsTheNextGet(), FailedReconcile()},
+       .given = {Reconciled(), AnotherWriterWinsTheNextGet(), FailedReconcile()},
        .want = {.settled = false,
-                .phase = phase::kPending,
+                .phase = phase::kRunning,
                 .edited_label = "by-someone-else",
                 .calls = {{.attempt = 1, .applies = 1}}}},
   };
@@ -828,6 +847,82 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, TaskReconcilerTest, ::testing::ValuesIn(Cases()), CaseName);
+
+// Under a limit the slot is in the record before the workload exists (a
+// restarted operator counts it from the records): a status write that
+// loses a race creates nothing; the next pass writes the slot, then
+// creates the workload.
+TEST(TaskReconcilerOrderTest, AStartUnderALimitWritesItsSlotBeforeItsWorkload) {
+  admission::Limits limits;
+  limits.global = 1;
+  Admitter admitter(limits);
+  Harness h;
+  h.admitter = &admitter;
+  ASSERT_TRUE(h.Open());
+  ASSERT_TRUE(h.store->Put(NewTask()).has_value());
+  AnotherWriterWinsTheNextGet()(h);
+  Result<ReconcileResult> conflicted = h.Reconcile();
+  ASSERT_FALSE(conflicted.has_value());
+  EXPECT_EQ(conflicted.error().code(), ErrorCode::kConflict);
+  EXPECT_EQ(h.runtime.applies(kUid, 1), 0);
+  auto running = [&] {
+    int64_t n = 0;
+    for (const auto& [queue, counts] : admitter.Counts()) n += counts.running;
+    return n;
+  };
+
+  Result<ReconcileResult> next = h.Reconcile();
+  ASSERT_TRUE(next.has_value()) << next.error().ToString();
+  EXPECT_EQ(h.runtime.applies(kUid, 1), 1);
+  ASSERT_FALSE(h.Written().empty());
+  EXPECT_TRUE(status::HoldsSlot(h.Written().back()));
+  EXPECT_EQ(running(), 1);
+}
+
+// Without one, the workload comes first, and the next pass writes what it
+// observes: a task costs no write before its Job, and one to say it
+// started (with the Starting event, though it is seen running already).
+TEST(TaskReconcilerOrderTest, AStartUnderNoLimitCreatesItsWorkloadThenWritesOnce) {
+  Harness h;
+  ASSERT_TRUE(h.Open());
+  ASSERT_TRUE(h.store->Put(NewTask()).has_value());
+  ASSERT_TRUE(h.Reconcile().has_value());
+  EXPECT_EQ(h.runtime.applies(kUid, 1), 1);
+  EXPECT_EQ(h.Written().size(), 0u);
+  ASSERT_TRUE(h.Reconcile().has_value());
+  EXPECT_EQ(h.runtime.applies(kUid, 1), 1) << "the next pass applied it again";
+  ASSERT_EQ(h.Written().size(), 1u);
+  EXPECT_EQ(h.Written().back().status.attempts, 1);
+  EXPECT_EQ(h.Events().front(), "Normal Starting");
+}
+
+// Tails within a budget across tasks: at --log-tail-qps 1 (burst 2),
+// three tasks whose output grew get two tails now and the third a second
+// later — a thousand chatty tasks cannot spend the client's budget on tails.
+TEST(TaskReconcilerTailTest, TailsAcrossTasksTakeTurnsWithinTheirBudget) {
+  Harness h;
+  h.options.log_tail_qps = 1;
+  ASSERT_TRUE(h.Open());
+  const std::vector<std::string> names = {"a", "b", "c"};
+  for (const std::string& name : names) {
+    api::ContainerTask t = NewTask();
+    t.metadata.name = name;
+    t.metadata.uid = "uid-" + name;
+    ASSERT_TRUE(h.store->Put(t).has_value());
+    for (int pass = 0; pass < 2; ++pass) ASSERT_TRUE(h.reconciler->Reconcile("default", name).has_value());
+    ASSERT_EQ(h.records.Get("default", name)->status.phase, phase::kRunning) << name;
+    h.runtime.AppendOutput("uid-" + name, 1, name + " says hi\n");
+    h.WaitDelivered(name + " says hi\n", "default/" + name);
+  }
+  auto tail_of = [&](const std::string& name) { return h.records.Get("default", name)->status.log_tail; };
+  for (const std::string& name : names) ASSERT_TRUE(h.reconciler->Reconcile("default", name).has_value());
+  EXPECT_EQ(tail_of("a"), "a says hi\n");
+  EXPECT_EQ(tail_of("b"), "b says hi\n");
+  EXPECT_EQ(tail_of("c"), "") << "over the budget: its turn comes later";
+  h.clock.Advance(1s);
+  ASSERT_TRUE(h.reconciler->Reconcile("default", "c").has_value());
+  EXPECT_EQ(tail_of("c"), "c says hi\n");
+}
 
 }  // namespace
 }  // namespace ctask::reconcile

@@ -82,6 +82,34 @@ TEST(WorkQueue, AddWhileProcessingIsRequeuedOnDone) {
   EXPECT_EQ(q.queue.Len(), 0);
 }
 
+// ---- priority ----
+
+TEST(WorkQueue, AWorkloadsChangeGoesBeforeTheInitialListsBacklog) {
+  FakeClockQueue q;
+  q.queue.Add("ns/listed-1", Priority::kLow);
+  q.queue.Add("ns/listed-2", Priority::kLow);
+  q.queue.Add("ns/created", Priority::kNormal);
+  q.queue.Add("ns/pod-changed", Priority::kHigh);
+  q.queue.Add("ns/listed-2", Priority::kHigh);  // its pod changed too: moved up
+  EXPECT_EQ(q.queue.Len(), 4);
+  EXPECT_EQ(q.queue.Get(), "ns/pod-changed");
+  EXPECT_EQ(q.queue.Get(), "ns/listed-2");
+  EXPECT_EQ(q.queue.Get(), "ns/created");
+  EXPECT_EQ(q.queue.Get(), "ns/listed-1");
+}
+
+TEST(WorkQueue, AKeyAddedWhileProcessingIsRequeuedAtTheHighestPriorityAskedFor) {
+  FakeClockQueue q;
+  q.queue.Add("a");
+  ASSERT_EQ(q.queue.Get(), "a");
+  q.queue.Add("b", Priority::kNormal);
+  q.queue.Add("a", Priority::kLow);
+  q.queue.Add("a", Priority::kHigh);
+  q.queue.Done("a");
+  EXPECT_EQ(q.queue.Get(), "a");
+  EXPECT_EQ(q.queue.Get(), "b");
+}
+
 TEST(WorkQueue, DoneWithoutAddDoesNotRequeue) {
   FakeClockQueue q;
   q.queue.Add("a");

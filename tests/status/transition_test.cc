@@ -19,6 +19,25 @@ TEST(TransitionEventTest, OnlyARealChangeIsAnEvent) {
   EXPECT_EQ(TransitionEvent(S("", ""), S("", "")), std::nullopt);
 }
 
+TEST(SkippedStartEventTest, AFirstAttemptFirstWrittenPastStartingStillGetsItsStart) {
+  api::ContainerTaskStatus running = S("Running", "Running");
+  running.attempts = 1;
+  const std::optional<TaskEvent> start = SkippedStartEvent(S("", ""), running);
+  ASSERT_TRUE(start.has_value());
+  EXPECT_EQ(start->type, "Normal");
+  EXPECT_EQ(start->reason, "Starting");
+  EXPECT_EQ(start->message, "starting attempt 1");
+
+  api::ContainerTaskStatus starting = S("Pending", "Starting");
+  starting.attempts = 1;
+  EXPECT_EQ(SkippedStartEvent(S("", ""), starting), std::nullopt) << "TransitionEvent says Starting itself";
+  api::ContainerTaskStatus retried = S("Running", "Running");
+  retried.attempts = 2;
+  api::ContainerTaskStatus queued = S("Queued", "Retrying");
+  queued.attempts = 2;
+  EXPECT_EQ(SkippedStartEvent(queued, retried), std::nullopt) << "a retry's start is written first";
+}
+
 TEST(TransitionEventTest, TypeAndReasonFollowTheNewStatus) {
   struct Case {
     api::ContainerTaskStatus before, after;

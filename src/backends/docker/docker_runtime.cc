@@ -131,12 +131,34 @@ Status DockerRuntime::RecordStartFailure(const api::ContainerTask& task, int att
   return MakeError(ErrorCode::kFailedPrecondition, error.message());
 }
 
+bool DockerRuntime::RecentlySeen(std::map<std::string, std::chrono::steady_clock::time_point>& seen,
+                                 const std::string& key, bool consume) {
+  std::lock_guard lock(mu_);
+  auto it = seen.find(key);
+  if (it == seen.end()) return false;
+  const bool recent = std::chrono::steady_clock::now() - it->second < kRecentlySeen;
+  if (consume || !recent) seen.erase(it);
+  return recent;
+}
+
+void DockerRuntime::Saw(std::map<std::string, std::chrono::steady_clock::time_point>& seen, const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  // Bounded: what is older than the window is worth nothing.
+  if (seen.size() >= 1024) std::erase_if(seen, [&](const auto& entry) { return now - entry.second >= kRecentlySeen; });
+  seen.insert_or_assign(key, now);
+}
+
 Status DockerRuntime::EnsureImage(const api::ContainerTask& task) {
   const std::string& image = task.spec.image;
   const std::string& policy = task.spec.image_pull_policy;
   if (policy != "Always") {
+    if (RecentlySeen(images_present_, image, /*consume=*/false)) return {};
     Result<api::Json> present = client_.InspectImage(image);
-    if (present) return {};
+    if (present) {
+      Saw(images_present_, image);
+      return {};
+    }
     if (present.error().code() != ErrorCode::kNotFound) return std::unexpected(present.error());
     if (policy == "Never") {
       return MakeError(ErrorCode::kNotFound, "image " + QuoteValue(image) +
@@ -148,6 +170,7 @@ Status DockerRuntime::EnsureImage(const api::ContainerTask& task) {
     if (options_.on_pull_progress) options_.on_pull_progress(image, message);
   };
   Status pulled = client_.PullImage(image, progress);
+  if (pulled) Saw(images_present_, image);
   if (!pulled) {
     return MakeError(pulled.error().code(), "image " + QuoteValue(image) + " could not be pulled (" +
                                                 pulled.error().message() +
@@ -209,8 +232,11 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
     if (start_failures_.contains(FailureKey(task, attempt))) return {};  // failed already; Observe says why
   }
 
-  // 1. An existing container of this name settles it, or is removed.
-  if (std::optional<Status> settled = SettleExistingContainer(task, attempt, name)) return *settled;
+  // 1. An existing container of this name settles it, or is removed; none
+  //    there when this pass looked a moment ago is taken at its word.
+  if (!RecentlySeen(absent_, name, /*consume=*/true)) {
+    if (std::optional<Status> settled = SettleExistingContainer(task, attempt, name)) return *settled;
+  }
 
   // 2. The create request: env resolved from the configs, policy applied,
   //    a fresh /dev/termination-log mounted.
@@ -243,6 +269,8 @@ Status DockerRuntime::Apply(const api::ContainerTask& task, int attempt) {
   Result<std::string> id = client_.CreateContainer(name, rendered->body);
   if (!id) {
     if (id.error().code() == ErrorCode::kConflict) return {};
+    // The image went since it was seen: look again next time.
+    if (id.error().code() == ErrorCode::kNotFound) RecentlySeen(images_present_, task.spec.image, /*consume=*/true);
     if (id.error().code() == ErrorCode::kInvalidArgument) {
       return RecordStartFailure(task, attempt, runtime::kReasonConfigError, id.error());
     }
@@ -279,6 +307,7 @@ Result<runtime::Observation> DockerRuntime::Observe(const api::ContainerTask& ta
     return o;
   }
   if (!inspect && inspect.error().code() != ErrorCode::kNotFound) return std::unexpected(inspect.error());
+  if (!inspect) Saw(absent_, name);
 
   runtime::Observation o;
   o.attempt = attempt;

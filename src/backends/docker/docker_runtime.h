@@ -73,7 +73,7 @@ struct DockerRuntimeOptions {
   std::function<std::string(const api::ContainerTask& task, const std::string& file)> input_path;
 };
 
-class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
+class DockerRuntime : public runtime::Runtime, public runtime::BlockingLogSource {
  public:
   // `client` must outlive the runtime.
   DockerRuntime(docker::DockerClient& client, DockerRuntimeOptions options);
@@ -112,10 +112,24 @@ class DockerRuntime : public runtime::Runtime, public runtime::LogSource {
   docker::DockerClient& client_;
   DockerRuntimeOptions options_;  // configs set in the constructor, then const
 
+  // What a look just now saw, so the start that follows does not ask the
+  // daemon again: an Observe that found no container of that name, and an
+  // image found present (or pulled). Each is trusted for kRecentlySeen; a
+  // create that finds the name taken or the image gone settles it the long
+  // way and forgets the image.
+  bool RecentlySeen(std::map<std::string, std::chrono::steady_clock::time_point>& seen, const std::string& key,
+                    bool consume);
+  void Saw(std::map<std::string, std::chrono::steady_clock::time_point>& seen, const std::string& key);
+
   const TerminationLogs termination_;
   mutable std::mutex mu_;
-  std::map<std::string, StartFailure> start_failures_;  // by container name; guarded by mu_
+  std::map<std::string, StartFailure> start_failures_;                           // by container name; guarded by mu_
+  std::map<std::string, std::chrono::steady_clock::time_point> absent_;          // container names; guarded by mu_
+  std::map<std::string, std::chrono::steady_clock::time_point> images_present_;  // guarded by mu_
 };
+
+// How long a look's answer spares the start that follows another request.
+inline constexpr std::chrono::seconds kRecentlySeen{2};
 
 // runAsNonRoot without runAsUser, as the kubelet checks it: the image's
 // USER ("uid", "uid:gid", a name, or "" for root) must be a non-zero number.

@@ -5,7 +5,6 @@
 #include "api/names.h"
 #include "backends/kubernetes/observe_job.h"
 #include "backends/kubernetes/slim.h"
-#include "kube/log_follower.h"
 #include "reconcile/outcome.h"
 #include "render/job.h"
 #include "render/labels.h"
@@ -13,7 +12,6 @@
 namespace ctask::backends {
 
 using kube::DeleteOptions;
-using kube::LogFollowOptions;
 
 namespace resources = kube::resources;
 namespace {
@@ -103,8 +101,8 @@ bool ControlledBy(const Json& object, const std::string& uid) {
 }
 
 JobRuntime::JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
-                       kube::EventRecorder& events, const Clock& clock)
-    : client_(client), jobs_(jobs), pods_(pods), events_(events), clock_(clock) {}
+                       kube::EventRecorder& events, kube::LogStreams* logs, const Clock& clock)
+    : client_(client), jobs_(jobs), pods_(pods), events_(events), logs_(logs), clock_(clock) {}
 
 std::optional<Json> JobRuntime::FindJob(const api::ContainerTask& task, int attempt) {
   const std::string key = JobKey(task, attempt);
@@ -270,22 +268,50 @@ Status JobRuntime::Delete(const api::ContainerTask& task, int attempt) {
   return {};
 }
 
-Status JobRuntime::FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
-                              std::stop_token stop) {
-  std::optional<Json> pod = FindPod(task, attempt);
-  if (!pod) return MakeError(ErrorCode::kUnavailable, "attempt " + std::to_string(attempt) + " has no pod yet");
-  const std::string pod_name = pod->value("metadata", Json::object()).value("name", "");
+namespace {
+
+// A follow on the log loop; destroying it stops it there.
+class StreamsFollow : public runtime::LogFollow {
+ public:
+  StreamsFollow(kube::LogStreams& streams, kube::LogStreams::FollowId id) : streams_(streams), id_(id) {}
+  ~StreamsFollow() override { streams_.Stop(id_); }
+
+ private:
+  kube::LogStreams& streams_;
+  const kube::LogStreams::FollowId id_;
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::LogFollow> JobRuntime::StartFollow(const api::ContainerTask& task, int attempt,
+                                                            runtime::LogCallback on_data, runtime::LogEnd on_end,
+                                                            std::chrono::milliseconds delay) {
+  if (logs_ == nullptr) return nullptr;
   const std::string ns = Namespace(task);
-  LogFollowOptions options;
-  options.container = render::kContainerName;
-  auto still_running = [&]() -> Result<bool> {
-    std::optional<Json> now = pods_.Get(ns + "/" + pod_name);
+  // The pod is looked for when the follow begins, on the loop: read from
+  // the informer's cache, as is whether it still runs.
+  auto pod_name = std::make_shared<std::string>();
+  auto find_pod = [this, index = AttemptIndexValue(task, attempt), attempt, pod_name]() -> Result<std::string> {
+    std::optional<Json> pod = CurrentPod(pods_.ByIndex(index));
+    if (!pod) return MakeError(ErrorCode::kUnavailable, "attempt " + std::to_string(attempt) + " has no pod yet");
+    *pod_name = pod->value("metadata", Json::object()).value("name", "");
+    return *pod_name;
+  };
+  auto still_running = [this, ns, attempt, pod_name]() -> Result<bool> {
+    std::optional<Json> now = pods_.Get(ns + "/" + *pod_name);
     if (!now) return false;  // gone: its log is gone with it
     const Observation o = ObserveAttempt(attempt, Json::object(), now);
     return o.state == WorkloadState::kRunning || o.state == WorkloadState::kWaiting;
   };
-  auto on_line = [&](std::string_view line) { return on_data(runtime::LogStream::kStdout, line); };
-  return FollowLog(client_, ns, pod_name, options, still_running, on_line, stop, clock_);
+  auto on_line = [on_data = std::move(on_data)](std::string_view line) {
+    return on_data(runtime::LogStream::kStdout, line);
+  };
+  kube::LogFollowOptions options;
+  options.container = render::kContainerName;
+  const kube::LogStreams::FollowId id =
+      logs_->Follow(ns, std::move(find_pod), std::move(options), std::move(still_running), std::move(on_line),
+                    std::move(on_end), delay);
+  return std::make_unique<StreamsFollow>(*logs_, id);
 }
 
 }  // namespace ctask::backends

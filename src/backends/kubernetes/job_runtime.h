@@ -18,22 +18,26 @@
 //    and the Job stays, with its history, until Delete.
 //  - Delete deletes the attempt's Job with background propagation (the
 //    garbage collector removes its pod). Absent or foreign is success.
-//  - FollowLogs follows the attempt's pod log (kube/log_follower.h: across
-//    stream breaks, each line once) until the container has terminated.
-//    Kubernetes interleaves stdout and stderr into one log; it is reported
-//    as stdout.
+//  - StartFollow follows the attempt's pod log on the operator's log loop
+//    (kube/log_streams.h: one thread for every follow, across stream
+//    breaks, each line once) until the container has terminated. Without a
+//    loop (a transport that has none) it returns null: logs are not
+//    followed. Kubernetes interleaves stdout and stderr into one log; it is
+//    reported as stdout.
 //
 // Thread-safety: every method may be called from several workers at once.
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
+#include "kube/log_streams.h"
 #include "runtime/runtime.h"
 #include "util/clock.h"
 
@@ -55,17 +59,19 @@ bool ControlledBy(const api::Json& object, const std::string& uid);
 class JobRuntime : public runtime::Runtime, public runtime::LogSource {
  public:
   // All references must outlive the runtime; `jobs` and `pods` are the
-  // informers of the operator's Jobs and Pods, indexed with AttemptIndex.
+  // informers of the operator's Jobs and Pods, indexed with AttemptIndex;
+  // `logs` (may be null) follows the pods' logs.
   JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
-             kube::EventRecorder& events, const Clock& clock = RealClock());
+             kube::EventRecorder& events, kube::LogStreams* logs, const Clock& clock = RealClock());
 
   Status Apply(const api::ContainerTask& task, int attempt) override;
   Result<runtime::Observation> Observe(const api::ContainerTask& task, int attempt) override;
   Status Stop(const api::ContainerTask& task, int attempt, std::chrono::seconds grace) override;
   Status Delete(const api::ContainerTask& task, int attempt) override;
   Status DeleteAll(const api::ContainerTask& task) override;
-  Status FollowLogs(const api::ContainerTask& task, int attempt, const runtime::LogCallback& on_data,
-                    std::stop_token stop) override;
+  std::unique_ptr<runtime::LogFollow> StartFollow(const api::ContainerTask& task, int attempt,
+                                                  runtime::LogCallback on_data, runtime::LogEnd on_end,
+                                                  std::chrono::milliseconds delay) override;
 
  private:
   struct Refusal {
@@ -81,6 +87,7 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
   const kube::Informer& jobs_;
   const kube::Informer& pods_;
   kube::EventRecorder& events_;
+  kube::LogStreams* const logs_;
   const Clock& clock_;
 
   std::mutex mu_;

@@ -35,14 +35,19 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
                                            AttemptIndex);
   pods_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Pods(), OwnedSelector(), SlimPod),
                                            AttemptIndex);
-  tasks_->AddHandler([this](const kube::Delta& d) { Enqueue(d, false); });
+  tasks_->AddHandler([this](const kube::Delta& d) {
+    if (store_) store_->Observed(d);
+    Enqueue(d, false);
+  });
   if (options_.metrics != nullptr) tasks_->AddHandler([this](const kube::Delta& d) { TrackTask(d); });
   jobs_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
   pods_->AddHandler([this](const kube::Delta& d) { Enqueue(d, true); });
 
   events_ = std::make_unique<kube::EventRecorder>(client_, "ctask-operator", options_.identity, options_.log,
                                                   *options_.clock);
-  runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, *options_.clock);
+  log_loop_ = client_.NewStreamLoop();
+  if (log_loop_) log_streams_ = std::make_unique<kube::LogStreams>(client_, *log_loop_);
+  runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, log_streams_.get(), *options_.clock);
   store_ = std::make_unique<KubeTaskStore>(client_, *tasks_);
   reconcile::ManagerOptions manager;
   manager.workers = options_.workers;
@@ -95,6 +100,12 @@ void KubeBackend::TrackBoot(const api::ContainerTask& task) {
   // Any other phase ends the wait for a start; only Running is a boot.
   if (task.status.phase == api::phase::kRunning) {
     options_.metrics->ObserveBootTime(admitted.first, options_.clock->Steady() - admitted.second);
+  }
+}
+
+void KubeBackend::PublishLogFollows() {
+  if (options_.metrics != nullptr && log_streams_) {
+    options_.metrics->SetLogFollows(log_streams_->following(), log_streams_->connections());
   }
 }
 
@@ -166,13 +177,19 @@ KubeBackend::~KubeBackend() {
 void KubeBackend::Enqueue(const kube::Delta& delta, bool owned) {
   const api::Json& meta = delta.object.value("metadata", api::Json::object());
   const std::string ns = meta.value("namespace", api::kDefaultNamespace);
+  // A change of a task's Job or pod (its container started, ended, was
+  // refused) goes before tasks not started yet; the tasks of the initial
+  // list, there before the operator, go after everything that happens
+  // once it runs (reconcile/ready_keys.h).
   if (!owned) {
-    manager_->queue().Add(ns + "/" + meta.value("name", ""));
+    const bool initial = !tasks_->HasSynced();
+    manager_->queue().Add(ns + "/" + meta.value("name", ""),
+                          initial ? reconcile::Priority::kLow : reconcile::Priority::kNormal);
     return;
   }
   const api::Json& labels = meta.value("labels", api::Json::object());
   const std::string task = labels.value(render::kLabelTask, "");
-  if (!task.empty()) manager_->queue().Add(ns + "/" + task);
+  if (!task.empty()) manager_->queue().Add(ns + "/" + task, reconcile::Priority::kHigh);
 }
 
 void KubeBackend::Start() {

@@ -29,9 +29,11 @@
 
 #include "backends/kubernetes/job_runtime.h"
 #include "backends/kubernetes/task_store.h"
+#include "http/stream_loop.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
+#include "kube/log_streams.h"
 #include "metrics/operator_metrics.h"
 #include "metrics/task_phases.h"
 #include "reconcile/manager.h"
@@ -76,6 +78,8 @@ class KubeBackend {
   void PublishWatchRestarts();
   // Sets the tasks waiting and running per queue into the metrics.
   void PublishQueues();
+  // Sets the pod logs followed now into the metrics.
+  void PublishLogFollows();
   const kube::Informer& tasks() const { return *tasks_; }
   kube::EventRecorder& events() { return *events_; }
 
@@ -96,6 +100,10 @@ class KubeBackend {
   std::unique_ptr<kube::Informer> jobs_;
   std::unique_ptr<kube::Informer> pods_;
   std::unique_ptr<kube::EventRecorder> events_;
+  // Every running attempt's log followed on one thread (kube/log_streams.h);
+  // before the runtime and the manager, so it outlives their follows.
+  std::unique_ptr<http::StreamLoop> log_loop_;
+  std::unique_ptr<kube::LogStreams> log_streams_;
   std::unique_ptr<JobRuntime> runtime_;
   std::unique_ptr<KubeTaskStore> store_;
   std::unique_ptr<reconcile::Manager> manager_;

@@ -133,6 +133,7 @@ Result<KubeOperatorEnd> RunKubeOperator(kube::KubeClient& client, kube::KubeClie
     while (SleepFor(kPublishInterval, publishing)) {
       backend.PublishWatchRestarts();
       backend.PublishQueues();
+      backend.PublishLogFollows();
     }
   });
 

@@ -22,6 +22,14 @@ std::optional<api::Json> OwnWrites::Resolve(const std::string& key, std::optiona
   return cached;
 }
 
+void OwnWrites::Seen(const std::string& key, const std::string& resource_version) {
+  std::lock_guard lock(mu_);
+  auto it = written_.find(key);
+  if (it == written_.end()) return;
+  const std::vector<std::string>& replaced = it->second.replaced_versions;
+  if (std::find(replaced.begin(), replaced.end(), resource_version) == replaced.end()) written_.erase(it);
+}
+
 std::vector<std::string> OwnWrites::ReplacedBy(const std::string& key, const api::Json& base) const {
   const std::string base_version = ResourceVersionOf(base);
   std::vector<std::string> replaced;

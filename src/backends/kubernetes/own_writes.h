@@ -43,6 +43,10 @@ class OwnWrites {
   std::vector<std::string> ReplacedBy(const std::string& key, const api::Json& base) const;
 
   void Record(const std::string& key, std::vector<std::string> replaced, api::Json written);
+  // The cache now holds `resource_version` of the key: the record is
+  // dropped unless that is one of the versions it replaced (Resolve's rule,
+  // without a read).
+  void Seen(const std::string& key, const std::string& resource_version);
   void Forget(const std::string& key);
 
  private:

@@ -186,6 +186,15 @@ std::optional<Json> KubeTaskStore::Current(const std::string& key) {
   return written_.Resolve(key, tasks_.Get(key));
 }
 
+void KubeTaskStore::Observed(const kube::Delta& delta) {
+  const std::string key = kube::ObjectKey(delta.object);
+  if (delta.type == kube::Delta::Type::kDeleted) {
+    written_.Forget(key);
+  } else {
+    written_.Seen(key, kube::ResourceVersionOf(delta.object));
+  }
+}
+
 Result<api::ContainerTask> KubeTaskStore::Get(std::string_view ns, std::string_view name) {
   const std::string key = Ns(ns) + "/" + std::string(name);
   std::optional<Json> object = Current(key);
@@ -219,7 +228,8 @@ Status KubeTaskStore::Put(const api::ContainerTask& task) {
       if (it == before.metadata.annotations.end() || it->second != v) annotations[k] = v;
     }
   }
-  const bool add_finalizer = !HasFinalizer(before.metadata) && !before.metadata.deletion_timestamp;
+  const bool add_finalizer = !HasFinalizer(before.metadata) && !before.metadata.deletion_timestamp &&
+                             task.status.phase == api::phase::kRunning;
   if (!annotations.empty() || add_finalizer) {
     Json meta = {{"resourceVersion", version}};
     if (!annotations.empty()) meta["annotations"] = annotations;

@@ -13,10 +13,13 @@
 //    a stale resourceVersion.
 //  - Put writes what changed, conditioned on the record's resourceVersion
 //    (a stale one is kConflict: the reconcile is retried from the cache):
-//    metadata (ctask's annotations, and the finalizer kFinalizer, added on
-//    the first Put so the record stays until Delete) by a JSON merge patch,
-//    then the status through the status subresource. Spec and labels are
-//    the user's: never written.
+//    metadata (ctask's annotations, and the finalizer kFinalizer, added by
+//    the first Put that says the task is Running — from then on its
+//    container has a log that a deletion must let it archive first; a task
+//    whose first status is already its end has its log archived, and saves
+//    the API server the write) by a JSON merge patch, then the status
+//    through the status subresource. Spec and labels are the user's: never
+//    written.
 //  - Delete removes the finalizer, then deletes the task (if it is not being
 //    deleted already); the garbage collector removes what it owns (Jobs,
 //    the log ConfigMap, the NetworkPolicy). Gone is success.
@@ -73,6 +76,11 @@ class KubeTaskStore : public store::Store {
   Result<store::LogSummary> PutResults(const api::ContainerTask& task, std::string_view document) override;
   Result<std::string> ReadResults(std::string_view ns, std::string_view name) override;
   Status PutInputs(const api::ContainerTask& task, const std::map<std::string, std::string>& files) override;
+
+  // Every Delta of the task informer (the backend passes them on): a write
+  // of ours the cache now shows is forgotten, so a task written once and
+  // not read again (a settled one) does not keep its copy for ever.
+  void Observed(const kube::Delta& delta);
 
  private:
   // The task as Get sees it: the cache's object, unless the cache still

@@ -8,6 +8,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "api/names.h"
 #include "fakes/fake_clock.h"
@@ -22,6 +27,38 @@ namespace {
 
 using runtime::Observation;
 using runtime::WorkloadState;
+
+// Forwards to the daemon and keeps "METHOD /path" of every request, so a
+// test can say what a step cost the daemon.
+class CountingTransport : public http::Client {
+ public:
+  explicit CountingTransport(http::ClientPtr inner) : inner_(std::move(inner)) {}
+  Result<http::Response> Do(const http::Request& request) override {
+    Note(request);
+    return inner_->Do(request);
+  }
+  Result<http::Response> Stream(const http::Request& request, const http::DataCallback& on_data) override {
+    Note(request);
+    return inner_->Stream(request, on_data);
+  }
+  // The requests since the last call.
+  std::vector<std::string> Take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(seen_, {});
+  }
+
+ private:
+  void Note(const http::Request& request) {
+    const size_t path = request.url.find('/', request.url.find("//") + 2);
+    std::string what = request.method + " " + request.url.substr(path);
+    what = what.substr(0, what.find('?'));
+    std::lock_guard lock(mu_);
+    seen_.push_back(std::move(what));
+  }
+  http::ClientPtr inner_;
+  std::mutex mu_;
+  std::vector<std::string> seen_;  // guarded by mu_
+};
 
 constexpr const char* kImage = "ctask-test/busybox:latest";
 
@@ -124,7 +161,7 @@ class DockerRuntimeTest : public ::testing::Test {
     ASSERT_TRUE(socket.has_value()) << socket.error().message();
     http::CurlOptions options;
     options.unix_socket_path = *socket;
-    http_ = std::make_unique<http::CurlClient>(options);
+    http_ = std::make_unique<CountingTransport>(std::make_unique<http::CurlClient>(options));
     client_ = std::make_unique<DockerClient>(*http_, *socket);
     Status ping = client_->Ping();
     ASSERT_TRUE(ping.has_value()) << ping.error().message() << " (run hack/docker-up.sh)";
@@ -176,7 +213,7 @@ class DockerRuntimeTest : public ::testing::Test {
 
   std::string ns_;
   fakes::FakeClock clock_{kCreated};
-  std::unique_ptr<http::Client> http_;
+  std::unique_ptr<CountingTransport> http_;
   std::unique_ptr<DockerClient> client_;
   std::shared_ptr<ConfigSet> configs_ = std::make_shared<ConfigSet>();
   std::unique_ptr<DockerRuntime> runtime_;
@@ -188,6 +225,51 @@ TEST_F(DockerRuntimeTest, ObserveIsAbsentBeforeApply) {
   ASSERT_TRUE(o.has_value()) << o.error().message();
   EXPECT_EQ(o->state, WorkloadState::kAbsent);
   EXPECT_EQ(o->attempt, 1);
+}
+
+// A start right after the look that found nothing, with the image seen a
+// moment ago, costs the daemon what `docker run -d` costs it: create and
+// start.
+TEST_F(DockerRuntimeTest, AStartRightAfterALookThatFoundNothingIsCreateAndStart) {
+  api::ContainerTask first = Task({"true"}, "first");
+  ASSERT_TRUE(runtime_->Observe(first, 1).has_value());
+  ASSERT_TRUE(runtime_->Apply(first, 1).has_value());
+  (void)http_->Take();
+  api::ContainerTask t = Task({"true"}, "second");
+  ASSERT_TRUE(runtime_->Observe(t, 1).has_value());
+  EXPECT_EQ(http_->Take().size(), 1u) << "one inspect";
+  ASSERT_TRUE(runtime_->Apply(t, 1).has_value());
+  const std::vector<std::string> sent = http_->Take();
+  ASSERT_EQ(sent.size(), 2u) << ::testing::PrintToString(sent);
+  EXPECT_TRUE(sent[0].starts_with("POST ") && sent[0].ends_with("/containers/create")) << sent[0];
+  EXPECT_TRUE(sent[1].starts_with("POST ") && sent[1].ends_with("/start")) << sent[1];
+  // Without the look just before, the start asks first.
+  api::ContainerTask cold = Task({"true"}, "third");
+  std::this_thread::sleep_for(kRecentlySeen);  // the image's sighting is steady-clock old
+  ASSERT_TRUE(runtime_->Apply(cold, 1).has_value());
+  EXPECT_EQ(http_->Take().size(), 4u) << "inspect the name, inspect the image, create, start";
+}
+
+// A container of the name appearing between the look and the start (a
+// leftover of an earlier task of the name): the create is refused, and the
+// next start settles it the long way.
+TEST_F(DockerRuntimeTest, AContainerThatAppearsAfterTheLookIsSettledByTheNextStart) {
+  api::ContainerTask new_task = Task({"sh", "-c", "echo new"});
+  Result<Observation> o = runtime_->Observe(new_task, 1);
+  ASSERT_TRUE(o.has_value());
+  ASSERT_EQ(o->state, WorkloadState::kAbsent);
+  DockerRuntimeOptions other_options;
+  other_options.clock = &clock_;
+  other_options.configs = configs_;
+  DockerRuntime other(*client_, other_options);
+  api::ContainerTask old_task = Task({"sh", "-c", "echo old"});  // same name, another UID
+  ASSERT_TRUE(other.Apply(old_task, 1).has_value());
+  ASSERT_TRUE(client_->WaitContainer(Name(old_task, 1)).has_value());
+  ASSERT_TRUE(runtime_->Apply(new_task, 1).has_value()) << "the refused create waits for the next pass";
+  ASSERT_TRUE(runtime_->Apply(new_task, 1).has_value());
+  ASSERT_TRUE(client_->WaitContainer(Name(new_task, 1)).has_value());
+  EXPECT_EQ(CountContainers(), 1);
+  EXPECT_EQ(Logs(Name(new_task, 1)), "new\n");
 }
 
 TEST_F(DockerRuntimeTest, ApplyTwiceMakesOneContainer) {

@@ -42,7 +42,7 @@ class JobRuntimeTest : public ::testing::Test {
     jobs_ = std::make_unique<Informer>(*client_, ReflectorOptions{.resource = resources::Jobs()}, AttemptIndex);
     pods_ = std::make_unique<Informer>(*client_, ReflectorOptions{.resource = resources::Pods()}, AttemptIndex);
     events_ = std::make_unique<EventRecorder>(*client_, "ctask", "test");
-    runtime_ = std::make_unique<JobRuntime>(*client_, *jobs_, *pods_, *events_, clock_);
+    runtime_ = std::make_unique<JobRuntime>(*client_, *jobs_, *pods_, *events_, nullptr, clock_);
   }
 
   static api::ContainerTask Task() {

@@ -56,6 +56,20 @@ TEST(OwnWritesTest, OnceTheCacheMovedOnTheRecordIsDropped) {
   EXPECT_EQ(VersionSeen(writes, Task("1")), "1") << "a cache going back is read as it is once the record is gone";
 }
 
+// The informer's deltas drop a record the cache has caught up with, so a
+// task written once and never read again keeps no copy.
+TEST(OwnWritesTest, SeenDropsTheRecordOnceTheCacheShowsAVersionItDidNotReplace) {
+  OwnWrites writes;
+  std::vector<std::string> replaced = writes.ReplacedBy("ns/t", Task("1"));
+  replaced.push_back("2");
+  writes.Record("ns/t", replaced, Task("3", "Running"));
+  writes.Seen("ns/t", "2");  // the patch between: still behind
+  EXPECT_EQ(VersionSeen(writes, Task("1")), "3");
+  writes.Record("ns/t", writes.ReplacedBy("ns/t", Task("3")), Task("5", "Succeeded"));
+  writes.Seen("ns/t", "5");
+  EXPECT_EQ(VersionSeen(writes, Task("3")), "3") << "the record was dropped: the cache is read as it is";
+}
+
 TEST(OwnWritesTest, WritesInARowKeepEveryVersionTheyReplaced) {
   OwnWrites writes;
   // Reconcile 1 writes 1 -> 2 -> 3; reconcile 2 reads 3 (ours) and writes 3 -> 4.
