@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -178,6 +179,32 @@ double WaitDone(Clock::time_point start, Done done, Progress progress) {
   return Seconds(Clock::now() - start);
 }
 
+// What a round cost the API server: every request it answered, from all
+// clients (this benchmark's polls and the fake kubelet's included, alike in
+// every round but for the round's length), and kube-controller-manager's
+// share of them. -1 where a /metrics did not answer.
+struct Cost {
+  double apiserver = 0;
+  double kcm = 0;
+};
+
+Cost CountersNow() {
+  return {ctask::bench::ApiServerRequests(), ctask::bench::KcmRequests()};
+}
+
+Cost Since(const Cost& before) {
+  const Cost now = CountersNow();
+  auto minus = [](double a, double b) { return a < 0 || b < 0 ? -1 : a - b; };
+  return {minus(now.apiserver, before.apiserver), minus(now.kcm, before.kcm)};
+}
+
+std::string PerItem(double requests, int items) {
+  if (requests < 0) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", requests / items);
+  return text;
+}
+
 double IndexedJobRound(kube::KubeClient& client, const std::string& ns, const Options& o) {
   std::cerr << "Indexed Job: " << o.items << " completions at parallelism " << o.parallelism << " in " << ns << "\n";
   const auto start = Clock::now();
@@ -201,7 +228,7 @@ double IndexedJobRound(kube::KubeClient& client, const std::string& ns, const Op
 struct CtaskRound {
   double seconds = 0;
   double peak_rss_mib = 0;
-  double requests = 0;
+  std::map<std::string, double> requests;  // the operator's, by verb
   size_t status_bytes = 0;
 };
 
@@ -234,8 +261,7 @@ CtaskRound ContainerTaskRound(kube::KubeClient& client, const std::string& ns, c
       },
       [&] { return status.value("fanOut", Json::object()).dump().substr(0, 200); });
   round.status_bytes = status.dump().size();
-  const std::map<std::string, double> requests = ctask::bench::SumBy(op.Metrics(), "ctask_kube_api_requests_total", "");
-  round.requests = requests.contains("") ? requests.at("") : 0;
+  round.requests = ctask::bench::SumBy(op.Metrics(), "ctask_kube_api_requests_total", "verb");
   return round;
 }
 
@@ -269,9 +295,15 @@ int main(int argc, char** argv) {
         ctask::bench::WatchFrom(client, resources::Pods(), ns, [&](const kube::WatchEvent& e) { driver.OnPod(e); }));
   }
 
+  Cost before = CountersNow();
   const double first = IndexedJobRound(client, job1.name(), o);
+  const Cost first_cost = Since(before);
+  before = CountersNow();
   const CtaskRound ctask_round = ContainerTaskRound(client, fan.name(), o, tmp + "/operator.log");
+  const Cost ctask_cost = Since(before);
+  before = CountersNow();
   const double second = IndexedJobRound(client, job2.name(), o);
+  const Cost second_cost = Since(before);
   for (std::jthread& w : watches) w.request_stop();
   watches.clear();
   driver.Join();
@@ -284,8 +316,21 @@ int main(int argc, char** argv) {
               o.items / ctask_round.seconds, o.kube_api_qps.empty() ? "default" : o.kube_api_qps.c_str());
   std::printf("Indexed Job, round 2:     %8.1f s  (%.1f items/s)\n", second, o.items / second);
   std::printf("ratio ctask / Indexed Job (mean of 2): %.2f\n", ctask_round.seconds / baseline);
-  std::printf("operator: peak RSS %.1f MiB, %.0f API requests (%.1f per item), final status %zu bytes\n",
-              ctask_round.peak_rss_mib, ctask_round.requests, ctask_round.requests / o.items, ctask_round.status_bytes);
+  double operator_requests = 0;
+  std::string by_verb;
+  for (const auto& [verb, n] : ctask_round.requests) {
+    operator_requests += n;
+    by_verb += (by_verb.empty() ? "" : ", ") + verb + " " + PerItem(n, o.items);
+  }
+  std::printf("operator: peak RSS %.1f MiB, %.0f API requests (%.1f per item: %s), final status %zu bytes\n",
+              ctask_round.peak_rss_mib, operator_requests, operator_requests / o.items, by_verb.c_str(),
+              ctask_round.status_bytes);
+  std::printf(
+      "API server requests per item, all clients (kube-controller-manager's): Indexed Job %s (%s), "
+      "ctask %s (%s), Indexed Job %s (%s)\n",
+      PerItem(first_cost.apiserver, o.items).c_str(), PerItem(first_cost.kcm, o.items).c_str(),
+      PerItem(ctask_cost.apiserver, o.items).c_str(), PerItem(ctask_cost.kcm, o.items).c_str(),
+      PerItem(second_cost.apiserver, o.items).c_str(), PerItem(second_cost.kcm, o.items).c_str());
   std::fflush(stdout);
   std::filesystem::remove_all(tmp);
   return 0;

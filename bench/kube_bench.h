@@ -228,6 +228,60 @@ inline std::map<std::string, double> SumBy(const std::string& metrics, const std
   return by;
 }
 
+// The /metrics text of a test control-plane component on 127.0.0.1:`port`
+// (kube-apiserver, or kube-controller-manager on its secure port), read with
+// $KUBECONFIG's CA and admin credentials (hack/cluster/up.sh signs both
+// servers' certificates with that CA; system:masters may read /metrics on
+// both); "" when it does not answer.
+inline std::string ControlPlaneMetrics(int port) {
+  Result<kube::ClusterConfig> config = kube::LoadKubeconfig({});
+  if (!config) return "";
+  http::CurlOptions tls;
+  tls.ca_data = config->ca_data;
+  tls.ca_file = config->ca_file;
+  tls.client_cert_data = config->client_cert_data;
+  tls.client_cert_file = config->client_cert_file;
+  tls.client_key_data = config->client_key_data;
+  tls.client_key_file = config->client_key_file;
+  tls.insecure = config->insecure;
+  http::CurlClient client(tls);
+  http::Request request;
+  request.method = "GET";
+  request.url = "https://127.0.0.1:" + std::to_string(port) + "/metrics";
+  request.timeout = std::chrono::seconds(10);
+  Result<http::Response> r = client.Do(request);
+  return r && r->status == 200 ? r->body : "";
+}
+
+// kube-controller-manager's secure port (hack/cluster/up.sh).
+inline int KcmPort() {
+  const char* port = std::getenv("CTASK_CLUSTER_KCM_PORT");
+  return port != nullptr ? std::atoi(port) : 20257;
+}
+
+// The requests kube-controller-manager has sent the API server so far (its
+// client's rest_client_requests_total), or -1 when its /metrics does not
+// answer: the Job controller's share of what a run costs the API server.
+inline double KcmRequests() {
+  const std::string metrics = ControlPlaneMetrics(KcmPort());
+  if (metrics.empty()) return -1;
+  const std::map<std::string, double> sum = SumBy(metrics, "rest_client_requests_total", "");
+  return sum.contains("") ? sum.at("") : 0;
+}
+
+// Every request the API server of $KUBECONFIG has answered so far, from
+// all clients (apiserver_request_total; a watch counts when it ends), or -1
+// when its /metrics does not answer.
+inline double ApiServerRequests() {
+  Result<kube::ClusterConfig> config = kube::LoadKubeconfig({});
+  if (!config) return -1;
+  const size_t colon = config->server.rfind(':');
+  const std::string metrics = ControlPlaneMetrics(std::atoi(config->server.c_str() + colon + 1));
+  if (metrics.empty()) return -1;
+  const std::map<std::string, double> sum = SumBy(metrics, "apiserver_request_total", "");
+  return sum.contains("") ? sum.at("") : 0;
+}
+
 // A namespace of the run: created by the constructor, deleted (without
 // waiting) by the destructor.
 class Namespace {

@@ -562,7 +562,14 @@ Json BuildSchema() {
                          {"kind", String("ContainerTask.", 64)},
                          {"metadata", metadata},
                          {"spec", SpecSchema()},
-                         {"status", StatusSchema()},
+                         // A task the operator has not written yet reads
+                         // observedGeneration 0, below every generation (the
+                         // API server starts at 1), so kstatus (Flux's health
+                         // checks) sees it InProgress, not Current. The API
+                         // server defaults on every read from etcd, so this
+                         // holds with the operator down or behind a burst;
+                         // Flux's own CRDs do the same (-1).
+                         {"status", With(StatusSchema(), "default", Json{{"observedGeneration", 0}})},
                      },
                      {"spec"});
   return root;

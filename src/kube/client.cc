@@ -168,14 +168,17 @@ Result<ObjectList> KubeClient::List(const Resource& resource, std::string_view n
 }
 
 Result<ObjectList> KubeClient::ListAll(const Resource& resource, std::string_view ns, ListOptions options,
-                                       int64_t page_size) {
+                                       int64_t page_size, const std::function<void(api::Json&)>& each) {
   options.limit = page_size;
   options.continue_token.clear();
   ObjectList all;
   while (true) {
     Result<ObjectList> page = List(resource, ns, options);
     if (!page) return std::unexpected(page.error());
-    for (api::Json& item : page->items) all.items.push_back(std::move(item));
+    for (api::Json& item : page->items) {
+      if (each) each(item);
+      all.items.push_back(std::move(item));
+    }
     // Every page is a snapshot at the first page's resourceVersion; the
     // last page's is the same, and it is where a watch continues.
     all.resource_version = page->resource_version;

@@ -147,9 +147,12 @@ class KubeClient {
   Result<ObjectList> List(const Resource& resource, std::string_view ns, const ListOptions& options = {});
 
   // Every page, following continue tokens; `page_size` objects per request.
-  // kExpired when a continue token expired mid-way: start again.
+  // kExpired when a continue token expired mid-way: start again. `each`,
+  // when set, is applied to every item as its page arrives: a caller that
+  // keeps only part of each object (an informer's transform) then holds one
+  // page of whole objects at a time, not the whole list.
   Result<ObjectList> ListAll(const Resource& resource, std::string_view ns, ListOptions options = {},
-                             int64_t page_size = 500);
+                             int64_t page_size = 500, const std::function<void(api::Json&)>& each = {});
 
   Result<api::Json> Create(const Resource& resource, std::string_view ns, const api::Json& object,
                            const WriteOptions& options = {});

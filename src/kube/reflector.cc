@@ -54,12 +54,13 @@ bool Reflector::ListUntilDone(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     // resourceVersion "" is a consistent read (quorum), so the snapshot is
     // never older than what this reflector saw before.
-    Result<ObjectList> list = client_.ListAll(options_.resource, options_.ns, list_options, options_.page_size);
+    // The transform runs as each page arrives: the whole objects of one
+    // page are alive at once, not the whole list's (10,000 tasks' managed
+    // fields would be the process's peak, and what the allocator keeps).
+    Result<ObjectList> list =
+        client_.ListAll(options_.resource, options_.ns, list_options, options_.page_size, options_.transform);
     if (list) {
       failures_ = 0;
-      if (options_.transform) {
-        for (api::Json& item : list->items) options_.transform(item);
-      }
       for (const Delta& delta : cache_.Replace(std::move(list->items))) Deliver(delta);
       {
         std::lock_guard lock(mu_);

@@ -28,7 +28,7 @@
 namespace ctask::reconcile {
 
 enum class Priority : uint8_t {
-  kLow = 0,     // the informer's initial list: tasks that were there before the operator
+  kLow = 0,     // the initial list (tasks there before the operator), a Job or pod first seen
   kNormal = 1,  // a task created or changed, a timer come due, a wake-up
   kHigh = 2,    // the task's workload changed: its container started, ended or was refused
 };

@@ -26,13 +26,12 @@ bool WorthWriting(const api::ContainerTask& before, const api::ContainerTask& af
 // late; the container's end wakes the task either way, so the final
 // status loses no time.
 //
-// Nothing else waits. A first attempt's status is written as soon as its
-// workload is seen: until then the task has no status at all, which
-// kstatus (Flux's health checks) reads as Current, so that window stays
-// as short as the operator can make it. And a first attempt's container
-// seen running is written at once: the record must name an attempt that
-// ran before it could vanish unseen (the next pass would take it for one
-// never started).
+// Nothing else waits here. A first attempt's status is written by the pass
+// that sees its workload (which the work queue may put behind a burst of
+// new tasks: until then the task reads the CRD's default, observedGeneration
+// 0, InProgress to kstatus). And a first attempt's container seen running
+// is written at once: the record must name an attempt that ran before it
+// could vanish unseen (the next pass would take it for one never started).
 inline constexpr std::chrono::seconds kRunningGrace(1);
 std::optional<std::chrono::seconds> WriteWait(const api::ContainerTask& before,
                                               const std::optional<runtime::Observation>& observed,

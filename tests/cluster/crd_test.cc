@@ -28,6 +28,24 @@ TEST_F(CrdTest, CrdsApplyAndBecomeEstablished) {
   }
 }
 
+// A task no operator has written yet reads observedGeneration 0, below its
+// generation: kstatus (Flux's health checks) and the Argo CD check see it in
+// progress, not Current, on a get, a list and the create's own answer.
+TEST_F(CrdTest, ATaskNotWrittenYetReadsAsNotObserved) {
+  ASSERT_NO_FATAL_FAILURE(InstallCrd());
+  const std::string file = SourceDir() + "/examples/hello.yaml";
+  BinaryResult created =
+      Kubectl({"create", "-f", file, "-n", ns(), "-o", "jsonpath={.metadata.generation}/{.status.observedGeneration}"});
+  ASSERT_EQ(created.exit_code, 0) << Said(created);
+  EXPECT_EQ(created.out, "1/0");
+  BinaryResult got = Kubectl({"get", "ct", "hello", "-n", ns(), "-o", "jsonpath={.metadata.generation}/{.status}"});
+  ASSERT_EQ(got.exit_code, 0) << Said(got);
+  EXPECT_EQ(got.out, R"(1/{"observedGeneration":0})");
+  BinaryResult listed = Kubectl({"get", "ct", "-n", ns(), "-o", "jsonpath={.items[0].status.observedGeneration}"});
+  ASSERT_EQ(listed.exit_code, 0) << Said(listed);
+  EXPECT_EQ(listed.out, "0");
+}
+
 TEST_F(CrdTest, EveryExampleIsAccepted) {
   ASSERT_NO_FATAL_FAILURE(InstallCrd());
   const auto examples = FilesIn(SourceDir() + "/examples", ".yaml");

@@ -300,6 +300,22 @@ TEST_F(KubeClientTest, ListAllFollowsContinueTokens) {
   EXPECT_EQ(sent[2].url, base + "?limit=1&continue=c2");
 }
 
+// `each` sees every item before the next page is asked for: an informer
+// transforms one page of whole objects at a time.
+TEST_F(KubeClientTest, ListAllAppliesEachToAPageAsItArrives) {
+  Push(Reply(200, R"({"metadata":{"resourceVersion":"9","continue":"c1"},"items":[{"metadata":{"name":"a"}}]})"));
+  Push(Reply(200, R"({"metadata":{"resourceVersion":"9"},"items":[{"metadata":{"name":"b"}}]})"));
+  std::vector<std::string> seen;  // "<name> after <requests sent>"
+  Result<ObjectList> all = client().ListAll(resources::Pods(), "y", {}, 1, [&](api::Json& item) {
+    seen.push_back(item["metadata"]["name"].get<std::string>() + " after " + std::to_string(requests().size()));
+    item.erase("metadata");
+  });
+  ASSERT_TRUE(all.has_value()) << all.error().message();
+  EXPECT_EQ(seen, (std::vector<std::string>{"a after 1", "b after 2"}));
+  ASSERT_EQ(all->items.size(), 2u);
+  EXPECT_FALSE(all->items[0].contains("metadata"));  // what the list keeps is what `each` left
+}
+
 TEST_F(KubeClientTest, ListAllExpiredContinueToken) {
   Push(Reply(200, R"({"metadata":{"continue":"c1"},"items":[]})"));
   Push(Reply(410, StatusBody(410, "Expired", "continue token too old")));

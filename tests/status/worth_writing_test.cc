@@ -46,9 +46,8 @@ TEST(WorthWritingTest, ANamesChangeGoesWithAnythingAUserSees) {
   EXPECT_TRUE(WorthWriting(Pending(), after));
 }
 
-// A first attempt created before its status: its status is written as
-// soon as the workload is seen (a task without one reads as Current to
-// kstatus), whatever it says.
+// A first attempt created before its status: its status is written by
+// the pass that sees the workload, whatever it says.
 TEST(WriteWaitTest, AFirstWorkloadIsWrittenAtOnce) {
   const Timestamp created = Timestamp(std::chrono::seconds(1000));
   api::ContainerTask before;  // nothing written yet

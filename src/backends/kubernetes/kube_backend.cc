@@ -2,6 +2,7 @@
 
 #include "api/names.h"
 #include "api/task_queue.h"
+#include "backends/kubernetes/delta_priority.h"
 #include "backends/kubernetes/slim.h"
 #include "render/labels.h"
 #include "status/decide.h"
@@ -177,19 +178,14 @@ KubeBackend::~KubeBackend() {
 void KubeBackend::Enqueue(const kube::Delta& delta, bool owned) {
   const api::Json& meta = delta.object.value("metadata", api::Json::object());
   const std::string ns = meta.value("namespace", api::kDefaultNamespace);
-  // A change of a task's Job or pod (its container started, ended, was
-  // refused) goes before tasks not started yet; the tasks of the initial
-  // list, there before the operator, go after everything that happens
-  // once it runs (reconcile/ready_keys.h).
+  const reconcile::Priority priority = DeltaPriority(delta.type, owned, !tasks_->HasSynced());
   if (!owned) {
-    const bool initial = !tasks_->HasSynced();
-    manager_->queue().Add(ns + "/" + meta.value("name", ""),
-                          initial ? reconcile::Priority::kLow : reconcile::Priority::kNormal);
+    manager_->queue().Add(ns + "/" + meta.value("name", ""), priority);
     return;
   }
   const api::Json& labels = meta.value("labels", api::Json::object());
   const std::string task = labels.value(render::kLabelTask, "");
-  if (!task.empty()) manager_->queue().Add(ns + "/" + task, reconcile::Priority::kHigh);
+  if (!task.empty()) manager_->queue().Add(ns + "/" + task, priority);
 }
 
 void KubeBackend::Start() {
