@@ -55,6 +55,7 @@ class Informer {
   bool HasSynced() const;
   std::optional<api::Json> Get(std::string_view key) const;
   std::vector<api::Json> List() const;
+  std::vector<std::string> Keys() const { return cache_.Keys(); }
   std::vector<api::Json> ByIndex(const std::string& value) const;
   size_t Size() const { return cache_.Size(); }
   ReflectorStats Stats() const;

@@ -111,6 +111,14 @@ std::vector<api::Json> ObjectCache::List() const {
   return out;
 }
 
+std::vector<std::string> ObjectCache::Keys() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> keys;
+  keys.reserve(objects_.size());
+  for (const auto& [key, object] : objects_) keys.push_back(key);
+  return keys;
+}
+
 size_t ObjectCache::Size() const {
   std::lock_guard lock(mu_);
   return objects_.size();

@@ -63,6 +63,9 @@ class ObjectCache {
 
   std::optional<api::Json> Get(std::string_view key) const;
   std::vector<api::Json> List() const;  // in key order
+  // The keys, in order: for a caller that reads every object one at a time
+  // (List decodes them all at once: 10,000 tasks' trees side by side).
+  std::vector<std::string> Keys() const;
   size_t Size() const;
 
  private:

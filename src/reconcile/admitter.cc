@@ -155,13 +155,13 @@ void Admitter::Track(const api::ContainerTask& task) {
   WakeAll(wake);
 }
 
-void Admitter::TrackAll(const std::vector<api::ContainerTask>& tasks) {
+void Admitter::TrackAll(const std::function<void(const RecordVisitor&)>& records) {
   std::vector<std::string> wake;
   {
     std::lock_guard lock(mu_);
-    for (const api::ContainerTask& record : tasks) {
+    records([this](const api::ContainerTask& record) {
       for (const api::ContainerTask& task : SlotHolders(record)) book_.Set(RefOf(task), SlotFor(task));
-    }
+    });
     wake = OfferLocked();
   }
   WakeAll(wake);

@@ -81,8 +81,11 @@ class Admitter {
   void Track(const api::ContainerTask& task);
   // Track for many records at once, offering slots only once all are in:
   // the book after a restart, where a waiting task must not be offered a
-  // slot that a holding task later in the list has.
-  void TrackAll(const std::vector<api::ContainerTask>& tasks);
+  // slot that a holding task later in the list has. `records` hands each
+  // record to its argument in turn (store::TaskReader::ForEach), so the
+  // records need not all be in memory at once.
+  using RecordVisitor = std::function<void(const api::ContainerTask&)>;
+  void TrackAll(const std::function<void(const RecordVisitor&)>& records);
   // The task is gone: its slot, if any, is free, and its items' slots.
   void Forget(const std::string& key);
   // For a task that wants a slot (status::WantsSlot): granted when its turn

@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -116,6 +117,16 @@ class TaskReader {
   // Every stored task, sorted by (namespace, name). An error result means the
   // store itself could not be read; unreadable records are entries.
   virtual Result<std::vector<ListEntry>> List() = 0;
+
+  // List's entries handed to `visit` one at a time, in List's order; a
+  // reader that can decode them one by one (the Kubernetes backend's,
+  // from its informer) never holds them all at once. An error: as List's.
+  virtual Status ForEach(const std::function<void(ListEntry)>& visit) {
+    Result<std::vector<ListEntry>> all = List();
+    if (!all) return std::unexpected(all.error());
+    for (ListEntry& entry : *all) visit(std::move(entry));
+    return {};
+  }
 
   // The task's log artifact from byte `offset` to its current end, or to an
   // implementation's bound per call (FileStore: 16 MiB; artifacts are far

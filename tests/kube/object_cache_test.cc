@@ -45,6 +45,7 @@ TEST(ObjectCacheTest, ReplaceReportsAddsUpdatesAndDeletesAgainstTheCache) {
   EXPECT_EQ(cache.Size(), 2u);
   EXPECT_FALSE(cache.Get("ns/a").has_value());
   EXPECT_EQ(ResourceVersionOf(*cache.Get("ns/b")), "2");
+  EXPECT_EQ(cache.Keys(), (std::vector<std::string>{"ns/b", "ns/c"})) << "List's order";
 }
 
 TEST(ObjectCacheTest, ApplyFollowsWatchEvents) {

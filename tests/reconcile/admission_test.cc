@@ -148,11 +148,9 @@ TEST_F(AdmissionTest, ARestartedOperatorCountsHeldSlotsFromTheRecords) {
   // A new process: a new admitter, seeded from every record first.
   Open(Limits(1));
   Create(NewTask("b", "default", 1));
-  std::vector<api::ContainerTask> all;
-  Result<std::vector<store::ListEntry>> listed = records.List();
-  ASSERT_TRUE(listed);
-  for (store::ListEntry& e : *listed) all.push_back(*e.task);
-  admitter->TrackAll(all);
+  admitter->TrackAll([&](const Admitter::RecordVisitor& track) {
+    ASSERT_TRUE(records.ForEach([&](store::ListEntry e) { track(*e.task); }));
+  });
   ASSERT_TRUE(Reconcile("b"));
   EXPECT_EQ(Get("b").status.phase, phase::kQueued) << "a holds the only slot";
 }

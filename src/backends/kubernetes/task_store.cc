@@ -210,6 +210,14 @@ Result<std::vector<store::ListEntry>> KubeTaskStore::List() {
   return entries;
 }
 
+Status KubeTaskStore::ForEach(const std::function<void(store::ListEntry)>& visit) {
+  for (const std::string& key : tasks_.Keys()) {
+    // Gone since the keys were read: nothing to visit.
+    if (std::optional<Json> object = tasks_.Get(key)) visit(EntryFor(*object));
+  }
+  return {};
+}
+
 Status KubeTaskStore::Put(const api::ContainerTask& task) {
   const std::string ns = Ns(task.metadata.namespace_);
   const std::string key = ns + "/" + task.metadata.name;

@@ -67,6 +67,8 @@ class KubeTaskStore : public store::Store {
   Status Put(const api::ContainerTask& task) override;
   Result<api::ContainerTask> Get(std::string_view ns, std::string_view name) override;
   Result<std::vector<store::ListEntry>> List() override;
+  // One cached object decoded at a time (List copies the whole cache).
+  Status ForEach(const std::function<void(store::ListEntry)>& visit) override;
   Status Delete(std::string_view ns, std::string_view name) override;
   Result<store::LogWriterPtr> OpenLog(std::string_view ns, std::string_view name, int64_t limit_bytes) override;
   Result<std::string> ReadLog(std::string_view ns, std::string_view name, uint64_t offset) override;
