@@ -6,6 +6,10 @@
 #                        kubectl, sets $server, and refuses a server that is
 #                        not on 127.0.0.1 (benchmarks talk to loopback only)
 #   bench_cluster_down   in the EXIT trap: stops it if bench_cluster_up started it
+#   bench_on_exit ID     sets that trap: at exit the benchmark binary in
+#                        $bench (once set) deletes the namespaces of run ID
+#                        (its --clean-up), then bench_cluster_down; Ctrl-C
+#                        ends the run through it
 #   bench_crds           applies crds/ and waits until every CRD in it is
 #                        Established (the operator checks both kinds at start)
 #                        and its kinds can be listed (a CRD just installed is
@@ -32,6 +36,21 @@ bench_cluster_down() {
     log "stopping the control plane this run started"
     "$CTASK_ROOT/hack/cluster/down.sh" >&2 || true
   fi
+}
+
+bench_on_exit() {
+  bench_run_id=$1
+  trap bench_exit EXIT
+  trap 'log "interrupted"; exit 130' INT TERM
+}
+
+bench_exit() {
+  local status=$?
+  if [ -n "${bench:-}" ] && [ -n "${KUBECONFIG:-}" ]; then
+    "$bench" --clean-up "$bench_run_id" >&2 || log "cleanup: could not delete the namespaces $bench_run_id-*"
+  fi
+  bench_cluster_down
+  exit "$status"
 }
 
 bench_crds() {

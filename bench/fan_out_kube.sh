@@ -38,16 +38,7 @@ done
 
 readonly run_id="bf-$$"
 bench=""
-cleanup() {
-  local status=$?
-  if [ -n "$bench" ] && [ -n "${KUBECONFIG:-}" ]; then
-    "$bench" --clean-up "$run_id" >&2 || log "cleanup: could not delete the namespaces $run_id-*"
-  fi
-  bench_cluster_down
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM
+bench_on_exit "$run_id"
 
 # 1. The control plane and the CRDs.
 bench_cluster_up

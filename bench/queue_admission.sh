@@ -43,16 +43,7 @@ done
 
 readonly run_id="bq-$$"
 bench=""
-cleanup() {
-  local status=$?
-  if [ -n "$bench" ] && [ -n "${KUBECONFIG:-}" ]; then
-    "$bench" --clean-up "$run_id" >&2 || log "cleanup: could not delete the namespace $run_id-q"
-  fi
-  bench_cluster_down
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM
+bench_on_exit "$run_id"
 
 # 1. The control plane and the CRDs (ContainerTask, TaskQueue: the operator
 # watches both).
