@@ -24,7 +24,7 @@ readonly suite=bookworm
 readonly packages=(
   build-essential cmake ninja-build pkg-config
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  prometheus-cpp-dev libcivetweb-dev libssl-dev
+  prometheus-cpp-dev libcivetweb-dev libssl-dev libjemalloc-dev
 )
 
 cache=${CTASK_CACHE:-$HOME/.cache/ctask}/image-base

@@ -15,6 +15,8 @@ packages=(
   # libraries (DESIGN.md section 2)
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev googletest libgtest-dev libgmock-dev
+  # the allocator (util/heap.h; not in sanitizer builds)
+  libjemalloc-dev
   # the operator's inbound HTTP (/metrics, /healthz, /readyz)
   libcivetweb-dev
   # libcrypto: SHA-256 of log artifacts

@@ -1,14 +1,20 @@
 // The allocator's own view of the heap, and giving its free memory back.
 //
-// glibc's malloc keeps memory it has freed in its arenas for reuse, and
-// returns it to the system only from the top of the main heap. So after a
-// burst (the initial list of 10,000 tasks decoded at once) a process's
-// resident set stays near the peak although most of it is free: RSS then
-// measures the allocator's retention, not what the process holds.
-// ReadHeapStats says which is which (mallinfo2), ReleaseFreeHeap hands the
-// free pages back (malloc_trim, which in every arena madvises away whole
-// free pages), and HeapTrimmer does so now and then — Go's runtime
-// scavenger does the same for a Go controller.
+// The operator links jemalloc (CMake option CTASK_JEMALLOC, on except in
+// sanitizer builds, whose allocator is the sanitizer's). glibc's malloc kept
+// an operator with 10,000 cached tasks at ~70 MiB resident for 18 MiB in
+// use: every thread's arena held 64 MiB regions whose pages each kept a few
+// scattered live objects, which malloc_trim cannot release. jemalloc's size
+// classes pack small objects of one size together and its decay returns
+// unused dirty pages over ~10 s, so the same operator settles near 52 MiB
+// (bench/README.md). Under glibc's malloc (a sanitizer build, or
+// -DCTASK_JEMALLOC=OFF) the same functions read mallinfo2 and call
+// malloc_trim; in an ASan build, the sanitizer allocator's figures.
+//
+// ReadHeapStats says how much is held by live objects and how much the
+// allocator keeps, so RSS is not read as the operator's own memory;
+// ReleaseFreeHeap hands the kept pages back now, and HeapTrimmer does so
+// now and then — Go's runtime scavenger does the same for a Go controller.
 //
 // Thread-safety: the functions may be called from any thread; a
 // HeapTrimmer is used from one.
@@ -16,17 +22,21 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string_view>
 #include <thread>
 
 namespace ctask {
 
 struct HeapStats {
-  size_t in_use = 0;  // allocated and not freed (arenas and mmapped chunks)
-  size_t free = 0;    // freed, kept in the arenas for reuse
+  size_t in_use = 0;  // allocated and not freed
+  size_t free = 0;    // resident in the allocator's pages, not allocated
 };
 
 HeapStats ReadHeapStats();
 void ReleaseFreeHeap();
+// "jemalloc", "glibc" or "asan" (a sanitizer build): whose figures
+// ReadHeapStats reads.
+std::string_view HeapAllocatorName();
 
 // A thread that, every `interval`, gives the free heap back when it holds
 // more than `threshold` bytes. Stops on destruction.
