@@ -4,13 +4,14 @@
 // baseline measured in the same run:
 //
 //  1. Job creation: N ContainerTasks waiting when the operator starts (a
-//     backlog, as after a GitOps sync or an operator restart); its Jobs/s
-//     from its first Job to its last (seen by a watch), against N Jobs
-//     created directly through the same client with as many threads as
-//     the operator has workers, from the first request to the last answer,
-//     once before the operator and once after. Ratio = operator Jobs/s /
-//     the two raw rounds' mean Jobs/s. Anchor: the time
-//     kube-controller-manager takes to make the raw Jobs' pods.
+//     backlog, as after a GitOps sync or an operator restart), against N
+//     Jobs created directly through the same client with as many threads
+//     as the operator has workers, once before the operator and once
+//     after. Every round is timed the same way, by the same kind of watch
+//     on its namespace's Jobs: from the first Job seen to the last, scaled
+//     to N (the API server then serves the same watch in every round).
+//     Ratio = operator Jobs/s / the two raw rounds' mean Jobs/s. Anchor:
+//     the time kube-controller-manager takes to make the raw Jobs' pods.
 //  2. The operator's API requests over those N tasks' lives, by verb.
 //  3. Status delay: for each task, the time from its pod's terminal status
 //     (the fake kubelet's write, seen by a watch) to the task's Succeeded
@@ -37,6 +38,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -102,10 +104,53 @@ std::vector<std::string> OperatorArgs(const Options& options, const std::string&
 
 }  // namespace
 
+// The Jobs a watch on one namespace has seen ADDED: how many, and when the
+// first and the last came. Every round is timed by one.
+class JobArrivals {
+ public:
+  JobArrivals(kube::KubeClient& client, const std::string& ns)
+      : watch_(WatchFrom(client, resources::Jobs(), ns, [this](const kube::WatchEvent& e) {
+          if (e.type != "ADDED") return;
+          std::lock_guard lock(mu_);
+          if (seen_++ == 0) first_ = Clock::now();
+          last_ = Clock::now();
+        })) {}
+
+  int seen() const {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+  // From the first Job seen to the last, scaled to N: the rate once the
+  // round runs (a round's first Job has no time before it to count).
+  double Seconds(int n) const {
+    std::lock_guard lock(mu_);
+    return n > 1 ? ctask::bench::Seconds(last_ - first_) * n / (n - 1) : 0;
+  }
+
+  // Waits until `n` Jobs have been seen (dies after `limit`).
+  void WaitFor(int n, std::chrono::seconds limit) const {
+    const auto deadline = Clock::now() + limit;
+    while (seen() < n) {
+      if (Clock::now() > deadline) Die("only " + std::to_string(seen()) + " of " + std::to_string(n) + " Jobs seen");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+ private:
+  mutable std::mutex mu_;
+  int seen_ = 0;
+  Clock::time_point first_;
+  Clock::time_point last_;
+  std::jthread watch_;  // last: stopped before the fields it writes go
+};
+
 // N Jobs created straight through the client, with as many threads as the
-// operator has workers, rendered as the operator renders them: the seconds
-// from the first request to the last answer.
+// operator has workers, rendered as the operator renders them. Timed by the
+// round's JobArrivals, as the operator's round is; `answered` is the time
+// from the first request to the last answer, printed beside it.
 double CreateRawJobs(kube::KubeClient& client, const std::string& ns, const Options& options) {
+  const JobArrivals arrivals(client, ns);
   ctask::api::ContainerTask task;
   task.metadata.namespace_ = ns;
   task.spec.image = "busybox:1.36";
@@ -120,8 +165,11 @@ double CreateRawJobs(kube::KubeClient& client, const std::string& ns, const Opti
     if (!created) return std::unexpected(created.error());
     return {};
   });
-  const double seconds = Seconds(Clock::now() - start);
-  std::cerr << "raw client: " << options.tasks << " Jobs in " << seconds << " s\n";
+  const double answered = Seconds(Clock::now() - start);
+  arrivals.WaitFor(options.tasks, std::chrono::minutes(1));
+  const double seconds = arrivals.Seconds(options.tasks);
+  std::cerr << "raw client: " << options.tasks << " Jobs in " << seconds << " s by the watch (" << answered
+            << " s from the first request to the last answer)\n";
   return seconds;
 }
 
@@ -234,15 +282,7 @@ int main(int argc, char** argv) {
     std::mutex mu;
     std::map<std::string, Clock::time_point> terminal;  // task -> pod terminal seen
     std::map<std::string, Clock::time_point> done;      // task -> Succeeded seen
-    int jobs = 0;
-    Clock::time_point first_job;
-    Clock::time_point last_job;
-    std::jthread job_watch = WatchFrom(client, resources::Jobs(), ns.name(), [&](const kube::WatchEvent& e) {
-      if (e.type != "ADDED") return;
-      std::lock_guard lock(mu);
-      if (jobs++ == 0) first_job = Clock::now();
-      last_job = Clock::now();
-    });
+    std::optional<JobArrivals> jobs(std::in_place, client, ns.name());
     std::jthread pod_watch = WatchFrom(client, resources::Pods(), ns.name(), [&](const kube::WatchEvent& e) {
       const Json& statuses = e.object.value("status", Json::object()).value("containerStatuses", Json::array());
       if (statuses.empty() || !statuses[0].value("state", Json::object()).contains("terminated")) return;
@@ -273,7 +313,7 @@ int main(int argc, char** argv) {
         std::lock_guard lock(mu);
         if (static_cast<int>(done.size()) >= options.tasks) break;
         if (Clock::now() - last_report > std::chrono::seconds(10)) {
-          std::cerr << "  " << jobs << " Jobs, " << terminal.size() << " pods terminated, " << done.size()
+          std::cerr << "  " << jobs->seen() << " Jobs, " << terminal.size() << " pods terminated, " << done.size()
                     << " tasks Succeeded\n";
           last_report = Clock::now();
         }
@@ -286,15 +326,13 @@ int main(int argc, char** argv) {
     }
     {
       std::lock_guard lock(mu);
-      // From its first Job to its last, scaled to N: the rate once it runs
-      // (the baseline's clock, too, starts with its first request).
-      op_seconds = options.tasks > 1 ? Seconds(last_job - first_job) * options.tasks / (options.tasks - 1) : 0;
+      op_seconds = jobs->Seconds(options.tasks);
       for (const auto& [task, at] : done) {
         auto t = terminal.find(task);
         if (t != terminal.end()) delays_ms.push_back(std::chrono::duration<double, std::milli>(at - t->second).count());
       }
     }
-    job_watch.request_stop();
+    jobs.reset();
     pod_watch.request_stop();
     task_watch.request_stop();
     const std::string metrics = op.Metrics();

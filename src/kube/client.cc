@@ -269,7 +269,7 @@ Status KubeClient::Watch(const Resource& resource, std::string_view ns, const Wa
   if (!request) return std::unexpected(request.error().WithContext(what));
   request->timeout = std::chrono::milliseconds(0);  // a stream: bounded by stop and timeoutSeconds
 
-  WatchDecoder decoder;
+  WatchDecoder decoder(options.skipped_fields);
   std::optional<Error> failure;  // why on_data stopped the stream, when it did
   bool caller_stopped = false;
   bool got_data = false;  // only a 2xx body is streamed

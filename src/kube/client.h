@@ -124,6 +124,9 @@ struct WatchOptions {
   // The server ends the stream after this long (client-go picks 5-10 min at
   // random so that watchers do not reconnect in lockstep); 0 = the server's.
   int timeout_seconds = 0;
+  // Fields of each event's object never built as it is parsed
+  // (kube/watch_decoder.h).
+  std::vector<FieldPath> skipped_fields;
 };
 
 struct LogOptions {

@@ -87,6 +87,7 @@ Reflector::WatchEnd Reflector::WatchOnce(const std::stop_token& stop) {
   watch_options.field_selector = options_.field_selector;
   watch_options.resource_version = LastResourceVersion();
   watch_options.allow_bookmarks = true;
+  watch_options.skipped_fields = options_.skipped_fields;
   {
     static thread_local std::minstd_rand random(std::random_device{}());
     const auto min = std::max<int64_t>(options_.min_watch_timeout.count(), 1);

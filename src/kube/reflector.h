@@ -59,6 +59,10 @@ struct ReflectorOptions {
   // reads, so the cache stays small (client-go's TransformFunc). It must
   // keep metadata.name, metadata.namespace and metadata.resourceVersion.
   std::function<void(api::Json& object)> transform;
+  // Fields the transform would drop, left out of watch events as they are
+  // parsed, so they are never built (kube/watch_decoder.h). List pages are
+  // parsed whole and rely on the transform alone.
+  std::vector<FieldPath> skipped_fields;
   // The backoff waits; must outlive the reflector.
   const Clock* clock = &RealClock();
 };

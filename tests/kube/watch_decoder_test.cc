@@ -88,5 +88,41 @@ TEST(WatchDecoderTest, OverLongLineIsAnError) {
   EXPECT_EQ(decoder.Pending(), 0u);
 }
 
+TEST(WatchDecoderTest, SkippedFieldsAreLeftOutAndTheRestIsWhole) {
+  const std::string line =
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"j","managedFields":[{"manager":"kcm"}],)"
+      R"("annotations":{"big":"xxx","small":"y"}},"spec":{"template":{"spec":{"containers":[]}},"suspend":true},)"
+      R"("status":{"template":"kept: same key, other place"},"template":"kept: a key of the object itself"}})"
+      "\n";
+  WatchDecoder decoder({{"metadata", "managedFields"}, {"metadata", "annotations", "big"}, {"spec", "template"}});
+  Result<std::vector<WatchEvent>> events = decoder.Feed(line);
+  ASSERT_TRUE(events.has_value()) << events.error().message();
+  ASSERT_EQ(events->size(), 1u);
+  const api::Json& object = (*events)[0].object;
+  EXPECT_EQ((*events)[0].type, "MODIFIED");
+  EXPECT_EQ(object["metadata"], api::Json({{"name", "j"}, {"annotations", {{"small", "y"}}}}));
+  EXPECT_EQ(object["spec"], api::Json({{"suspend", true}}));
+  EXPECT_EQ(object["status"]["template"], "kept: same key, other place");
+  EXPECT_EQ(object["template"], "kept: a key of the object itself");
+}
+
+TEST(WatchDecoderTest, SkippingReadsOnlyTheObjectNotTheEvent) {
+  // A path names the object's fields: the event's own "type" is never one.
+  WatchDecoder decoder(std::vector<FieldPath>{{"type"}});
+  Result<std::vector<WatchEvent>> events = decoder.Feed(R"({"type":"ADDED","object":{"type":"skipped","name":"a"}})"
+                                                        "\n");
+  ASSERT_TRUE(events.has_value()) << events.error().message();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "ADDED");
+  EXPECT_EQ((*events)[0].object, api::Json({{"name", "a"}}));
+}
+
+TEST(WatchDecoderTest, ABrokenLineIsStillAnErrorWhenSkipping) {
+  WatchDecoder decoder(std::vector<FieldPath>{{"metadata", "managedFields"}});
+  Result<std::vector<WatchEvent>> events = decoder.Feed("{\"type\":\"ADDED\",\"object\":{\"metadata\":\n");
+  ASSERT_FALSE(events.has_value());
+  EXPECT_EQ(events.error().code(), ErrorCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace ctask::kube

@@ -20,22 +20,26 @@ std::string OwnedSelector() {
 
 KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
     : client_(client), options_(std::move(options)) {
-  auto reflector = [&](kube::Resource resource, std::string selector, std::function<void(api::Json&)> slim) {
+  auto reflector = [&](kube::Resource resource, std::string selector, std::function<void(api::Json&)> slim,
+                       std::vector<kube::FieldPath> skipped) {
     kube::ReflectorOptions o;
     o.resource = std::move(resource);
     o.ns = options_.watch_namespace;
     o.label_selector = std::move(selector);
     o.transform = std::move(slim);
+    o.skipped_fields = std::move(skipped);
     o.log = options_.log;
     o.clock = options_.clock;
     return o;
   };
-  tasks_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::ContainerTasks(), "", SlimTask));
-  queues_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::TaskQueues(), "", SlimTask));
-  jobs_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Jobs(), OwnedSelector(), SlimJob),
-                                           AttemptIndex);
-  pods_ = std::make_unique<kube::Informer>(client_, reflector(kube::resources::Pods(), OwnedSelector(), SlimPod),
-                                           AttemptIndex);
+  tasks_ = std::make_unique<kube::Informer>(
+      client_, reflector(kube::resources::ContainerTasks(), "", SlimTask, SkippedTaskFields()));
+  queues_ = std::make_unique<kube::Informer>(
+      client_, reflector(kube::resources::TaskQueues(), "", SlimTask, SkippedTaskFields()));
+  jobs_ = std::make_unique<kube::Informer>(
+      client_, reflector(kube::resources::Jobs(), OwnedSelector(), SlimJob, SkippedJobFields()), AttemptIndex);
+  pods_ = std::make_unique<kube::Informer>(
+      client_, reflector(kube::resources::Pods(), OwnedSelector(), SlimPod, SkippedPodFields()), AttemptIndex);
   tasks_->AddHandler([this](const kube::Delta& d) {
     if (store_) store_->Observed(d);
     Enqueue(d, false);

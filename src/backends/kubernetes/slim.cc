@@ -78,4 +78,18 @@ void SlimPod(Json& pod) {
   }
 }
 
+std::vector<kube::FieldPath> SkippedTaskFields() {
+  return {{"metadata", "managedFields"},
+          {"metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"}};
+}
+
+std::vector<kube::FieldPath> SkippedJobFields() {
+  return {{"metadata", "managedFields"}, {"metadata", "annotations"}, {"spec", "template"}, {"spec", "selector"}};
+}
+
+std::vector<kube::FieldPath> SkippedPodFields() {
+  return {{"metadata", "managedFields"}, {"metadata", "annotations"}, {"spec", "containers"},
+          {"spec", "volumes"},           {"spec", "tolerations"},     {"status", "podIPs"}};
+}
+
 }  // namespace ctask::backends

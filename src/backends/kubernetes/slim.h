@@ -16,15 +16,27 @@
 //  - Pod: spec.nodeName, status.{phase, reason, message, startTime,
 //    conditions of type PodScheduled, containerStatuses (name, state)}
 //
+// Each also has the list of fields its watch leaves out while parsing
+// (ReflectorOptions::skipped_fields): the largest of what it drops, so a
+// burst of Job events does not build the trees the slim copy then frees.
+// Every skipped field is one the slim copy drops anyway.
+//
 // Thread-safety: pure functions.
 #pragma once
 
+#include <vector>
+
 #include "api/json.h"
+#include "kube/watch_decoder.h"
 
 namespace ctask::backends {
 
 void SlimTask(api::Json& task);
 void SlimJob(api::Json& job);
 void SlimPod(api::Json& pod);
+
+std::vector<kube::FieldPath> SkippedTaskFields();
+std::vector<kube::FieldPath> SkippedJobFields();
+std::vector<kube::FieldPath> SkippedPodFields();
 
 }  // namespace ctask::backends

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "kube/watch_decoder.h"
+
 namespace ctask::backends {
 namespace {
 
@@ -89,6 +93,59 @@ TEST(SlimTest, NonObjectsAreLeftAlone) {
   SlimJob(value);
   SlimPod(value);
   EXPECT_EQ(value, "not an object");
+}
+
+// What a watch skips while parsing is only ever what the slim copy drops:
+// a cached object is the same whether its event was parsed whole or not.
+void ExpectSkippingChangesNothingSlimKeeps(const Json& object, const std::vector<kube::FieldPath>& skipped,
+                                           void (*slim)(Json&)) {
+  const std::string line = Json({{"type", "ADDED"}, {"object", object}}).dump() + "\n";
+  Result<std::vector<kube::WatchEvent>> whole = kube::WatchDecoder().Feed(line);
+  Result<std::vector<kube::WatchEvent>> skipping = kube::WatchDecoder(skipped).Feed(line);
+  ASSERT_TRUE(whole.has_value() && skipping.has_value());
+  ASSERT_EQ(whole->size(), 1u);
+  ASSERT_EQ(skipping->size(), 1u);
+  EXPECT_NE((*whole)[0].object, (*skipping)[0].object) << "nothing was skipped: the test proves nothing";
+  Json expected = (*whole)[0].object;
+  slim(expected);
+  Json got = (*skipping)[0].object;
+  slim(got);
+  EXPECT_EQ(got, expected);
+}
+
+TEST(SlimTest, AWatchSkipsOnlyFieldsTheSlimCopyDrops) {
+  Json metadata = Metadata();
+  ExpectSkippingChangesNothingSlimKeeps({{"apiVersion", "ctask.io/v1alpha1"},
+                                         {"kind", "ContainerTask"},
+                                         {"metadata", metadata},
+                                         {"spec", {{"image", "busybox"}, {"template", "a spec field"}}},
+                                         {"status", {{"phase", "Running"}}}},
+                                        SkippedTaskFields(), SlimTask);
+  ExpectSkippingChangesNothingSlimKeeps(
+      {{"apiVersion", "batch/v1"},
+       {"kind", "Job"},
+       {"metadata", metadata},
+       {"spec",
+        {{"suspend", false},
+         {"activeDeadlineSeconds", 60},
+         {"selector", {{"matchLabels", {{"a", "b"}}}}},
+         {"template", {{"spec", {{"containers", Json::array({{{"name", "task"}}})}}}}}}},
+       {"status", {{"active", 1}, {"conditions", Json::array({{{"type", "Complete"}, {"status", "True"}}})}}}},
+      SkippedJobFields(), SlimJob);
+  ExpectSkippingChangesNothingSlimKeeps(
+      {{"apiVersion", "v1"},
+       {"kind", "Pod"},
+       {"metadata", metadata},
+       {"spec",
+        {{"nodeName", "n1"},
+         {"containers", Json::array({{{"name", "task"}}})},
+         {"volumes", Json::array()},
+         {"tolerations", Json::array()}}},
+       {"status",
+        {{"phase", "Succeeded"},
+         {"podIPs", Json::array({{{"ip", "127.0.0.9"}}})},
+         {"containerStatuses", Json::array({{{"name", "task"}, {"state", {{"terminated", {{"exitCode", 0}}}}}}})}}}},
+      SkippedPodFields(), SlimPod);
 }
 
 }  // namespace
