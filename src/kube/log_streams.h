@@ -12,6 +12,9 @@
 //    backoff (200 ms doubling to 5 s, back to 200 ms after a stream that
 //    delivered data); false ends with success. A stream that failed when
 //    the container has ended is followed by one last read of the rest.
+//    After a clean end `still_running` is asked again when the backoff has
+//    passed, and only a second true re-follows: the kubelet ends a follow
+//    cleanly when the container exits, before the cache may show it.
 //  - on_end gets the result once: success, kCancelled when on_line returned
 //    false, any other stream error (kNotFound: the pod is gone,
 //    kPermissionDenied, ...) or still_running's error.
@@ -76,6 +79,8 @@ class LogStreams {
   void Request(FollowId id);  // takes the rate limiter's turn
   void Send(FollowId id);     // starts the stream
   void StreamEnded(FollowId id, const Result<http::Response>& response);
+  void LookAgain(FollowId id);  // after a clean end: re-follow or finish
+  void Finish(FollowId id);     // the container has ended and all is read
   void End(FollowId id, Status status);
   void Drop(FollowId id);
   // Frees what Drop retired. Called on entry from the loop only, where no

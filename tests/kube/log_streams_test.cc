@@ -100,9 +100,34 @@ TEST_F(LogStreamsTest, ResumesAfterBreakWithEachLineOnce) {
 TEST_F(LogStreamsTest, CleanEndWhileRunningRefollows) {
   fake_->Push(StreamReply({L(kT1, "a") + L(kT2, "b") + L(kT2, "c")}));
   fake_->Push(StreamReply({L(kT2, "b") + L(kT2, "c") + L(kT2, "d")}));
-  Status followed = Follow(Running({true, false}));
+  // Running when the stream ends, and still when looked at again.
+  Status followed = Follow(Running({true, true, false}));
   ASSERT_TRUE(followed.has_value()) << followed.error().message();
   EXPECT_EQ(lines_, (std::vector<std::string>{"a\n", "b\n", "c\n", "d\n"}));
+  EXPECT_EQ(fake_->requests().size(), 2u);
+}
+
+TEST_F(LogStreamsTest, CleanEndBeforeTheCacheShowsTheExitAsksNoMore) {
+  // The kubelet ended the follow because the container exited; the pod
+  // update saying so reaches the cache during the backoff.
+  fake_->Push(StreamReply({L(kT1, "a"), std::string(kT2) + " last words"}));
+  Status followed = Follow(Running({true, false}));
+  ASSERT_TRUE(followed.has_value()) << followed.error().message();
+  EXPECT_EQ(lines_, (std::vector<std::string>{"a\n", "last words"}));
+  EXPECT_EQ(fake_->requests().size(), 1u);
+  EXPECT_EQ(loop_->delays(), (std::vector<std::chrono::milliseconds>{200ms}));
+}
+
+TEST_F(LogStreamsTest, StillRunningErrorWhenLookingAgainIsReturned) {
+  fake_->Push(StreamReply({L(kT1, "a")}));
+  size_t calls = 0;
+  Status followed = Follow([&]() -> Result<bool> {
+    if (calls++ == 0) return true;
+    return MakeError(ErrorCode::kInternal, "cache gone");
+  });
+  ASSERT_FALSE(followed.has_value());
+  EXPECT_NE(followed.error().message().find("cache gone"), std::string::npos) << followed.error().message();
+  EXPECT_EQ(fake_->requests().size(), 1u);
 }
 
 TEST_F(LogStreamsTest, StillRunningFalseEndsAndDeliversHeldLine) {
