@@ -7,10 +7,26 @@
 
 #include "util/sleep.h"
 
+// An ASan build: GCC says so with __SANITIZE_ADDRESS__, clang with
+// __has_feature(address_sanitizer).
+#if defined(__SANITIZE_ADDRESS__)
+#define CTASK_ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CTASK_ASAN_BUILD 1
+#endif
+#endif
+
 #if defined(CTASK_JEMALLOC)
 #include <jemalloc/jemalloc.h>
-#elif defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+#elif defined(CTASK_ASAN_BUILD)
+// The sanitizer runtime's allocator interface, declared here: GCC does not
+// install <sanitizer/allocator_interface.h>, clang does.
+extern "C" {
+size_t __sanitizer_get_current_allocated_bytes();  // NOLINT(bugprone-reserved-identifier): ASan's API
+size_t __sanitizer_get_free_bytes();               // NOLINT(bugprone-reserved-identifier): ASan's API
+void __sanitizer_purge_allocator();                // NOLINT(bugprone-reserved-identifier): ASan's API
+}
 #define CTASK_ASAN_ALLOCATOR 1
 #endif
 
