@@ -42,7 +42,8 @@ Result<std::unique_ptr<DirectoryOperator>> DirectoryOperator::Open(DirectoryOper
   op->sync_ = std::make_unique<RecordSync>(
       op->backend_->store(), *op->tombstones_, op->backend_->clock(),
       [self](const std::string& key) { self->backend_->queue().Add(key); },
-      [self](const std::string& line) { self->Log(line); });
+      [self](const std::string& line) { self->Log(line); },
+      [self](const api::ContainerTask& record) { self->backend_->admitter().Track(record); });
   return op;
 }
 

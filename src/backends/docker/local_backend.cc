@@ -121,10 +121,12 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task) {
              previous.error().code() != ErrorCode::kInternal) {  // unreadable: replaced below
     return std::unexpected(previous.error());
   }
-  return CreateRecord(backend.store(), backend.clock(), std::move(task));
+  Result<api::ContainerTask> created = CreateRecord(backend.store(), backend.clock(), std::move(task));
+  if (!created) return std::unexpected(created.error());
+  return {};
 }
 
-Status CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask task) {
+Result<api::ContainerTask> CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask task) {
   Result<std::string> uid = NewUuid();
   if (!uid) return std::unexpected(uid.error());
   task.metadata.namespace_ = api::NamespaceOrDefault(task.metadata.namespace_);
@@ -134,7 +136,8 @@ Status CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask 
   task.metadata.resource_version.clear();
   task.metadata.deletion_timestamp.reset();
   task.status = {};
-  return store.Put(task);
+  if (Status put = store.Put(task); !put) return std::unexpected(put.error());
+  return task;
 }
 
 }  // namespace ctask::backends

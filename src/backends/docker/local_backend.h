@@ -92,8 +92,9 @@ Status SubmitFresh(LocalBackend& backend, api::ContainerTask task);
 
 // Puts `task` as a new record (fresh UID, generation 1, created now, no
 // status) over whatever record of that name is there: the caller knows there
-// is none, or that it may go without its containers.
-Status CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask task);
+// is none, or that it may go without its containers. Returns the record as
+// written.
+Result<api::ContainerTask> CreateRecord(store::Store& store, const Clock& clock, api::ContainerTask task);
 
 // Read-modify-write of a record, retried on conflicts with the reconciler.
 Status UpdateRecord(store::Store& store, const std::string& ns, const std::string& name,

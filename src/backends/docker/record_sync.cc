@@ -44,11 +44,13 @@ void RecordSync::Create(const std::string& key, const DesiredTask& want) {
   tombstones_.Remove(ns, name);
   api::ContainerTask task = want.task;
   task.metadata.annotations[kAnnotationSourceFile] = want.file;
-  if (Status created = CreateRecord(store_, clock_, std::move(task)); !created) {
+  Result<api::ContainerTask> created = CreateRecord(store_, clock_, std::move(task));
+  if (!created) {
     log_("task " + key + ": cannot create its record: " + created.error().message());
     return;
   }
   log_("task " + key + ": created from " + want.file);
+  if (created_) created_(*created);
   enqueue_(key);
 }
 

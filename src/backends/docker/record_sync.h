@@ -11,7 +11,8 @@
 // directory. A record of the same name that is not from the directory is
 // replaced: marked for deletion first, created from the file next sync.
 // A task its TTL removed while its manifest stays is not created again
-// (tombstones.h). Every key it touches goes to `enqueue`.
+// (tombstones.h). Every key it touches goes to `enqueue`; a new record
+// goes to `created` first, in creation order.
 //
 // Thread-safety: none; the directory operator's loop owns it.
 #pragma once
@@ -34,9 +35,21 @@ class RecordSync {
  public:
   using Enqueue = std::function<void(const std::string& key)>;
   using Log = std::function<void(const std::string& line)>;
+  // Told of each new record before its key is queued: the admitter tracks
+  // it then (Admitter::Track), so tasks created in one sync wait in the
+  // order they were created whichever worker reaches one first. Without
+  // it, a worker could ask for beta-2's slot before another had shown the
+  // admitter beta-1, and beta-2 would go first.
+  using Created = std::function<void(const api::ContainerTask& record)>;
 
-  RecordSync(store::Store& store, Tombstones& tombstones, const Clock& clock, Enqueue enqueue, Log log)
-      : store_(store), tombstones_(tombstones), clock_(clock), enqueue_(std::move(enqueue)), log_(std::move(log)) {}
+  RecordSync(store::Store& store, Tombstones& tombstones, const Clock& clock, Enqueue enqueue, Log log,
+             Created created = {})
+      : store_(store),
+        tombstones_(tombstones),
+        clock_(clock),
+        enqueue_(std::move(enqueue)),
+        log_(std::move(log)),
+        created_(std::move(created)) {}
 
   void Sync(const TasksDir& tasks_dir);
 
@@ -55,6 +68,7 @@ class RecordSync {
   const Clock& clock_;
   const Enqueue enqueue_;
   const Log log_;
+  const Created created_;
   std::set<std::string> said_;
 };
 

@@ -30,8 +30,17 @@ class RecordSyncTest : public testing::TasksDirFiles {
     tasks_dir_ = std::make_unique<TasksDir>(tasks().string());
     tombstones_ = std::make_unique<Tombstones>(store_->root());
     sync_ = std::make_unique<RecordSync>(
-        *store_, *tombstones_, RealClock(), [this](const std::string& key) { enqueued_.push_back(key); },
-        [this](const std::string& line) { lines_.push_back(line); });
+        *store_, *tombstones_, RealClock(),
+        [this](const std::string& key) {
+          enqueued_.push_back(key);
+          steps_.push_back("queued " + key);
+        },
+        [this](const std::string& line) { lines_.push_back(line); },
+        [this](const api::ContainerTask& record) {
+          EXPECT_EQ(record.metadata.uid, Record(record.metadata.name).metadata.uid) << "the record as written";
+          created_.push_back(record.metadata.name);
+          steps_.push_back("created " + record.metadata.name);
+        });
   }
   void ScanAndSync() {
     tasks_dir_->Scan();
@@ -60,6 +69,8 @@ class RecordSyncTest : public testing::TasksDirFiles {
   std::unique_ptr<TasksDir> tasks_dir_;
   std::vector<std::string> enqueued_;
   std::vector<std::string> lines_;
+  std::vector<std::string> created_;  // names told to `created`, in order
+  std::vector<std::string> steps_;    // created and queued, in order
 };
 
 TEST_F(RecordSyncTest, ANewTaskBecomesAFreshRecordNamingItsFile) {
@@ -70,12 +81,24 @@ TEST_F(RecordSyncTest, ANewTaskBecomesAFreshRecordNamingItsFile) {
   EXPECT_FALSE(one.metadata.uid.empty());
   EXPECT_EQ(one.metadata.annotations.at(kAnnotationSourceFile), (tasks() / "a.yaml").string());
   EXPECT_EQ(enqueued_, (std::vector<std::string>{"default/one"}));
+  EXPECT_EQ(created_, (std::vector<std::string>{"one"}));
   EXPECT_TRUE(Said("task default/one: created from")) << lines_.front();
 
   enqueued_.clear();
   ScanAndSync();  // nothing changed: nothing written, nothing queued
   EXPECT_TRUE(enqueued_.empty());
+  EXPECT_EQ(created_.size(), 1u) << "a record already there is not new";
   EXPECT_EQ(Record("one").metadata.resource_version, one.metadata.resource_version);
+}
+
+TEST_F(RecordSyncTest, EachNewRecordIsToldInCreationOrderBeforeItsKeyIsQueued) {
+  // The admitter learns of every task of a sync before any worker can ask
+  // for a slot for one of them, in the order they were created.
+  Write("a.yaml", TaskYaml("beta-2") + "---\n" + TaskYaml("beta-1") + "---\n" + TaskYaml("alpha-1"));
+  ScanAndSync();
+  EXPECT_EQ(steps_, (std::vector<std::string>{"created alpha-1", "queued default/alpha-1", "created beta-1",
+                                              "queued default/beta-1", "created beta-2", "queued default/beta-2"}));
+  EXPECT_LE(Record("beta-1").metadata.creation_timestamp, Record("beta-2").metadata.creation_timestamp);
 }
 
 TEST_F(RecordSyncTest, AChangedSpecBumpsTheGenerationAndARefusedChangeKeepsTheSpec) {
