@@ -2,6 +2,7 @@
 
 #include <future>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "util/backoff.h"
@@ -192,11 +193,8 @@ void LogStreams::StreamEnded(FollowId id, const Result<http::Response>& response
     }
   }
   // 1. Is there more to come?
-  Result<bool> running = f.still_running();
-  if (f.dropped) return;  // stopped from inside still_running
-  if (!running) {
-    return End(id, std::unexpected(running.error().WithContext(f.what + ": check whether the container runs")));
-  }
+  const std::optional<bool> running = AskStillRunning(id);
+  if (!running) return;
   if (!*running && streamed) return Finish(id);
   // 2. The stream broke and the container has ended since: read the rest
   // once, without following.
@@ -220,16 +218,22 @@ void LogStreams::StreamEnded(FollowId id, const Result<http::Response>& response
 
 void LogStreams::LookAgain(FollowId id) {
   Sweep();
-  auto it = follows_.find(id);
-  if (it == follows_.end()) return;  // stopped while it waited
-  State& f = *it->second;
-  Result<bool> running = f.still_running();
-  if (f.dropped) return;
-  if (!running) {
-    return End(id, std::unexpected(running.error().WithContext(f.what + ": check whether the container runs")));
-  }
+  if (!follows_.contains(id)) return;  // stopped while it waited
+  const std::optional<bool> running = AskStillRunning(id);
+  if (!running) return;
   if (*running) return Request(id);
   Finish(id);
+}
+
+std::optional<bool> LogStreams::AskStillRunning(FollowId id) {
+  State& f = *follows_.at(id);
+  Result<bool> running = f.still_running();
+  if (f.dropped) return std::nullopt;  // stopped from inside still_running
+  if (!running) {
+    End(id, std::unexpected(running.error().WithContext(f.what + ": check whether the container runs")));
+    return std::nullopt;
+  }
+  return *running;
 }
 
 void LogStreams::Finish(FollowId id) {

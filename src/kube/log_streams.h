@@ -33,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,10 @@ class LogStreams {
   void Send(FollowId id);     // starts the stream
   void StreamEnded(FollowId id, const Result<http::Response>& response);
   void LookAgain(FollowId id);  // after a clean end: re-follow or finish
-  void Finish(FollowId id);     // the container has ended and all is read
+  // still_running for `id`; nullopt when the follow ended meanwhile (its
+  // error went to on_end, or it was stopped from inside).
+  std::optional<bool> AskStillRunning(FollowId id);
+  void Finish(FollowId id);  // the container has ended and all is read
   void End(FollowId id, Status status);
   void Drop(FollowId id);
   // Frees what Drop retired. Called on entry from the loop only, where no

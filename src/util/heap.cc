@@ -27,7 +27,6 @@ size_t __sanitizer_get_current_allocated_bytes();  // NOLINT(bugprone-reserved-i
 size_t __sanitizer_get_free_bytes();               // NOLINT(bugprone-reserved-identifier): ASan's API
 void __sanitizer_purge_allocator();                // NOLINT(bugprone-reserved-identifier): ASan's API
 }
-#define CTASK_ASAN_ALLOCATOR 1
 #endif
 
 namespace ctask {
@@ -70,7 +69,7 @@ std::string_view HeapAllocatorName() {
   return "jemalloc";
 }
 
-#elif defined(CTASK_ASAN_ALLOCATOR)
+#elif defined(CTASK_ASAN_BUILD)
 
 // A sanitizer build allocates through ASan's allocator, which glibc's
 // mallinfo2 does not see.
