@@ -171,7 +171,9 @@ TEST_F(QueueE2eTest, LimitsHoldAndQueuesTakeTurnsFirstComeFirstServed) {
     for (int i = 1; i <= 4; ++i) names.push_back(std::string(queue) + "-" + std::to_string(i));
   }
   std::string all;
-  for (const std::string& name : names) all += SleepTask(name, 1) + "---\n";
+  // 3 s each: every record is written (and tracked) long before the first
+  // task ends, under a loaded -j2 run too, so "every queue has work" holds.
+  for (const std::string& name : names) all += SleepTask(name, 3) + "---\n";
   WriteFile(tasks_ / "tasks.yaml", all);
   Sampler sampler(Records(), *docker_, ns_);
   Background op(OperatorArgs({"--max-running", "2", "--queue-max-running", "1"}), dir_, "operator");
