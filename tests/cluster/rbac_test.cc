@@ -86,7 +86,7 @@ TEST_F(RbacTest, OperatorMayDoWhatTheBackendNeeds) {
   add("containertasks.ctask.io", "finalizers", {"update"});
   add("taskqueues.ctask.io", "", {"get", "list", "watch"});
   add("jobs.batch", "", {"get", "list", "watch", "create", "delete", "patch"});
-  add("pods", "", {"get", "list", "watch"});
+  add("pods", "", {"get", "list", "watch", "create", "delete"});  // a fan-out's items (docs/fan-out.md)
   add("pods", "log", {"get"});
   add("configmaps", "", {"get", "list", "watch", "create", "update", "patch", "delete"});
   add("networkpolicies.networking.k8s.io", "", {"get", "list", "watch", "create", "patch", "delete"});
@@ -104,8 +104,9 @@ TEST_F(RbacTest, OperatorIsRefusedEverythingElse) {
       refused.push_back({verb, "secrets", "", where});
     }
   }
-  // Pods are the Job controller's to make and the garbage collector's to remove.
-  for (const char* verb : {"create", "delete", "update", "patch"}) refused.push_back({verb, "pods", "", "ns"});
+  // Pods are created and deleted whole (a fan-out's items), never rewritten.
+  for (const char* verb : {"update", "patch"}) refused.push_back({verb, "pods", "", "ns"});
+  refused.push_back({"update", "pods", "status", "ns"});
   refused.push_back({"create", "pods", "exec", "ns"});
   refused.push_back({"create", "pods", "eviction", "ns"});
   // Tasks are the user's to create; jobs only in the batch group and never

@@ -2,7 +2,7 @@
 // --backend kubernetes`, tasks applied with kubectl, the fake kubelet as the
 // node. A driver thread plays every item's pod as the test says (run, then
 // exit with a code and a termination message), and counts the items' pods
-// running at once all through the test. The items' Jobs, results ConfigMap
+// running at once all through the test. The items' pods, results ConfigMap
 // and log ConfigMaps are read back through the API.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -26,19 +26,32 @@ using Script = std::function<std::pair<int, std::string>(int index, int attempt,
 
 class FanOutE2eTest : public KubeOperatorTest {
  protected:
-  // The Jobs of task `task`'s items: name -> (index, attempt).
-  std::map<std::string, std::pair<int, int>> ItemJobs(const std::string& task) {
-    std::map<std::string, std::pair<int, int>> out;
-    Result<kube::ObjectList> jobs =
-        client().List(kube::resources::Jobs(), ns(), kube::ListOptions{.label_selector = "ctask.io/task=" + task});
-    if (!jobs) return out;
-    for (const api::Json& job : jobs->items) {
-      const api::Json labels = job["metadata"].value("labels", api::Json::object());
+  struct ItemPod {
+    int index = 0;
+    int attempt = 0;
+    api::Json pod;
+  };
+  // The pods of task `task`'s items, by name.
+  std::map<std::string, ItemPod> ItemPods(const std::string& task) {
+    std::map<std::string, ItemPod> out;
+    Result<kube::ObjectList> pods =
+        client().List(kube::resources::Pods(), ns(), kube::ListOptions{.label_selector = "ctask.io/task=" + task});
+    if (!pods) return out;
+    for (api::Json& pod : pods->items) {
+      const api::Json labels = pod["metadata"].value("labels", api::Json::object());
       if (!labels.contains("ctask.io/item")) continue;
-      out[job["metadata"].value("name", "")] = {std::stoi(labels.value("ctask.io/item", "0")),
-                                                std::stoi(labels.value("ctask.io/attempt", "0"))};
+      const std::string name = pod["metadata"].value("name", "");
+      out[name] = {std::stoi(labels.value("ctask.io/item", "0")), std::stoi(labels.value("ctask.io/attempt", "0")),
+                   std::move(pod)};
     }
     return out;
+  }
+
+  // How many Jobs task `task` has (items run as bare pods: none for a fan-out).
+  size_t JobsOf(const std::string& task) {
+    Result<kube::ObjectList> jobs =
+        client().List(kube::resources::Jobs(), ns(), kube::ListOptions{.label_selector = "ctask.io/task=" + task});
+    return jobs ? jobs->items.size() : 0;
   }
 
   // Plays each item pod of `task` as `script` says, on its own thread,
@@ -59,23 +72,18 @@ class FanOutE2eTest : public KubeOperatorTest {
    private:
     void Run() {
       while (!stop_) {
-        for (const auto& [job, item] : test_.ItemJobs(task_)) {
-          if (done_.contains(job)) continue;
-          Result<kube::ObjectList> pods = test_.client().List(kube::resources::Pods(), test_.ns(),
-                                                              kube::ListOptions{.label_selector = "job-name=" + job});
-          if (!pods || pods->items.empty()) continue;
-          const api::Json& pod = pods->items.front();
-          const std::string name = pod["metadata"].value("name", "");
-          if (!running_.contains(job)) {
+        for (const auto& [name, item] : test_.ItemPods(task_)) {
+          if (done_.contains(name)) continue;
+          if (!running_.contains(name)) {
             if (!test_.kubelet_->SetRunning(test_.ns(), name)) continue;
-            running_.insert(job);
+            running_.insert(name);
             continue;  // seen running by the next round's count first
           }
-          const auto [code, message] = script_(item.first, item.second, pod);
+          const auto [code, message] = script_(item.index, item.attempt, item.pod);
           if (code < 0) continue;  // keeps running
           if (test_.kubelet_->Exit(test_.ns(), name, code, code == 0 ? "Completed" : "Error", message)) {
-            done_.insert(job);
-            running_.erase(job);
+            done_.insert(name);
+            running_.erase(name);
           }
         }
         max_running_ = std::max<int>(max_running_, static_cast<int>(running_.size()));
@@ -130,7 +138,13 @@ TEST_F(FanOutE2eTest, TwentyItemsAtParallelismFourEndSucceededWithTwentyResults)
   ASSERT_TRUE(done.fan_out);
   EXPECT_EQ(done.fan_out->succeeded, 20);
   EXPECT_EQ(done.fan_out->succeeded_indexes, "0-19");
-  EXPECT_EQ(ItemJobs("map").size(), 20u) << "one Job per item";
+  EXPECT_EQ(ItemPods("map").size(), 20u) << "one pod per item";
+  EXPECT_EQ(JobsOf("map"), 0u) << "items run as bare pods, with no Job each";
+  for (const auto& [name, item] : ItemPods("map")) {
+    const api::Json& owner = item.pod["metadata"]["ownerReferences"][0];
+    EXPECT_EQ(owner.value("kind", ""), "ContainerTask") << name;
+    EXPECT_TRUE(owner.value("controller", false)) << name;
+  }
   const api::Json results = Results("map");
   ASSERT_TRUE(results.is_object());
   ASSERT_EQ(results["items"].size(), 20u);
@@ -159,9 +173,9 @@ TEST_F(FanOutE2eTest, AFailingItemIsRetriedAloneAndFailFastStopsTheRest) {
     ASSERT_TRUE(failed.fan_out);
     EXPECT_EQ(failed.fan_out->failed_indexes, "2");
     EXPECT_EQ(failed.fan_out->succeeded_indexes, "0-1,3");
-    std::map<int, int> jobs_per_item;
-    for (const auto& [job, item] : ItemJobs("retry")) ++jobs_per_item[item.first];
-    EXPECT_EQ(jobs_per_item, (std::map<int, int>{{0, 1}, {1, 1}, {2, 2}, {3, 1}})) << "item 2 retried alone";
+    std::map<int, int> pods_per_item;
+    for (const auto& [name, item] : ItemPods("retry")) ++pods_per_item[item.index];
+    EXPECT_EQ(pods_per_item, (std::map<int, int>{{0, 1}, {1, 1}, {2, 2}, {3, 1}})) << "item 2 retried alone";
   }
 
   ApplyTask("fast", "  completions: 8\n  parallelism: 3\n  failFast: true\n");
@@ -171,8 +185,11 @@ TEST_F(FanOutE2eTest, AFailingItemIsRetriedAloneAndFailFastStopsTheRest) {
   const api::ContainerTaskStatus failed = WaitPhase("fast", "Failed");
   EXPECT_NE(failed.message.find("item 0 failed"), std::string::npos) << failed.message;
   ASSERT_TRUE(WaitFor([&] { return FanOutStatus("fast").value("cancelled", 0) == 2; })) << FanOutStatus("fast").dump();
+  // Stopping an item deletes its pod (the kubelet kills it first): only
+  // item 0's, which failed, is left.
+  ASSERT_TRUE(WaitFor([&] { return ItemPods("fast").size() == 1; })) << ItemPods("fast").size() << " pods left";
   driver.Stop();
-  for (const auto& [job, item] : ItemJobs("fast")) EXPECT_LT(item.first, 3) << job << ": never started";
+  for (const auto& [name, item] : ItemPods("fast")) EXPECT_EQ(item.index, 0) << name;
 }
 
 TEST_F(FanOutE2eTest, ASuccessPolicyOfKSucceedsEarly) {
@@ -185,7 +202,7 @@ TEST_F(FanOutE2eTest, ASuccessPolicyOfKSucceedsEarly) {
   driver.Stop();
   // Items 0-2 start; item 3 may start in the room item 0 leaves before
   // item 1's success meets the policy; none after that.
-  for (const auto& [job, item] : ItemJobs("some")) EXPECT_LT(item.first, 4) << job << ": never started";
+  for (const auto& [name, item] : ItemPods("some")) EXPECT_LT(item.index, 4) << name << ": never started";
 }
 
 TEST_F(FanOutE2eTest, KilledMidFanOutEveryItemRunsExactlyOnce) {
@@ -199,10 +216,10 @@ TEST_F(FanOutE2eTest, KilledMidFanOutEveryItemRunsExactlyOnce) {
   StartOperator("operator-2");
   WaitPhase("kill", "Succeeded");
   driver.Stop();
-  std::map<int, int> jobs_per_item;
-  for (const auto& [job, item] : ItemJobs("kill")) ++jobs_per_item[item.first];
-  ASSERT_EQ(jobs_per_item.size(), 10u);
-  for (const auto& [index, jobs] : jobs_per_item) EXPECT_EQ(jobs, 1) << "item " << index << " ran exactly once";
+  std::map<int, int> pods_per_item;
+  for (const auto& [name, item] : ItemPods("kill")) ++pods_per_item[item.index];
+  ASSERT_EQ(pods_per_item.size(), 10u);
+  for (const auto& [index, pods] : pods_per_item) EXPECT_EQ(pods, 1) << "item " << index << " ran exactly once";
   const api::Json results = Results("kill");
   ASSERT_TRUE(results.is_object());
   EXPECT_EQ(results["items"].size(), 10u);

@@ -29,11 +29,11 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
+#include <vector>
 
+#include "backends/kubernetes/task_children.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -74,14 +74,9 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
                                                   std::chrono::milliseconds delay) override;
 
  private:
-  struct Refusal {
-    std::string reason;
-    std::string message;
-  };
   // The attempt's Job: from the cache, else one this process just created.
   std::optional<api::Json> FindJob(const api::ContainerTask& task, int attempt);
   std::optional<api::Json> FindPod(const api::ContainerTask& task, int attempt) const;
-  Status Refuse(const api::ContainerTask& task, int attempt, Refusal refusal);
 
   kube::KubeClient& client_;
   const kube::Informer& jobs_;
@@ -90,12 +85,8 @@ class JobRuntime : public runtime::Runtime, public runtime::LogSource {
   kube::LogStreams* const logs_;
   const Clock& clock_;
 
-  std::mutex mu_;
-  // Jobs created here that the informer had not delivered yet, by
-  // "namespace/name"; dropped once the cache holds them.
-  std::map<std::string, api::Json> created_;  // guarded by mu_
-  // Attempts that cannot run, by AttemptIndexValue.
-  std::map<std::string, Refusal> refused_;  // guarded by mu_
+  CreatedNotSeen created_;
+  RefusedAttempts refused_;
 };
 
 }  // namespace ctask::backends

@@ -52,7 +52,7 @@ KubeBackend::KubeBackend(kube::KubeClient& client, KubeBackendOptions options)
                                                   *options_.clock);
   log_loop_ = client_.NewStreamLoop();
   if (log_loop_) log_streams_ = std::make_unique<kube::LogStreams>(client_, *log_loop_);
-  runtime_ = std::make_unique<JobRuntime>(client_, *jobs_, *pods_, *events_, log_streams_.get(), *options_.clock);
+  runtime_ = std::make_unique<KubeRuntime>(client_, *jobs_, *pods_, *events_, log_streams_.get(), *options_.clock);
   store_ = std::make_unique<KubeTaskStore>(client_, *tasks_);
   reconcile::ManagerOptions manager;
   manager.workers = options_.workers;

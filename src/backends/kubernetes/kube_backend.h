@@ -9,7 +9,7 @@
 //
 // The flow: informer Deltas -> task keys on the queue (a Job's or Pod's
 // Delta is its task's key, from the ctask labels) -> workers run
-// TaskReconciler::Reconcile(key) -> JobRuntime creates/observes Jobs,
+// TaskReconciler::Reconcile(key) -> KubeRuntime creates/observes Jobs (pods for fan-out items),
 // KubeTaskStore writes status, EventRecorder records transitions.
 //
 // Start() starts the informers; WaitForSync() blocks until each has listed
@@ -27,7 +27,7 @@
 #include <stop_token>
 #include <string>
 
-#include "backends/kubernetes/job_runtime.h"
+#include "backends/kubernetes/kube_runtime.h"
 #include "backends/kubernetes/task_store.h"
 #include "http/stream_loop.h"
 #include "kube/client.h"
@@ -104,7 +104,7 @@ class KubeBackend {
   // before the runtime and the manager, so it outlives their follows.
   std::unique_ptr<http::StreamLoop> log_loop_;
   std::unique_ptr<kube::LogStreams> log_streams_;
-  std::unique_ptr<JobRuntime> runtime_;
+  std::unique_ptr<KubeRuntime> runtime_;
   std::unique_ptr<KubeTaskStore> store_;
   std::unique_ptr<reconcile::Manager> manager_;
   std::atomic<bool> running_{false};

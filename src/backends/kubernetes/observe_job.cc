@@ -207,6 +207,20 @@ runtime::Observation ObserveAttempt(int attempt, const std::optional<Json>& job,
   return o;
 }
 
+runtime::Observation ObservePodAttempt(int attempt, const std::optional<Json>& pod) {
+  Observation o;
+  o.attempt = attempt;
+  if (!pod) return o;
+  const Json& meta = pod->value("metadata", Json::object());
+  o.workload_name = Str(meta, "name");
+  o.created_at = Time(meta, "creationTimestamp");
+  ObservePod(*pod, o);
+  if (o.state == WorkloadState::kExited && Str(pod->value("status", Json::object()), "reason") == "DeadlineExceeded") {
+    o.deadline_exceeded = true;
+  }
+  return o;
+}
+
 std::optional<Json> CurrentPod(const std::vector<Json>& pods) {
   const Json* best = nullptr;
   bool best_live = false;

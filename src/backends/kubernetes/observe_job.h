@@ -38,6 +38,14 @@ namespace ctask::backends {
 runtime::Observation ObserveAttempt(int attempt, const std::optional<api::Json>& job,
                                     const std::optional<api::Json>& pod);
 
+// An attempt that is a bare pod (a fan-out item, render/pod.h), by the same
+// rules with the pod alone: no pod is kAbsent; the pod's own reason
+// DeadlineExceeded (its activeDeadlineSeconds, enforced by the kubelet) is
+// the deadline, whether or not its container had started; a pod being
+// deleted (the operator stopped it) is live until its container has
+// terminated, then gone.
+runtime::Observation ObservePodAttempt(int attempt, const std::optional<api::Json>& pod);
+
 // The pod to observe among a Job's pods (with backoffLimit 0 there is one;
 // during a replacement there may briefly be two): the newest one that is not
 // being deleted, else the newest. nullopt for none.

@@ -189,5 +189,56 @@ TEST(CurrentPodTest, PrefersTheNewestLivePod) {
   EXPECT_EQ((*got)["metadata"]["name"], "deleting") << "a pod being deleted is still observed when it is the only one";
 }
 
+// A fan-out item's bare pod (render/pod.h): the same words from the pod
+// alone, with the pod's own deadline and no Job to fall back on.
+TEST(ObservePodAttemptTest, NoPodIsAbsent) {
+  const runtime::Observation o = ObservePodAttempt(2, std::nullopt);
+  EXPECT_EQ(o.attempt, 2);
+  EXPECT_EQ(o.state, WorkloadState::kAbsent);
+}
+
+TEST(ObservePodAttemptTest, APodJustCreatedWaitsFromItsCreation) {
+  const runtime::Observation o =
+      ObservePodAttempt(1, Json{{"metadata", {{"name", "map-i3-a1"}, {"creationTimestamp", "2026-11-23T10:00:01Z"}}}});
+  EXPECT_EQ(o.state, WorkloadState::kWaiting);
+  EXPECT_EQ(o.workload_name, "map-i3-a1");
+  EXPECT_EQ(o.pod_name, "map-i3-a1");
+  EXPECT_EQ(o.created_at, ParseRfc3339("2026-11-23T10:00:01Z"));
+  EXPECT_TRUE(o.waiting_reason.empty());
+}
+
+TEST(ObservePodAttemptTest, TheContainersExitIsTheAttempts) {
+  runtime::Observation o = ObservePodAttempt(1, PodWith(Terminated(3, "Error", "half done"), "Failed"));
+  EXPECT_EQ(o.state, WorkloadState::kExited);
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_EQ(o.termination_message, "half done");
+  EXPECT_FALSE(o.deadline_exceeded);
+  o = ObservePodAttempt(1, PodWith(Terminated(137, "OOMKilled"), "Failed"));
+  EXPECT_TRUE(o.oom_killed);
+  o = ObservePodAttempt(1, PodWith(Waiting("ImagePullBackOff", "back-off pulling")));
+  EXPECT_EQ(o.state, WorkloadState::kWaiting);
+  EXPECT_EQ(o.waiting_reason, runtime::kReasonImagePullFailed);
+}
+
+TEST(ObservePodAttemptTest, ThePodsActiveDeadlineIsTheDeadlineStartedOrNot) {
+  const Json deadline = {{"reason", "DeadlineExceeded"}, {"message", "Pod was active on the node longer than ..."}};
+  runtime::Observation o = ObservePodAttempt(1, PodWith(Terminated(137, "Error"), "Failed", deadline));
+  EXPECT_EQ(o.state, WorkloadState::kExited);
+  EXPECT_TRUE(o.deadline_exceeded) << "the kubelet killed it for activeDeadlineSeconds";
+  o = ObservePodAttempt(1, PodWith(Waiting("ContainerCreating"), "Failed", deadline));
+  EXPECT_EQ(o.state, WorkloadState::kExited);
+  EXPECT_TRUE(o.deadline_exceeded) << "before its container started";
+}
+
+TEST(ObservePodAttemptTest, APodBeingDeletedIsLiveUntilItsContainerEnded) {
+  Json pod = PodWith({{"running", {{"startedAt", "2026-11-23T10:00:05Z"}}}}, "Running");
+  pod["metadata"]["deletionTimestamp"] = "2026-11-23T10:00:09Z";
+  EXPECT_EQ(ObservePodAttempt(1, pod).state, WorkloadState::kRunning);
+  pod["status"] = PodWith(Terminated(137, "Error"), "Failed")["status"];
+  const runtime::Observation o = ObservePodAttempt(1, pod);
+  EXPECT_EQ(o.state, WorkloadState::kExited);
+  EXPECT_EQ(o.exit_code, 137);
+}
+
 }  // namespace
 }  // namespace ctask::backends
