@@ -446,7 +446,9 @@ Json FanOutSchema() {
                          {"startTime", TimeSchema("When its first attempt was created.")},
                          {"lastFailureTime", TimeSchema("When its last failed attempt ended.")},
                          {"completionTime", TimeSchema("When it finished.")},
-                         {"jobName", String("The current attempt's Job (Kubernetes).", 63)},
+                         {"jobName", String("The current attempt's Job (Kubernetes): only for the items of a task "
+                                            "Kueue admits; the others run as bare pods (podName).",
+                                            63)},
                          {"podName", String("The current attempt's pod (Kubernetes).", 253)},
                          {"containerID", String("The current attempt's container (Docker).", 128)},
                      },

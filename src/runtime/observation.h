@@ -46,7 +46,7 @@ inline constexpr const char* kReasonWaitingForKueue = "WaitingForKueue";  // Kue
 struct Observation {
   int attempt = 0;
   WorkloadState state = WorkloadState::kAbsent;
-  std::string workload_name;  // Job name, or container name
+  std::string workload_name;  // Job name, or container name; empty for a bare pod (a fan-out item's)
   std::string pod_name;       // Kubernetes only
   std::string container_id;   // Docker only
 

@@ -211,6 +211,14 @@ TEST_F(FanOutE2eTest, KilledMidFanOutEveryItemRunsExactlyOnce) {
     return std::pair<int, std::string>(0, "r" + std::to_string(index));
   });
   ASSERT_TRUE(WaitFor([&] { return FanOutStatus("kill").value("succeeded", 0) >= 3; })) << Operator().err();
+  // An item in progress names its pod, and no Job: it has none.
+  const api::Json progress = FanOutStatus("kill");
+  bool named = false;
+  for (const api::Json& item : progress.value("items", api::Json::array())) {
+    EXPECT_EQ(item.value("jobName", ""), "") << item.dump();
+    if (!item.value("podName", "").empty()) named = true;
+  }
+  EXPECT_TRUE(named) << progress.dump();
   Operator().Signal(SIGKILL);
   EXPECT_EQ(Operator().Wait(), -1);
   StartOperator("operator-2");

@@ -211,9 +211,9 @@ runtime::Observation ObservePodAttempt(int attempt, const std::optional<Json>& p
   Observation o;
   o.attempt = attempt;
   if (!pod) return o;
-  const Json& meta = pod->value("metadata", Json::object());
-  o.workload_name = Str(meta, "name");
-  o.created_at = Time(meta, "creationTimestamp");
+  // No Job: workload_name stays empty, so the status names no Job that
+  // does not exist (pod_name names the pod).
+  o.created_at = Time(pod->value("metadata", Json::object()), "creationTimestamp");
   ObservePod(*pod, o);
   if (o.state == WorkloadState::kExited && Str(pod->value("status", Json::object()), "reason") == "DeadlineExceeded") {
     o.deadline_exceeded = true;
