@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "api/names.h"
 #include "node/node_fixture.h"
 #include "testing/paths.h"
 
@@ -63,6 +64,34 @@ TEST_F(RealNodeTest, AMapOverItemsThenAReduceReadingItsResults) {
   }
   EXPECT_EQ(pods_per_item.size(), 5u);
   for (const auto& [item_pods, n] : pods_per_item) EXPECT_EQ(n, 1) << item_pods;
+}
+
+TEST_F(RealNodeTest, FailFastStopsTheOtherItemsByDeletingTheirPodsAndTheirContainersGo) {
+  // Item 0 fails at once; items 1 and 2 would sleep for five minutes.
+  ApplyTask("fast",
+            "  completions: 3\n"
+            "  parallelism: 3\n"
+            "  failFast: true\n"
+            "  command: [sh, -c, 'if [ \"$CTASK_INDEX\" = 0 ]; then sleep 2; exit 1; fi; sleep 300']\n");
+  std::string sleeper_container;
+  ASSERT_TRUE(WaitFor([&] {
+    sleeper_container = ContainerId(api::DerivedJobName("fast", 1, 1));
+    return !sleeper_container.empty() && ContainerRuns(sleeper_container);
+  })) << "item 1's container never ran";
+  const api::ContainerTaskStatus failed = WaitFinished("fast");
+  EXPECT_EQ(failed.phase, "Failed");
+  EXPECT_NE(failed.message.find("item 0 failed"), std::string::npos) << failed.message;
+  // The stopped items' pods are deleted (the kubelet stops their
+  // containers first); the failed item's pod stays with its status.
+  ASSERT_TRUE(WaitFor([&] {
+    const std::vector<std::string> pods = PodNames();
+    return pods.size() == 1 && pods[0] == api::DerivedJobName("fast", 1, 0);
+  })) << "pods left: "
+      << ::testing::PrintToString(PodNames());
+  EXPECT_TRUE(WaitFor([&] { return !ContainerRuns(sleeper_container); })) << "item 1's container still runs";
+  BinaryResult jobs = Kubectl({"get", "jobs", "-n", ns(), "-o", "name"});
+  EXPECT_EQ(jobs.exit_code, 0) << Said(jobs);
+  EXPECT_EQ(jobs.out, "") << "items run as bare pods";
 }
 
 }  // namespace

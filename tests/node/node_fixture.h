@@ -96,7 +96,7 @@ class RealNodeTest : public OperatorTest {
     return ("\n" + containers.out).find("\n" + id + "\n") != std::string::npos;
   }
 
-  // Every pod in this test's namespace (only the tasks' Jobs make any).
+  // Every pod in this test's namespace (the tasks' Jobs' and fan-out items').
   std::vector<std::string> PodNames() {
     BinaryResult pods = Kubectl({"get", "pods", "-n", ns(), "-o", "jsonpath={.items[*].metadata.name}"});
     std::vector<std::string> names;
