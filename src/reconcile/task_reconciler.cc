@@ -275,8 +275,11 @@ Result<ReconcileResult> TaskReconciler::WriteAndAct(const api::ContainerTask& ta
   // observes it (ObserveCurrent), writes the status that says so — so in
   // a burst every task's Job comes before any task's status, and a task
   // costs the API server no write before its Job. A crash in between
-  // finds the workload by its deterministic name.
-  if (decision.action == status::Action::kStartAttempt && task.status.attempts == 0 &&
+  // finds the workload by its deterministic name. Only the first attempt:
+  // a retry's start must follow the status that records the failure before
+  // it, or the next pass, reading a record that still names no attempt,
+  // finds attempt 1 ended again and starts attempt 2 again, never writing.
+  if (decision.action == status::Action::kStartAttempt && decision.attempt == 1 && task.status.attempts == 0 &&
       !(claimed && admission.limited)) {
     Result<ReconcileResult> acted = Act(decision, updated);
     if (claimed) admitter_.Unclaim(TaskKey(task));  // the record does not hold it yet

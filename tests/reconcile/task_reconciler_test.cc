@@ -896,6 +896,40 @@ TEST(TaskReconcilerOrderTest, AStartUnderNoLimitCreatesItsWorkloadThenWritesOnce
   EXPECT_EQ(h.Events().front(), "Normal Starting");
 }
 
+// Only the first attempt may come before its status. A first attempt
+// that ended before any status was written, first seen ended once its
+// retry was due (a loaded machine: `ctask run` looped here, starting
+// attempt 2 without a write, then finding attempt 1 again through a record
+// that still named none): the pass that starts attempt 2 writes attempt
+// 1's failure first, and the next pass goes on from there.
+TEST(TaskReconcilerOrderTest, ARetryDueBeforeAnyStatusIsWrittenBeforeItStarts) {
+  Harness h;
+  ASSERT_TRUE(h.Open());
+  api::ContainerTask task = NewTask();
+  task.spec.retries = 1;
+  task.spec.retry_policy.backoff_seconds = 1;
+  ASSERT_TRUE(h.store->Put(task).has_value());
+  ASSERT_TRUE(h.Reconcile().has_value());  // attempt 1, nothing written
+  ASSERT_EQ(h.runtime.applies(kUid, 1), 1);
+  ASSERT_EQ(h.Written().size(), 0u);
+  h.runtime.Exit(kUid, 1, 3, WallTimestamp(h.clock));
+  ASSERT_TRUE(h.Reconcile().has_value());  // seen ended: its log is read first
+  h.WaitFollowsEnded(1);
+  h.clock.Advance(5s);  // the backoff has passed by the time the log is whole
+
+  ASSERT_TRUE(h.Reconcile().has_value());
+  EXPECT_EQ(h.runtime.applies(kUid, 2), 1);
+  ASSERT_FALSE(h.Written().empty()) << "attempt 2 started with no status written";
+  const api::ContainerTaskStatus& written = h.Written().back().status;
+  EXPECT_EQ(written.attempts, 2);
+  ASSERT_FALSE(written.history.empty());
+  EXPECT_EQ(written.history.front().attempt, 1);
+  EXPECT_EQ(written.history.front().exit_code, 3);
+  for (int pass = 0; pass < 3; ++pass) ASSERT_TRUE(h.Reconcile().has_value());
+  EXPECT_EQ(h.runtime.applies(kUid, 2), 1) << "attempt 2 applied again";
+  EXPECT_EQ(h.runtime.applies(kUid, 3), 0);
+}
+
 // Tails within a budget across tasks: at --log-tail-qps 1 (burst 2),
 // three tasks whose output grew get two tails now and the third a second
 // later — a thousand chatty tasks cannot spend the client's budget on tails.

@@ -28,42 +28,7 @@ std::string JobKey(const api::ContainerTask& task, int attempt) {
   return Namespace(task) + "/" + api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
 }
 
-std::string Label(const Json& object, const char* key) {
-  const Json& labels = object.value("metadata", Json::object()).value("labels", Json::object());
-  auto it = labels.find(key);
-  return it != labels.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
-
-std::vector<std::string> AttemptIndex(const Json& object) {
-  const std::string uid = Label(object, render::kLabelTaskUid);
-  const std::string attempt = Label(object, render::kLabelAttempt);
-  if (uid.empty() || attempt.empty()) return {};
-  const std::string item = Label(object, render::kLabelItem);
-  return {uid + "/" + (item.empty() ? "" : "i" + item + "/") + attempt};
-}
-
-std::string AttemptIndexValue(const api::ContainerTask& task, int attempt) {
-  const std::string item = task.item ? "i" + std::to_string(task.item->index) + "/" : "";
-  return task.metadata.uid + "/" + item + std::to_string(attempt);
-}
-
-Json TaskReference(const api::ContainerTask& task) {
-  Json ref = Json::object();
-  ref["apiVersion"] = api::kApiVersion;
-  ref["kind"] = api::kKind;
-  ref["metadata"] = {{"name", task.metadata.name}, {"namespace", Namespace(task)}, {"uid", task.metadata.uid}};
-  return ref;
-}
-
-bool ControlledBy(const Json& object, const std::string& uid) {
-  const Json& refs = object.value("metadata", Json::object()).value("ownerReferences", Json::array());
-  if (!refs.is_array()) return false;
-  return std::any_of(refs.begin(), refs.end(), [&](const Json& ref) {
-    return ref.is_object() && ref.value("controller", false) && ref.value("uid", "") == uid;
-  });
-}
 
 JobRuntime::JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
                        kube::EventRecorder& events, kube::LogStreams* logs, const Clock& clock)
@@ -136,9 +101,9 @@ Status JobRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
 }
 
 Status JobRuntime::DeleteAll(const api::ContainerTask& task) {
+  if (task.metadata.uid.empty()) return {};
   const std::string ns = Namespace(task);
   for (const Json& job : jobs_.List()) {
-    if (Label(job, render::kLabelTaskUid) != task.metadata.uid || task.metadata.uid.empty()) continue;
     const Json& meta = job.value("metadata", Json::object());
     if (meta.value("namespace", "") != ns || !ControlledBy(job, task.metadata.uid)) continue;
     DeleteOptions options;

@@ -45,17 +45,6 @@ namespace ctask::backends {
 
 inline constexpr const char* kReasonJobNameTaken = "JobNameTaken";
 
-// The index the Job and Pod informers keep: "<task uid>/<attempt>" from the
-// ctask labels (render/labels.h); none for an object without them.
-std::vector<std::string> AttemptIndex(const api::Json& object);
-std::string AttemptIndexValue(const api::ContainerTask& task, int attempt);
-
-// The task as an involved object for events and owner checks.
-api::Json TaskReference(const api::ContainerTask& task);
-
-// Whether `object`'s controller ownerReference is the task with `uid`.
-bool ControlledBy(const api::Json& object, const std::string& uid);
-
 class JobRuntime : public runtime::Runtime, public runtime::LogSource {
  public:
   // All references must outlive the runtime; `jobs` and `pods` are the

@@ -3,15 +3,56 @@
 #include <algorithm>
 
 #include "api/names.h"
-#include "backends/kubernetes/job_runtime.h"
 #include "backends/kubernetes/observe_job.h"
 #include "reconcile/outcome.h"
+#include "render/labels.h"
 
 namespace ctask::backends {
 
 using api::Json;
 using runtime::Observation;
 using runtime::WorkloadState;
+
+namespace {
+
+std::string Label(const Json& object, const char* key) {
+  const Json& labels = object.value("metadata", Json::object()).value("labels", Json::object());
+  auto it = labels.find(key);
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::vector<std::string> AttemptIndex(const Json& object) {
+  const std::string uid = Label(object, render::kLabelTaskUid);
+  const std::string attempt = Label(object, render::kLabelAttempt);
+  if (uid.empty() || attempt.empty()) return {};
+  const std::string item = Label(object, render::kLabelItem);
+  return {uid + "/" + (item.empty() ? "" : "i" + item + "/") + attempt};
+}
+
+std::string AttemptIndexValue(const api::ContainerTask& task, int attempt) {
+  const std::string item = task.item ? "i" + std::to_string(task.item->index) + "/" : "";
+  return task.metadata.uid + "/" + item + std::to_string(attempt);
+}
+
+Json TaskReference(const api::ContainerTask& task) {
+  Json ref = Json::object();
+  ref["apiVersion"] = api::kApiVersion;
+  ref["kind"] = api::kKind;
+  ref["metadata"] = {{"name", task.metadata.name},
+                     {"namespace", api::NamespaceOrDefault(task.metadata.namespace_)},
+                     {"uid", task.metadata.uid}};
+  return ref;
+}
+
+bool ControlledBy(const Json& object, const std::string& uid) {
+  const Json& refs = object.value("metadata", Json::object()).value("ownerReferences", Json::array());
+  if (!refs.is_array()) return false;
+  return std::any_of(refs.begin(), refs.end(), [&](const Json& ref) {
+    return ref.is_object() && ref.value("controller", false) && ref.value("uid", "") == uid;
+  });
+}
 
 render::JobOptions AttemptOptions(const api::ContainerTask& task, int attempt, Timestamp now) {
   render::JobOptions options;

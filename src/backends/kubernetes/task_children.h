@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/json.h"
 #include "api/types.h"
@@ -24,6 +25,17 @@
 #include "util/time.h"
 
 namespace ctask::backends {
+
+// The index the Job and Pod informers keep: "<task uid>/<attempt>" from the
+// ctask labels (render/labels.h); none for an object without them.
+std::vector<std::string> AttemptIndex(const api::Json& object);
+std::string AttemptIndexValue(const api::ContainerTask& task, int attempt);
+
+// The task as an involved object for events and owner checks.
+api::Json TaskReference(const api::ContainerTask& task);
+
+// Whether `object`'s controller ownerReference is the task with `uid`.
+bool ControlledBy(const api::Json& object, const std::string& uid);
 
 // `attempt` with the seconds left of spec.timeoutSeconds (counted from
 // status.startTime) as its activeDeadlineSeconds: the cluster then enforces

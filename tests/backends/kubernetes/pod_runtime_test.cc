@@ -89,8 +89,9 @@ TEST_F(PodRuntimeTest, AnItemRunsAsAPodOwnedByItsTaskAndIsSeenBeforeTheCacheHasI
   item.spec.timeout_seconds = 60;
   fake_->Push(Reply(201, PodBody(kUid)));
   ASSERT_TRUE(runtime_->Apply(item, 1));
-  ASSERT_EQ(fake_->requests().size(), 1u);
-  const http::Request& create = fake_->requests()[0];
+  const std::vector<http::Request> sent_requests = fake_->requests();  // a copy: requests() returns by value
+  ASSERT_EQ(sent_requests.size(), 1u);
+  const http::Request& create = sent_requests[0];
   EXPECT_EQ(create.method, "POST");
   EXPECT_NE(create.url.find("/api/v1/namespaces/team/pods"), std::string::npos) << create.url;
   const Json sent = Json::parse(create.body);
@@ -122,6 +123,37 @@ TEST_F(PodRuntimeTest, ATaskThatIsNoItemAndAKueueItemRunAsJobs) {
   EXPECT_FALSE(RunsAsPod(single));
   EXPECT_FALSE(RunsAsPod(kueue));
   EXPECT_TRUE(RunsAsPod(Item()));
+}
+
+TEST_F(PodRuntimeTest, AnItemAttemptBegunAsAJobByAnEarlierOperatorStaysAJob) {
+  // The Jobs informer lists one: item 3's attempt 1, a Job of this task.
+  const Json job = {{"apiVersion", "batch/v1"},
+                    {"kind", "Job"},
+                    {"metadata",
+                     {{"name", "map-i3-a1"},
+                      {"namespace", "team"},
+                      {"uid", "job-uid"},
+                      {"resourceVersion", "5"},
+                      {"labels", {{"ctask.io/task-uid", kUid}, {"ctask.io/attempt", "1"}, {"ctask.io/item", "3"}}},
+                      {"ownerReferences", Json::array({{{"uid", kUid}, {"controller", true}}})}}},
+                    {"spec", Json::object()},
+                    {"status", {{"active", 1}}}};
+  const Json list = {{"kind", "JobList"}, {"metadata", {{"resourceVersion", "5"}}}, {"items", Json::array({job})}};
+  fake_->Push(Reply(200, list.dump()));
+  fakes::FakeReply watch = fakes::StreamReply({});
+  watch.hold_until_stop = true;
+  fake_->Push(watch);
+  jobs_->Start();
+  ASSERT_TRUE(fake_->WaitForHeld(1, std::chrono::seconds(10)));
+  ASSERT_TRUE(jobs_->HasSynced());
+  const size_t before = fake_->requests().size();
+
+  ASSERT_TRUE(runtime_->Apply(Item(), 1)) << "adopted: the Job is this task's";
+  Result<runtime::Observation> seen = runtime_->Observe(Item(), 1);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->workload_name, "map-i3-a1") << "observed as the Job it is";
+  EXPECT_EQ(fake_->requests().size(), before) << "no pod created beside it";
+  jobs_->Stop();
 }
 
 TEST_F(PodRuntimeTest, APodOfTheNameThatIsAnothersIsNeverTouchedAndTheAttemptIsRefused) {
@@ -157,8 +189,9 @@ TEST_F(PodRuntimeTest, StopDeletesThePodWithTheGraceAndOnlyThatIncarnation) {
   ASSERT_TRUE(runtime_->Apply(Item(), 1));
   fake_->Push(Reply(200, PodBody(kUid, "pod-uid-7")));
   ASSERT_TRUE(runtime_->Stop(Item(), 1, std::chrono::seconds(12)));
-  ASSERT_EQ(fake_->requests().size(), 2u);
-  const http::Request& del = fake_->requests()[1];
+  const std::vector<http::Request> sent = fake_->requests();
+  ASSERT_EQ(sent.size(), 2u);
+  const http::Request& del = sent[1];
   EXPECT_EQ(del.method, "DELETE");
   EXPECT_NE(del.url.find("/api/v1/namespaces/team/pods/map-i3-a1"), std::string::npos) << del.url;
   const Json options = Json::parse(del.body);
