@@ -919,8 +919,9 @@ TEST(TaskReconcilerOrderTest, ARetryDueBeforeAnyStatusIsWrittenBeforeItStarts) {
 
   ASSERT_TRUE(h.Reconcile().has_value());
   EXPECT_EQ(h.runtime.applies(kUid, 2), 1);
-  ASSERT_FALSE(h.Written().empty()) << "attempt 2 started with no status written";
-  const api::ContainerTaskStatus& written = h.Written().back().status;
+  const std::vector<api::ContainerTask> writes = h.Written();  // a copy: Written() returns by value
+  ASSERT_FALSE(writes.empty()) << "attempt 2 started with no status written";
+  const api::ContainerTaskStatus& written = writes.back().status;
   EXPECT_EQ(written.attempts, 2);
   ASSERT_FALSE(written.history.empty());
   EXPECT_EQ(written.history.front().attempt, 1);
