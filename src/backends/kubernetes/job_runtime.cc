@@ -20,14 +20,6 @@ namespace {
 using api::Json;
 using runtime::Observation;
 
-std::string Namespace(const api::ContainerTask& task) {
-  return api::NamespaceOrDefault(task.metadata.namespace_);
-}
-
-std::string JobKey(const api::ContainerTask& task, int attempt) {
-  return Namespace(task) + "/" + api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
-}
-
 }  // namespace
 
 JobRuntime::JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, const kube::Informer& pods,
@@ -35,7 +27,7 @@ JobRuntime::JobRuntime(kube::KubeClient& client, const kube::Informer& jobs, con
     : client_(client), jobs_(jobs), pods_(pods), events_(events), logs_(logs), clock_(clock) {}
 
 std::optional<Json> JobRuntime::FindJob(const api::ContainerTask& task, int attempt) {
-  const std::string key = JobKey(task, attempt);
+  const std::string key = AttemptKey(task, attempt);
   return created_.Find(key, jobs_.Get(key));
 }
 
@@ -44,8 +36,8 @@ std::optional<Json> JobRuntime::FindPod(const api::ContainerTask& task, int atte
 }
 
 Status JobRuntime::Apply(const api::ContainerTask& task, int attempt) {
-  const std::string ns = Namespace(task);
-  const std::string name = api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
+  const std::string ns = TaskNamespace(task);
+  const std::string name = AttemptName(task, attempt);
   auto refuse_foreign = [&] {
     return refused_.Refuse(events_, task, attempt, kReasonJobNameTaken,
                            "Job " + name +
@@ -75,8 +67,7 @@ Result<Observation> JobRuntime::Observe(const api::ContainerTask& task, int atte
   std::optional<Json> job = FindJob(task, attempt);
   if (job && !ControlledBy(*job, task.metadata.uid)) {
     return PermanentWait(attempt, kReasonJobNameTaken,
-                         "Job " + api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item)) +
-                             " exists and is not controlled by this task");
+                         "Job " + AttemptName(task, attempt) + " exists and is not controlled by this task");
   }
   return ObserveAttempt(attempt, job, job ? FindPod(task, attempt) : std::nullopt);
 }
@@ -89,20 +80,18 @@ Status JobRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
   if (!KueueQueueOf(*job).empty()) return Delete(task, attempt);
   if (job->value("spec", Json::object()).value("suspend", false)) return {};
   const Json patch = {{"spec", {{"suspend", true}}}};
-  Result<Json> patched =
-      client_.MergePatch(resources::Jobs(), Namespace(task),
-                         api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item)), patch);
+  Result<Json> patched = client_.MergePatch(resources::Jobs(), TaskNamespace(task), AttemptName(task, attempt), patch);
   if (!patched && patched.error().code() != ErrorCode::kNotFound) return std::unexpected(patched.error());
   if (patched) {
     SlimJob(*patched);
-    created_.Remember(JobKey(task, attempt), std::move(*patched));
+    created_.Remember(AttemptKey(task, attempt), std::move(*patched));
   }
   return {};
 }
 
 Status JobRuntime::DeleteAll(const api::ContainerTask& task) {
   if (task.metadata.uid.empty()) return {};
-  const std::string ns = Namespace(task);
+  const std::string ns = TaskNamespace(task);
   for (const Json& job : jobs_.List()) {
     const Json& meta = job.value("metadata", Json::object());
     if (meta.value("namespace", "") != ns || !ControlledBy(job, task.metadata.uid)) continue;
@@ -119,9 +108,9 @@ Status JobRuntime::DeleteAll(const api::ContainerTask& task) {
 
 Status JobRuntime::Delete(const api::ContainerTask& task, int attempt) {
   refused_.Forget(task, attempt);
-  created_.Forget(JobKey(task, attempt));
-  const std::string ns = Namespace(task);
-  const std::string name = api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
+  created_.Forget(AttemptKey(task, attempt));
+  const std::string ns = TaskNamespace(task);
+  const std::string name = AttemptName(task, attempt);
   std::optional<Json> job = jobs_.Get(ns + "/" + name);
   if (!job) {
     // Not in the cache: absent, or created a moment ago. Ask.

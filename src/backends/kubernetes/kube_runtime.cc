@@ -1,7 +1,6 @@
 #include "backends/kubernetes/kube_runtime.h"
 
 #include "api/kueue.h"
-#include "api/names.h"
 
 namespace ctask::backends {
 
@@ -17,9 +16,7 @@ KubeRuntime::KubeRuntime(kube::KubeClient& client, const kube::Informer& jobs, c
 
 runtime::Runtime& KubeRuntime::For(const api::ContainerTask& task, int attempt) {
   if (!RunsAsPod(task)) return jobs_runtime_;
-  const std::string job = api::NamespaceOrDefault(task.metadata.namespace_) + "/" +
-                          api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
-  if (jobs_.Get(job)) return jobs_runtime_;  // begun as a Job by an earlier operator
+  if (jobs_.Get(AttemptKey(task, attempt))) return jobs_runtime_;  // begun as a Job by an earlier operator
   return pods_runtime_;
 }
 

@@ -1,7 +1,6 @@
 #include "backends/kubernetes/pod_runtime.h"
 
 #include "api/names.h"
-#include "backends/kubernetes/job_runtime.h"
 #include "backends/kubernetes/observe_job.h"
 #include "backends/kubernetes/slim.h"
 #include "render/pod.h"
@@ -13,14 +12,6 @@ using api::Json;
 using runtime::Observation;
 
 namespace {
-
-std::string Namespace(const api::ContainerTask& task) {
-  return api::NamespaceOrDefault(task.metadata.namespace_);
-}
-
-std::string PodName(const api::ContainerTask& task, int attempt) {
-  return api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
-}
 
 bool Deleting(const Json& object) {
   const Json& meta = object.value("metadata", Json::object());
@@ -35,13 +26,13 @@ PodRuntime::PodRuntime(kube::KubeClient& client, const kube::Informer& pods, kub
     : client_(client), pods_(pods), events_(events), logs_(logs), clock_(clock) {}
 
 std::optional<Json> PodRuntime::FindPod(const api::ContainerTask& task, int attempt) {
-  const std::string key = Namespace(task) + "/" + PodName(task, attempt);
+  const std::string key = AttemptKey(task, attempt);
   return created_.Find(key, pods_.Get(key));
 }
 
 Status PodRuntime::Apply(const api::ContainerTask& task, int attempt) {
-  const std::string ns = Namespace(task);
-  const std::string name = PodName(task, attempt);
+  const std::string ns = TaskNamespace(task);
+  const std::string name = AttemptName(task, attempt);
   auto refuse_foreign = [&] {
     return refused_.Refuse(events_, task, attempt, kReasonPodNameTaken,
                            "pod " + name +
@@ -71,7 +62,7 @@ Result<Observation> PodRuntime::Observe(const api::ContainerTask& task, int atte
   std::optional<Json> pod = FindPod(task, attempt);
   if (pod && !ControlledBy(*pod, task.metadata.uid)) {
     return PermanentWait(attempt, kReasonPodNameTaken,
-                         "pod " + PodName(task, attempt) + " exists and is not controlled by this task");
+                         "pod " + AttemptName(task, attempt) + " exists and is not controlled by this task");
   }
   return ObservePodAttempt(attempt, pod);
 }
@@ -94,13 +85,13 @@ Status PodRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
   if (!pod || !ControlledBy(*pod, task.metadata.uid) || Deleting(*pod)) return {};
   const Observation o = ObservePodAttempt(attempt, pod);
   if (o.state == runtime::WorkloadState::kExited) return {};  // stopped already: its status and log stay
-  return DeletePod(Namespace(task), *pod, grace.count());
+  return DeletePod(TaskNamespace(task), *pod, grace.count());
 }
 
 Status PodRuntime::Delete(const api::ContainerTask& task, int attempt) {
   refused_.Forget(task, attempt);
-  const std::string ns = Namespace(task);
-  const std::string name = PodName(task, attempt);
+  const std::string ns = TaskNamespace(task);
+  const std::string name = AttemptName(task, attempt);
   created_.Forget(ns + "/" + name);
   std::optional<Json> pod = pods_.Get(ns + "/" + name);
   if (!pod) {
@@ -115,7 +106,7 @@ Status PodRuntime::Delete(const api::ContainerTask& task, int attempt) {
 
 Status PodRuntime::DeleteAll(const api::ContainerTask& task) {
   if (task.metadata.uid.empty()) return {};
-  const std::string ns = Namespace(task);
+  const std::string ns = TaskNamespace(task);
   for (const Json& pod : pods_.List()) {
     // A Job's pod is the Job's (its controller), deleted with it.
     if (pod.value("metadata", Json::object()).value("namespace", "") != ns) continue;

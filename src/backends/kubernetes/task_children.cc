@@ -40,9 +40,7 @@ Json TaskReference(const api::ContainerTask& task) {
   Json ref = Json::object();
   ref["apiVersion"] = api::kApiVersion;
   ref["kind"] = api::kKind;
-  ref["metadata"] = {{"name", task.metadata.name},
-                     {"namespace", api::NamespaceOrDefault(task.metadata.namespace_)},
-                     {"uid", task.metadata.uid}};
+  ref["metadata"] = {{"name", task.metadata.name}, {"namespace", TaskNamespace(task)}, {"uid", task.metadata.uid}};
   return ref;
 }
 
@@ -52,6 +50,18 @@ bool ControlledBy(const Json& object, const std::string& uid) {
   return std::any_of(refs.begin(), refs.end(), [&](const Json& ref) {
     return ref.is_object() && ref.value("controller", false) && ref.value("uid", "") == uid;
   });
+}
+
+std::string TaskNamespace(const api::ContainerTask& task) {
+  return api::NamespaceOrDefault(task.metadata.namespace_);
+}
+
+std::string AttemptName(const api::ContainerTask& task, int attempt) {
+  return api::DerivedJobName(task.metadata.name, attempt, api::ItemIndexOf(task.item));
+}
+
+std::string AttemptKey(const api::ContainerTask& task, int attempt) {
+  return TaskNamespace(task) + "/" + AttemptName(task, attempt);
 }
 
 render::JobOptions AttemptOptions(const api::ContainerTask& task, int attempt, Timestamp now) {
@@ -68,8 +78,7 @@ render::JobOptions AttemptOptions(const api::ContainerTask& task, int attempt, T
 Status EnsureNetworkPolicy(kube::KubeClient& client, const api::ContainerTask& task) {
   if (!task.spec.network.isolated) return {};
   Result<Json> policy =
-      client.Create(kube::resources::NetworkPolicies(), api::NamespaceOrDefault(task.metadata.namespace_),
-                    render::RenderNetworkPolicy(task));
+      client.Create(kube::resources::NetworkPolicies(), TaskNamespace(task), render::RenderNetworkPolicy(task));
   if (policy || policy.error().code() == ErrorCode::kAlreadyExists) return {};
   if (reconcile::IsTerminalError(policy.error())) {
     return std::unexpected(ExplainRefusedChild(policy.error(), "NetworkPolicy"));
@@ -186,7 +195,7 @@ std::unique_ptr<runtime::LogFollow> FollowPodLog(kube::LogStreams& logs, const k
                                                  const api::ContainerTask& task, int attempt,
                                                  runtime::LogCallback on_data, runtime::LogEnd on_end,
                                                  std::chrono::milliseconds delay) {
-  const std::string ns = api::NamespaceOrDefault(task.metadata.namespace_);
+  const std::string ns = TaskNamespace(task);
   // The pod is looked for when the follow begins, on the loop: read from
   // the informer's cache, as is whether it still runs.
   auto pod_name = std::make_shared<std::string>();

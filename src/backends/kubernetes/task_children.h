@@ -37,6 +37,13 @@ api::Json TaskReference(const api::ContainerTask& task);
 // Whether `object`'s controller ownerReference is the task with `uid`.
 bool ControlledBy(const api::Json& object, const std::string& uid);
 
+// Where an attempt's object (its Job, or an item's pod) lives: the task's
+// namespace, the attempt's deterministic name (api::DerivedJobName), and
+// the two as the informers' cache key "namespace/name".
+std::string TaskNamespace(const api::ContainerTask& task);
+std::string AttemptName(const api::ContainerTask& task, int attempt);
+std::string AttemptKey(const api::ContainerTask& task, int attempt);
+
 // `attempt` with the seconds left of spec.timeoutSeconds (counted from
 // status.startTime) as its activeDeadlineSeconds: the cluster then enforces
 // the deadline even while the operator is down. At least 1: a workload with
