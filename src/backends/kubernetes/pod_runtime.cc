@@ -85,7 +85,11 @@ Status PodRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
   if (!pod || !ControlledBy(*pod, task.metadata.uid) || Deleting(*pod)) return {};
   const Observation o = ObservePodAttempt(attempt, pod);
   if (o.state == runtime::WorkloadState::kExited) return {};  // stopped already: its status and log stay
-  return DeletePod(TaskNamespace(task), *pod, grace.count());
+  if (Status deleted = DeletePod(TaskNamespace(task), *pod, grace.count()); !deleted) return deleted;
+  // A pod created here and deleted before the cache ever held it must not
+  // be kept as created: it would be observed waiting, live, for good.
+  created_.Forget(AttemptKey(task, attempt));
+  return {};
 }
 
 Status PodRuntime::Delete(const api::ContainerTask& task, int attempt) {

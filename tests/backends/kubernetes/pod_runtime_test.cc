@@ -197,6 +197,10 @@ TEST_F(PodRuntimeTest, StopDeletesThePodWithTheGraceAndOnlyThatIncarnation) {
   const Json options = Json::parse(del.body);
   EXPECT_EQ(options["gracePeriodSeconds"], 12);
   EXPECT_EQ(options["preconditions"]["uid"], "pod-uid-7");
+  // Never seen by the cache and now deleted: gone, not waiting for good.
+  Result<runtime::Observation> seen = runtime_->Observe(Item(), 1);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->state, runtime::WorkloadState::kAbsent);
 }
 
 TEST_F(PodRuntimeTest, DeletingAPodThatIsGoneIsSuccess) {
