@@ -81,28 +81,66 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
+
+# Where a round's CPU went: the machine's busy time over all cores, dockerd's
+# and containerd's, in clock ticks (the rest is the shims, runc, the kernel
+# and, in a baseline, the docker CLI processes). "busy dockerd containerd".
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+process_ticks() {
+  local pid
+  pid=$(pgrep -xo "$1") && awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0
+}
+cpu_ticks() {
+  echo "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat) $(process_ticks dockerd) $(process_ticks containerd)"
+}
+# "CPU s: machine 30.9 busy of 34.8, dockerd 3.2, containerd 1.3" from two
+# cpu_ticks readings and the round's wall seconds; EXTRA names more.
+cpu_split() {
+  local before=$1 after=$2 wall=$3 extra=${4:-}
+  awk -v a="$before" -v b="$after" -v w="$wall" -v t="$TICKS_PER_SECOND" -v n="$(nproc)" -v x="$extra" 'BEGIN {
+    split(a, p, " "); split(b, q, " ")
+    printf "CPU s: machine %.1f busy of %.1f, dockerd %.1f, containerd %.1f%s\n",
+      (q[1] - p[1]) / t, w * n, (q[2] - p[2]) / t, (q[3] - p[3]) / t, x }'
+}
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # The docker CLI, N containers launched WORKERS at a time, then all waited for
 # (or, with --max-running M, M `docker run --rm` at a time, each waiting for
 # its container). Prints the seconds from the first launch to the last exit.
+# The CPU seconds (user + system) of a shell's finished children from what
+# its `times` wrote to FILE ("0m1.250s 0m0.340s" on the second line). The
+# shell must run `times` itself: a subshell's children count from zero.
+children_seconds() {
+  awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, m, /[ms]/); s += m[1] * 60 + m[2] }; printf "%.1f", s }' "$1"
+}
+
+# Its CPU split goes to $WORK/cpu-b<round>, with the docker CLI's own CPU
+# (this subshell's children, by `times`).
 baseline() {
-  local round=$1 ids start end
+  local round=$1 ids start end cpu_start
   if [ -n "$MAX_RUNNING" ]; then
+    cpu_start=$(cpu_ticks)
     start=$(now)
     seq "$N" | xargs -P "$MAX_RUNNING" -I{} docker run --rm --network none --label "ctask.bench=$RUN" \
       --name "ctask-bench-$RUN-b$round-{}" "$IMAGE" sh -c 'sleep 1; echo hi' >/dev/null ||
       { echo "operator_concurrency.sh: a baseline container did not exit 0" >&2; exit 1; }
     end=$(now)
+    times >"$WORK/times-b$round"
+    cpu_split "$cpu_start" "$(cpu_ticks)" "$(elapsed "$start" "$end")" \
+      ", docker CLI $(children_seconds "$WORK/times-b$round")" >"$WORK/cpu-b$round"
     elapsed "$start" "$end"
     return
   fi
+  cpu_start=$(cpu_ticks)
   start=$(now)
   ids=$(seq "$N" | xargs -P "$WORKERS" -I{} docker run -d --network none --label "ctask.bench=$RUN" \
     --name "ctask-bench-$RUN-b$round-{}" "$IMAGE" sh -c 'sleep 1; echo hi')
   # shellcheck disable=SC2086
   docker wait $ids >"$WORK/exit-codes"
   end=$(now)
+  times >"$WORK/times-b$round"
+  cpu_split "$cpu_start" "$(cpu_ticks)" "$(elapsed "$start" "$end")" \
+    ", docker CLI $(children_seconds "$WORK/times-b$round")" >"$WORK/cpu-b$round"
   if grep -qv '^0$' "$WORK/exit-codes"; then
     echo "operator_concurrency.sh: a baseline container did not exit 0" >&2
     exit 1
@@ -133,6 +171,7 @@ phases() {
 }
 
 CTASK_SECONDS=
+CTASK_CPU=
 PEAK_RSS=
 operator_round() {
   local limit=()
@@ -148,8 +187,9 @@ operator_round() {
   done
   sleep 1  # one scan of the empty tasks directory
 
-  local i start end counts
+  local i start end counts cpu_start ctask_ticks
   for i in $(seq "$N"); do manifest "$RUN-$i" >"$STAGING/$RUN-$i.yaml"; done
+  cpu_start=$(cpu_ticks)
   start=$(now)
   mv "$STAGING"/*.yaml "$TASKS"/
   while :; do
@@ -167,6 +207,10 @@ operator_round() {
     fi
     sleep "$POLL_INTERVAL"
   done
+  ctask_ticks=$(awk '{ print $14 + $15 }' "/proc/$OPERATOR_PID/stat")
+  # Over the round as polled (up to POLL_INTERVAL past its last write).
+  CTASK_CPU=$(cpu_split "$cpu_start" "$(cpu_ticks)" "$(elapsed "$start" "$(now)")" \
+    ", ctask $(awk -v c="$ctask_ticks" -v t="$TICKS_PER_SECOND" 'BEGIN { printf "%.1f", c / t }')")
   end=$(find "$STATE/tasks" -name task.json -printf '%T@\n' | sort -n | tail -1)
   CTASK_SECONDS=$(elapsed "$start" "$end")
   PEAK_RSS=$(awk '/^VmHWM:/ { print $2, $3 }' "/proc/$OPERATOR_PID/status")
@@ -196,3 +240,7 @@ echo
 awk -v c="$CTASK_SECONDS" -v b1="$B1" -v b2="$B2" \
   'BEGIN { b = (b1 + b2) / 2; printf "time to all finished: ctask %.2f s, docker CLI %.2f s (mean of 2); ratio ctask/docker %.2f\n", c, b, c / b }'
 echo "ctask operator peak RSS (VmHWM): $PEAK_RSS"
+echo "where the CPU went (the rest of machine: the shims, runc, the kernel):"
+echo "  baseline 1  $(cat "$WORK/cpu-b1")"
+echo "  ctask       $CTASK_CPU (ctask: the operator's whole life)"
+echo "  baseline 2  $(cat "$WORK/cpu-b2")"

@@ -44,7 +44,7 @@ void Controller::Work() {
     if (calls.count_failure) queue_.CountFailure(*key);
     if (calls.add_now) queue_.Add(*key);
     if (calls.add_rate_limited) queue_.AddRateLimited(*key);
-    if (calls.add_after) queue_.AddAfter(*key, *calls.add_after);
+    if (calls.add_after) queue_.AddAfter(*key, *calls.add_after, calls.add_after_priority);
     if (on_result_) on_result_(*key, result);
     queue_.Done(*key);
   }

@@ -22,6 +22,7 @@ QueueCalls PlanQueueCalls(const Result<ReconcileResult>& result, int requeues) {
     case Outcome::kRequeueAfter:
       calls.forget = true;
       calls.add_after = result->requeue_after;
+      calls.add_after_priority = result->requeue_priority;
       break;
     case Outcome::kConflict:
       if (requeues == 0) {

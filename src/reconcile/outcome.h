@@ -44,8 +44,9 @@ struct QueueCalls {
   bool add_now = false;                                // Add(key)
   bool count_failure = false;                          // CountFailure(key): the next backoff starts one step up
   bool add_rate_limited = false;                       // AddRateLimited(key)
-  std::optional<std::chrono::milliseconds> add_after;  // AddAfter(key, d)
-  bool report = false;                                 // the error deserves a log line
+  std::optional<std::chrono::milliseconds> add_after;  // AddAfter(key, d, add_after_priority)
+  Priority add_after_priority = Priority::kNormal;
+  bool report = false;  // the error deserves a log line
   bool operator==(const QueueCalls&) const = default;
 };
 

@@ -283,6 +283,12 @@ Result<ReconcileResult> TaskReconciler::WriteAndAct(const api::ContainerTask& ta
       !(claimed && admission.limited)) {
     Result<ReconcileResult> acted = Act(decision, updated);
     if (claimed) admitter_.Unclaim(TaskKey(task));  // the record does not hold it yet
+    // That next pass goes behind the tasks still waiting for their first
+    // workload (kLow, as the initial list and a Job first seen are): at
+    // kNormal it would come before them, a status write between every two
+    // Jobs of a burst. A workload that ends meanwhile is seen at kHigh, and
+    // its pass writes the one status that says so.
+    if (acted && acted->requeue_after == std::chrono::milliseconds(0)) acted->requeue_priority = Priority::kLow;
     return acted;
   }
   if (std::optional<std::chrono::seconds> wait = status::WriteWait(task, observed, decision, now)) {

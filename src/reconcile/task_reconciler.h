@@ -25,6 +25,7 @@
 
 #include "reconcile/admitter.h"
 #include "reconcile/log_archiver.h"
+#include "reconcile/ready_keys.h"
 #include "runtime/runtime.h"
 #include "status/decide.h"
 #include "status/item_results.h"
@@ -73,6 +74,9 @@ struct ReconcileResult {
   // The task is finished and nothing of it is pending: terminal phase, no
   // live workload, its last log archived. Gone (deleted) also counts.
   bool settled = false;
+  // Where a look-again due at once queues (a later one comes due at
+  // kNormal): kLow behind the tasks whose workloads are not created yet.
+  Priority requeue_priority = Priority::kNormal;
 };
 
 // Told the task's record after every reconcile that wrote it.

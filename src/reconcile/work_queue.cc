@@ -45,9 +45,9 @@ void WorkQueue::Add(const std::string& key, Priority priority) {
   AddLocked(key, priority);
 }
 
-void WorkQueue::AddAfter(const std::string& key, nanoseconds delay) {
+void WorkQueue::AddAfter(const std::string& key, nanoseconds delay, Priority priority) {
   std::lock_guard lock(mu_);
-  AddAfterLocked(key, delay);
+  AddAfterLocked(key, delay, priority);
 }
 
 void WorkQueue::AddRateLimited(const std::string& key) {
@@ -181,10 +181,10 @@ void WorkQueue::AddLocked(const std::string& key, Priority priority) {
   cv_.notify_one();
 }
 
-void WorkQueue::AddAfterLocked(const std::string& key, nanoseconds delay) {
+void WorkQueue::AddAfterLocked(const std::string& key, nanoseconds delay, Priority priority) {
   if (shutting_down_) return;
   if (delay <= nanoseconds::zero()) {
-    AddLocked(key, Priority::kNormal);
+    AddLocked(key, priority);
     return;
   }
   // Queued, or due again on Done: either is sooner than any delay.

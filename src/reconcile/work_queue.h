@@ -139,8 +139,8 @@ class WorkQueue {
   // `priority` orders the keys waiting (ready_keys.h): a key added again
   // while it waits moves up to the higher of the two.
   void Add(const std::string& key, Priority priority = Priority::kNormal);
-  // delay <= 0 is Add; a delayed key comes due at kNormal.
-  void AddAfter(const std::string& key, std::chrono::nanoseconds delay);
+  // delay <= 0 is Add(key, priority); a delayed key comes due at kNormal.
+  void AddAfter(const std::string& key, std::chrono::nanoseconds delay, Priority priority = Priority::kNormal);
   void AddRateLimited(const std::string& key);
 
   // Counts a failure of the key (and takes a token) without queueing it:
@@ -186,7 +186,7 @@ class WorkQueue {
 
   // All *Locked methods require mu_ held.
   void AddLocked(const std::string& key, Priority priority);
-  void AddAfterLocked(const std::string& key, std::chrono::nanoseconds delay);
+  void AddAfterLocked(const std::string& key, std::chrono::nanoseconds delay, Priority priority = Priority::kNormal);
   // Moves delayed keys due by `now` into the queue.
   void PromoteDueLocked(std::chrono::steady_clock::time_point now);
   // Pops heap entries superseded by an earlier due time or by an Add.

@@ -49,6 +49,11 @@ TEST(OutcomeTest, EachOutcomeMapsToItsQueueCalls) {
        .result = After(milliseconds(0)),
        .want_outcome = Outcome::kRequeueAfter,
        .want = {.forget = true, .add_after = milliseconds(0)}},
+      {.name = "a look-again at once keeps the priority it asks for",
+       .result =
+           ReconcileResult{.requeue_after = milliseconds(0), .settled = false, .requeue_priority = Priority::kLow},
+       .want_outcome = Outcome::kRequeueAfter,
+       .want = {.forget = true, .add_after = milliseconds(0), .add_after_priority = Priority::kLow}},
       {.name = "a conflict is requeued at once, counted, never reported",
        .result = Failed(ErrorCode::kConflict),
        .want_outcome = Outcome::kConflict,

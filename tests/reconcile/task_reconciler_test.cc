@@ -931,6 +931,35 @@ TEST(TaskReconcilerOrderTest, ARetryDueBeforeAnyStatusIsWrittenBeforeItStarts) {
   EXPECT_EQ(h.runtime.applies(kUid, 3), 0);
 }
 
+// A first attempt started before any status asks its next look (the one
+// that writes that status) to wait behind the tasks still waiting for their
+// first workload, so a burst's Jobs are not interleaved with status writes;
+// a retry's start, which follows its status, looks again as usual.
+TEST(TaskReconcilerOrderTest, AFirstStartLooksAgainBehindTheTasksNotStartedYet) {
+  Harness h;
+  ASSERT_TRUE(h.Open());
+  api::ContainerTask task = NewTask();
+  task.spec.retries = 1;
+  ASSERT_TRUE(h.store->Put(task).has_value());
+  Result<ReconcileResult> first = h.Reconcile();
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(h.runtime.applies(kUid, 1), 1);
+  ASSERT_EQ(h.Written().size(), 0u);
+  EXPECT_EQ(first->requeue_after, std::chrono::milliseconds(0));
+  EXPECT_EQ(first->requeue_priority, Priority::kLow);
+
+  ASSERT_TRUE(h.Reconcile().has_value());  // observes attempt 1: its status
+  ASSERT_EQ(h.Written().size(), 1u);
+  h.runtime.Exit(kUid, 1, 3, WallTimestamp(h.clock));
+  ASSERT_TRUE(h.Reconcile().has_value());  // seen ended: its log is read first
+  h.WaitFollowsEnded(1);
+  h.clock.Advance(1h);  // the retry's backoff long past
+  Result<ReconcileResult> retry = h.Reconcile();
+  ASSERT_TRUE(retry.has_value());
+  ASSERT_EQ(h.runtime.applies(kUid, 2), 1);
+  EXPECT_EQ(retry->requeue_priority, Priority::kNormal);
+}
+
 // Tails within a budget across tasks: at --log-tail-qps 1 (burst 2),
 // three tasks whose output grew get two tails now and the third a second
 // later — a thousand chatty tasks cannot spend the client's budget on tails.

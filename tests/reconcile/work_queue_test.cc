@@ -110,6 +110,20 @@ TEST(WorkQueue, AKeyAddedWhileProcessingIsRequeuedAtTheHighestPriorityAskedFor) 
   EXPECT_EQ(q.queue.Get(), "b");
 }
 
+// A worker's own look-again at kLow (its task's first workload just
+// created) goes behind the keys still waiting at kNormal; a later one comes
+// due at kNormal.
+TEST(WorkQueue, ALookAgainAtOnceQueuesAtThePriorityItNames) {
+  FakeClockQueue q;
+  q.queue.Add("started");
+  ASSERT_EQ(q.queue.Get(), "started");
+  q.queue.Add("waiting", Priority::kNormal);
+  q.queue.AddAfter("started", std::chrono::nanoseconds(0), Priority::kLow);
+  q.queue.Done("started");
+  EXPECT_EQ(q.queue.Get(), "waiting");
+  EXPECT_EQ(q.queue.Get(), "started");
+}
+
 TEST(WorkQueue, DoneWithoutAddDoesNotRequeue) {
   FakeClockQueue q;
   q.queue.Add("a");
