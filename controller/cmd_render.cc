@@ -1,16 +1,21 @@
 // `ctask render -f FILE... --backend kubernetes|docker`: show what each task
 // becomes — the Job (and NetworkPolicy) the operator would create, or the
 // Docker create-container request the local runner would send. Secret values
-// resolved for Docker are shown redacted.
+// resolved for Docker are shown redacted. A fan-out task is shown as one of
+// its items (--index, default 0): the Pod (Kubernetes) or the container
+// (Docker) that item runs in, as the operator creates it.
 #include <charconv>
 #include <optional>
 
 #include "api/document.h"
 #include "api/manifest.h"
+#include "backends/kubernetes/kube_runtime.h"
 #include "cli.h"
 #include "flags.h"
 #include "render/docker_container.h"
 #include "render/job.h"
+#include "render/pod.h"
+#include "status/fan_out.h"
 
 namespace ctask::cli {
 namespace {
@@ -58,6 +63,7 @@ const std::vector<FlagSpec>& RenderFlags() {
       {"backend", 'b', true, "BACKEND", "kubernetes (default): the Job; docker: the container"},
       {"output", 'o', true, "FORMAT", "yaml (default) or json"},
       {"attempt", '\0', true, "N", "Render this attempt (1 = the first; default 1)"},
+      {"index", '\0', true, "I", "Fan-out tasks: render item I (0 = the first; default 0)"},
       {"allow-host-path", '\0', true, "DIR", "Docker: let tasks bind-mount DIR or below; repeatable"},
       {"help", 'h', false, "", "Show this help"},
   };
@@ -66,6 +72,8 @@ const std::vector<FlagSpec>& RenderFlags() {
 
 constexpr const char* kRenderHelp =
     "Show the Kubernetes Job or the Docker container each ContainerTask becomes.\n"
+    "A fan-out task (spec.completions or spec.items) is shown as one item's Pod or container\n"
+    "(--index I; the first by default), as the operator creates it for that item.\n"
     "Secrets and ConfigMaps in the same files feed the Docker container's environment;\n"
     "values from Secrets are shown redacted.\n\n"
     "Usage:\n  ctask render -f FILE [-f FILE...] [--backend kubernetes|docker] [-o yaml|json]\n\n"
@@ -76,6 +84,7 @@ struct RenderOptions {
   std::string backend;  // "kubernetes" or "docker"
   std::string format;   // "yaml" or "json"
   int attempt = 1;
+  std::optional<int> index;  // --index: which item of a fan-out task
   std::vector<std::string> files;
   render::DockerPolicy policy;
 };
@@ -89,6 +98,18 @@ std::optional<int> ParseAttempt(const std::string& text, std::ostream& err) {
     return std::nullopt;
   }
   return attempt;
+}
+
+// --index I: a whole number from 0, or nullopt (reported). Whether the
+// task has that many items is checked per task (RenderedTask).
+std::optional<int> ParseIndex(const std::string& text, std::ostream& err) {
+  int index = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), index);
+  if (ec != std::errc() || end != text.data() + text.size() || index < 0) {
+    err << "ctask render: --index must be a whole number from 0 (an item of a fan-out task)\n";
+    return std::nullopt;
+  }
+  return index;
 }
 
 OrExit<RenderOptions> ParseRenderFlags(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -114,6 +135,10 @@ OrExit<RenderOptions> ParseRenderFlags(const std::vector<std::string>& args, std
     if (!attempt) return std::unexpected(kExitUsage);
     options.attempt = *attempt;
   }
+  if (flags->Has("index")) {
+    options.index = ParseIndex(flags->Get("index"), err);
+    if (!options.index) return std::unexpected(kExitUsage);
+  }
   options.files = flags->All("filename");
   if (options.files.empty()) {
     err << "ctask render: no input: name a manifest with -f FILE\n";
@@ -123,27 +148,51 @@ OrExit<RenderOptions> ParseRenderFlags(const std::vector<std::string>& args, std
   return options;
 }
 
-// The Job of one task, and its NetworkPolicy when the task is isolated.
-Status RenderForKubernetes(const api::LoadedTask& t, int attempt, std::vector<api::Json>& objects) {
+// The task to render: the task itself, or the item --index names of a
+// fan-out task, seen as the operator runs it (status::ItemView). --index on
+// a task that does not fan out, or past its last item, is an error naming
+// the field.
+Result<api::ContainerTask> RenderedTask(const api::ContainerTask& task, std::optional<int> index) {
+  const int32_t count = status::ItemCount(task.spec);
+  if (count == 0) {
+    if (!index) return task;
+    return InvalidArgument("--index " + std::to_string(*index) +
+                           ": the task does not fan out (set spec.completions or spec.items), so it has no items; "
+                           "leave --index out");
+  }
+  const int chosen = index.value_or(0);
+  if (chosen >= count) {
+    return InvalidArgument("--index " + std::to_string(chosen) + ": the task has " + std::to_string(count) +
+                           " items (0 to " + std::to_string(count - 1) + ")");
+  }
+  api::ItemStatus entry;
+  entry.index = chosen;
+  return status::ItemView(task, entry, /*stop=*/false);
+}
+
+// The workload of one task (its Job, or an item's Pod as the operator runs
+// items), and its NetworkPolicy when the task is isolated.
+Status RenderForKubernetes(const api::ContainerTask& task, int attempt, std::vector<api::Json>& objects) {
   render::JobOptions options;
   options.attempt = attempt;
-  options.active_deadline_seconds = t.task.spec.timeout_seconds;
-  Result<api::Json> job = render::RenderJob(t.task, options);
-  if (!job) return std::unexpected(job.error());
-  objects.push_back(std::move(*job));
-  if (t.task.spec.network.isolated) objects.push_back(render::RenderNetworkPolicy(t.task));
+  options.active_deadline_seconds = task.spec.timeout_seconds;
+  Result<api::Json> workload =
+      backends::RunsAsPod(task) ? render::RenderPod(task, options) : render::RenderJob(task, options);
+  if (!workload) return std::unexpected(workload.error());
+  objects.push_back(std::move(*workload));
+  if (task.spec.network.isolated) objects.push_back(render::RenderNetworkPolicy(task));
   return {};
 }
 
 // The create-container request of one task, its Secret values redacted.
-Result<api::Json> RenderForDocker(const api::LoadedTask& t, const RenderOptions& options,
+Result<api::Json> RenderForDocker(const api::ContainerTask& task, const RenderOptions& options,
                                   const api::Manifests& manifests) {
   Result<render::DockerContainer> container =
-      render::RenderDockerContainer(t.task, options.attempt, manifests.configs, options.policy);
+      render::RenderDockerContainer(task, options.attempt, manifests.configs, options.policy);
   if (!container) return std::unexpected(container.error());
   api::Json shown = api::Json::object();
   shown["name"] = container->name;
-  shown["body"] = Redacted(container->body, t.task.spec, container->secret_env);
+  shown["body"] = Redacted(container->body, task.spec, container->secret_env);
   return shown;
 }
 
@@ -154,10 +203,13 @@ std::optional<std::vector<api::Json>> RenderAll(const api::Manifests& manifests,
   std::vector<api::Json> objects;
   bool failed = false;
   for (const api::LoadedTask& t : manifests.tasks) {
+    Result<api::ContainerTask> task = RenderedTask(t.task, options.index);
     Status rendered;
-    if (options.backend == "kubernetes") {
-      rendered = RenderForKubernetes(t, options.attempt, objects);
-    } else if (Result<api::Json> shown = RenderForDocker(t, options, manifests); shown) {
+    if (!task) {
+      rendered = std::unexpected(task.error());
+    } else if (options.backend == "kubernetes") {
+      rendered = RenderForKubernetes(*task, options.attempt, objects);
+    } else if (Result<api::Json> shown = RenderForDocker(*task, options, manifests); shown) {
       objects.push_back(std::move(*shown));
     } else {
       rendered = std::unexpected(shown.error());

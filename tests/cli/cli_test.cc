@@ -158,6 +158,49 @@ TEST(CliTest, RenderRedactsSecretValues) {
   EXPECT_NE(text.find("s3cr3t"), std::string::npos) << "the example should hold the secret value s3cr3t";
 }
 
+// A fan-out task renders as one item's workload, as the operator creates
+// it: the item's Pod (not a Job for the whole task) with its index and
+// value, or the item's container; --index picks the item.
+TEST(CliTest, RenderShowsAFanOutAsOneItemsPodOrContainer) {
+  const std::string file = kSource + "/examples/mapreduce/map.yaml";
+  CliRun first = Cli({"render", "-f", file});
+  ASSERT_EQ(first.code, kExitOk) << first.err;
+  EXPECT_NE(first.out.find("kind: Pod"), std::string::npos) << first.out;
+  EXPECT_EQ(first.out.find("kind: Job"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("name: wordcount-map-i0-a1"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("value: the quick brown fox"), std::string::npos) << first.out;
+
+  CliRun k = Cli({"render", "-f", file, "--index", "2", "--attempt", "2", "-o", "json"});
+  ASSERT_EQ(k.code, kExitOk) << k.err;
+  const nlohmann::json list = nlohmann::json::parse(k.out);
+  const nlohmann::json& pod = list["items"][0];
+  EXPECT_EQ(pod["kind"], "Pod");
+  EXPECT_EQ(pod["metadata"]["name"], "wordcount-map-i2-a2");
+  EXPECT_EQ(pod["spec"]["restartPolicy"], "Never");
+  EXPECT_EQ(pod["spec"]["containers"][0]["env"][0], nlohmann::json({{"name", "CTASK_INDEX"}, {"value", "2"}}));
+  EXPECT_EQ(list["items"][1]["kind"], "NetworkPolicy");
+
+  CliRun d = Cli({"render", "-f", file, "--backend", "docker", "--index", "5"});
+  ASSERT_EQ(d.code, kExitOk) << d.err;
+  EXPECT_NE(d.out.find("name: ctask-default-wordcount-map-i5-a1"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("CTASK_ITEM=without any shared storage"), std::string::npos) << d.out;
+}
+
+TEST(CliTest, RenderRefusesAnIndexTheTaskDoesNotHave) {
+  CliRun past = Cli({"render", "-f", kSource + "/examples/mapreduce/map.yaml", "--index", "6"});
+  EXPECT_EQ(past.code, kExitInvalid);
+  EXPECT_NE(past.err.find("--index 6: the task has 6 items (0 to 5)"), std::string::npos) << past.err;
+  EXPECT_TRUE(past.out.empty()) << past.out;
+  CliRun plain = Cli({"render", "-f", kSource + "/examples/hello.yaml", "--index", "0"});
+  EXPECT_EQ(plain.code, kExitInvalid);
+  EXPECT_NE(plain.err.find("does not fan out (set spec.completions or spec.items)"), std::string::npos) << plain.err;
+  for (const char* bad : {"-1", "x", "1.5", ""}) {
+    CliRun r = Cli({"render", "-f", kSource + "/examples/mapreduce/map.yaml", "--index", bad});
+    EXPECT_EQ(r.code, kExitUsage) << bad;
+    EXPECT_NE(r.err.find("--index must be a whole number from 0"), std::string::npos) << bad << ": " << r.err;
+  }
+}
+
 TEST(CliTest, CrdCommandPrintsTheCheckedInCrd) {
   CliRun r = Cli({"crd"});
   EXPECT_EQ(r.code, kExitOk);
