@@ -92,7 +92,7 @@ Status JobRuntime::Stop(const api::ContainerTask& task, int attempt, std::chrono
 Status JobRuntime::DeleteAll(const api::ContainerTask& task) {
   if (task.metadata.uid.empty()) return {};
   const std::string ns = TaskNamespace(task);
-  for (const Json& job : jobs_.List()) {
+  for (const Json& job : jobs_.ByIndex(task.metadata.uid)) {
     const Json& meta = job.value("metadata", Json::object());
     if (meta.value("namespace", "") != ns || !ControlledBy(job, task.metadata.uid)) continue;
     DeleteOptions options;

@@ -111,7 +111,7 @@ Status PodRuntime::Delete(const api::ContainerTask& task, int attempt) {
 Status PodRuntime::DeleteAll(const api::ContainerTask& task) {
   if (task.metadata.uid.empty()) return {};
   const std::string ns = TaskNamespace(task);
-  for (const Json& pod : pods_.List()) {
+  for (const Json& pod : pods_.ByIndex(task.metadata.uid)) {
     // A Job's pod is the Job's (its controller), deleted with it.
     if (pod.value("metadata", Json::object()).value("namespace", "") != ns) continue;
     if (!ControlledBy(pod, task.metadata.uid) || Deleting(pod)) continue;

@@ -28,7 +28,7 @@ std::vector<std::string> AttemptIndex(const Json& object) {
   const std::string attempt = Label(object, render::kLabelAttempt);
   if (uid.empty() || attempt.empty()) return {};
   const std::string item = Label(object, render::kLabelItem);
-  return {uid + "/" + (item.empty() ? "" : "i" + item + "/") + attempt};
+  return {uid + "/" + (item.empty() ? "" : "i" + item + "/") + attempt, uid};
 }
 
 std::string AttemptIndexValue(const api::ContainerTask& task, int attempt) {

@@ -26,8 +26,11 @@
 
 namespace ctask::backends {
 
-// The index the Job and Pod informers keep: "<task uid>/<attempt>" from the
-// ctask labels (render/labels.h); none for an object without them.
+// The index the Job and Pod informers keep, from the ctask labels
+// (render/labels.h): "<task uid>/<attempt>" (AttemptIndexValue; an item's
+// "<task uid>/i<index>/<attempt>") and "<task uid>" (every object of the
+// task, for DeleteAll without a scan of the cache); none for an object
+// without them.
 std::vector<std::string> AttemptIndex(const api::Json& object);
 std::string AttemptIndexValue(const api::ContainerTask& task, int attempt);
 

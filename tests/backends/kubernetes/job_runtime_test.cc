@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "fakes/fake_clock.h"
 #include "fakes/fake_transport.h"
+#include "fakes/listed_informer.h"
 #include "reconcile/outcome.h"
 
 namespace ctask::backends {
@@ -109,6 +111,53 @@ TEST_F(JobRuntimeTest, AnUnavailableServerIsTransient) {
   Status applied = runtime_->Apply(Task(), 1);
   ASSERT_FALSE(applied.has_value());
   EXPECT_FALSE(reconcile::IsTerminalError(applied.error()));
+}
+
+// DeleteAll (a task's workload TTL) finds the task's Jobs by its UID in the
+// index, not by a scan of every cached Job, and deletes only those it
+// controls in its namespace, each in the background and only that
+// incarnation.
+TEST_F(JobRuntimeTest, DeleteAllDeletesTheTasksOwnJobsOnly) {
+  const std::string uid = Task().metadata.uid;
+  auto job = [](const std::string& ns, const std::string& name, const std::string& task_uid,
+                const std::string& owner_uid) {
+    return api::Json{
+        {"apiVersion", "batch/v1"},
+        {"kind", "Job"},
+        {"metadata",
+         {{"name", name},
+          {"namespace", ns},
+          {"uid", "uid-of-" + name},
+          {"resourceVersion", "9"},
+          {"labels", {{"ctask.io/task-uid", task_uid}, {"ctask.io/attempt", name.substr(name.size() - 1)}}},
+          {"ownerReferences", api::Json::array({{{"uid", owner_uid}, {"controller", true}}})}}},
+        {"spec", api::Json::object()},
+        {"status", api::Json::object()}};
+  };
+  const api::Json list = {
+      {"kind", "JobList"},
+      {"metadata", {{"resourceVersion", "9"}}},
+      {"items", api::Json::array({job("team", "neg-1", uid, uid), job("team", "neg-2", uid, uid),
+                                  job("team", "other-1", "other-uid", "other-uid"),
+                                  job("team", "stray-1", uid, "someone-else"), job("elsewhere", "neg-1", uid, uid)})}};
+  ASSERT_TRUE(fakes::StartListed(*fake_, *jobs_, list));
+  const size_t before = fake_->requests().size();
+
+  fake_->Push(Reply(200, R"({"kind":"Status","status":"Success"})"));
+  fake_->Push(Reply(200, R"({"kind":"Status","status":"Success"})"));
+  ASSERT_TRUE(runtime_->DeleteAll(Task()));
+  const std::vector<http::Request> sent = fake_->requests();  // a copy: requests() returns by value
+  std::vector<std::string> deleted;
+  for (size_t i = before; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].method, "DELETE") << sent[i].url;
+    const api::Json options = api::Json::parse(sent[i].body);
+    EXPECT_EQ(options["propagationPolicy"], "Background");
+    EXPECT_EQ(options["preconditions"]["uid"], "uid-of-" + sent[i].url.substr(sent[i].url.rfind('/') + 1));
+    deleted.push_back(sent[i].url.substr(sent[i].url.find("/namespaces/")));
+  }
+  std::sort(deleted.begin(), deleted.end());
+  EXPECT_EQ(deleted, (std::vector<std::string>{"/namespaces/team/jobs/neg-1", "/namespaces/team/jobs/neg-2"}));
+  jobs_->Stop();
 }
 
 }  // namespace

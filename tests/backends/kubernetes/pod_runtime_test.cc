@@ -7,11 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "backends/kubernetes/kube_runtime.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_transport.h"
+#include "fakes/listed_informer.h"
 #include "reconcile/outcome.h"
 
 namespace ctask::backends {
@@ -139,13 +141,7 @@ TEST_F(PodRuntimeTest, AnItemAttemptBegunAsAJobByAnEarlierOperatorStaysAJob) {
                     {"spec", Json::object()},
                     {"status", {{"active", 1}}}};
   const Json list = {{"kind", "JobList"}, {"metadata", {{"resourceVersion", "5"}}}, {"items", Json::array({job})}};
-  fake_->Push(Reply(200, list.dump()));
-  fakes::FakeReply watch = fakes::StreamReply({});
-  watch.hold_until_stop = true;
-  fake_->Push(watch);
-  jobs_->Start();
-  ASSERT_TRUE(fake_->WaitForHeld(1, std::chrono::seconds(10)));
-  ASSERT_TRUE(jobs_->HasSynced());
+  ASSERT_TRUE(fakes::StartListed(*fake_, *jobs_, list));
   const size_t before = fake_->requests().size();
 
   ASSERT_TRUE(runtime_->Apply(Item(), 1)) << "adopted: the Job is this task's";
@@ -208,6 +204,60 @@ TEST_F(PodRuntimeTest, DeletingAPodThatIsGoneIsSuccess) {
   EXPECT_TRUE(runtime_->Delete(Item(), 1)) << "absent: nothing to do";
   ASSERT_EQ(fake_->requests().size(), 1u);
   EXPECT_EQ(fake_->requests()[0].method, "GET");
+}
+
+// A pod in the cache as the informer lists it: ctask's labels for `task_uid`
+// (item, attempt) and a controller reference to `owner_uid`.
+Json ListedPod(const std::string& ns, const std::string& name, const std::string& task_uid, const std::string& item,
+               const std::string& owner_uid) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata",
+           {{"name", name},
+            {"namespace", ns},
+            {"uid", "uid-of-" + name},
+            {"resourceVersion", "7"},
+            {"labels", {{"ctask.io/task-uid", task_uid}, {"ctask.io/attempt", "1"}, {"ctask.io/item", item}}},
+            {"ownerReferences", Json::array({{{"uid", owner_uid}, {"controller", true}}})}}},
+          {"spec", Json::object()},
+          {"status", {{"phase", "Running"}}}};
+}
+
+TEST(AttemptIndexTest, AnObjectIsIndexedByItsAttemptAndByItsTask) {
+  EXPECT_EQ(AttemptIndex(ListedPod("team", "map-i3-a1", kUid, "3", kUid)),
+            (std::vector<std::string>{std::string(kUid) + "/i3/1", kUid}));
+  EXPECT_EQ(AttemptIndexValue(Item(3), 1), std::string(kUid) + "/i3/1");
+  EXPECT_TRUE(AttemptIndex(Json{{"metadata", {{"name", "unlabelled"}}}}).empty());
+}
+
+// DeleteAll (a task's workload TTL, its deletion) finds the task's pods by
+// its UID in the index, not by a scan of every cached pod, and deletes only
+// those it controls in its namespace.
+TEST_F(PodRuntimeTest, DeleteAllDeletesTheTasksOwnPodsOnly) {
+  const Json list = {{"kind", "PodList"},
+                     {"metadata", {{"resourceVersion", "7"}}},
+                     {"items", Json::array({
+                                   ListedPod("team", "map-i0-a1", kUid, "0", kUid),
+                                   ListedPod("team", "map-i1-a1", kUid, "1", kUid),
+                                   ListedPod("team", "other-i0-a1", "other-uid", "0", "other-uid"),
+                                   ListedPod("team", "stray-i2-a1", kUid, "2", "someone-else"),
+                                   ListedPod("elsewhere", "map-i0-a1", kUid, "0", kUid),
+                               })}};
+  ASSERT_TRUE(fakes::StartListed(*fake_, *pods_, list));
+  const size_t before = fake_->requests().size();
+
+  fake_->Push(Reply(200, PodBody(kUid)));
+  fake_->Push(Reply(200, PodBody(kUid)));
+  ASSERT_TRUE(runtime_->DeleteAll(Item()));
+  const std::vector<http::Request> sent = fake_->requests();  // a copy: requests() returns by value
+  std::vector<std::string> deleted;
+  for (size_t i = before; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].method, "DELETE") << sent[i].url;
+    deleted.push_back(sent[i].url.substr(sent[i].url.find("/namespaces/")));
+  }
+  std::sort(deleted.begin(), deleted.end());
+  EXPECT_EQ(deleted, (std::vector<std::string>{"/namespaces/team/pods/map-i0-a1", "/namespaces/team/pods/map-i1-a1"}));
+  pods_->Stop();
 }
 
 }  // namespace
