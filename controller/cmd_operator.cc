@@ -32,7 +32,8 @@ const std::vector<FlagSpec>& OperatorFlags() {
         {"allow-host-path", '\0', true, "DIR",
          "Let tasks bind-mount DIR or below (spec.workspace.hostPath); repeatable"},
         {"workers", '\0', true, "N", "Tasks reconciled at once (default 4)"},
-        {"scan-interval-ms", '\0', true, "MS", "How often the tasks directory is read (default 1000)"},
+        {"scan-interval-ms", '\0', true, "MS",
+         "Read the tasks directory this often, besides on each change (default 1000)"},
         {"stop-grace", '\0', true, "SECONDS", "Time a stopped task gets between SIGTERM and SIGKILL (default 10)"},
         {"help", 'h', false, "", "Show this help"},
     };

@@ -2,8 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <condition_variable>
-
+#include "backends/docker/dir_watch.h"
 #include "reconcile/controller.h"
 
 namespace ctask::backends {
@@ -48,6 +47,13 @@ Result<std::unique_ptr<DirectoryOperator>> DirectoryOperator::Open(DirectoryOper
 }
 
 void DirectoryOperator::Run(std::stop_token stop, const std::function<void()>& on_stopping) {
+  // Before the first scan: a change made while a scan runs wakes the next
+  // wait at once.
+  DirectoryWatch watch(tasks_dir_.path());
+  if (!watch.watching()) {
+    Log("tasks directory " + tasks_dir_.path() + ": cannot watch it for changes (" + watch.error() +
+        "); it is read every scan interval (" + std::to_string(scan_interval_.count()) + " ms)");
+  }
   // Adopt: every record is reconciled once, running containers found by label.
   if (Result<std::vector<store::ListEntry>> records = backend_->store().List(); records) {
     for (const store::ListEntry& entry : *records) backend_->queue().Add(entry.namespace_ + "/" + entry.name);
@@ -59,12 +65,9 @@ void DirectoryOperator::Run(std::stop_token stop, const std::function<void()>& o
   ApplyLimits();
   backend_->Start();
   auto last_sync = backend_->clock().Steady() - kResync;
-  std::mutex mu;
-  std::condition_variable_any wake;
   while (!stop.stop_requested()) {
     ScanAndSync(last_sync);
-    std::unique_lock lock(mu);
-    wake.wait_for(lock, stop, scan_interval_, [] { return false; });
+    watch.Wait(scan_interval_, stop);  // a change, the interval, or stop
   }
   if (on_stopping) on_stopping();
   backend_->Stop();

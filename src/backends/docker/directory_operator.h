@@ -12,8 +12,9 @@
 //
 // Run() first queues every record, so running containers are adopted by
 // their labels: a restart (even after kill -9) never starts an attempt
-// twice. It then reads the directory every scan interval and syncs the
-// records on every change, and every kResync anyway (a task re-added while
+// twice. It then reads the directory on every change inotify reports
+// (dir_watch.h) and every scan interval anyway, and syncs the records on
+// every change, and every kResync anyway (a task re-added while
 // its old record was still being deleted is created once the deletion is
 // done), until `stop`; then the workers stop and containers keep running.
 //
