@@ -15,13 +15,18 @@ namespace {
 
 constexpr uint32_t kChangeEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB;
 
-// Polls the inotify descriptor and the stop eventfd; the poll's answer.
-int PollBoth(int inotify_fd, int stop_fd, std::chrono::milliseconds timeout, bool& changed_ready, bool& stopped) {
+enum class Woken { kTimeout, kEvent, kStop, kFailed };
+
+// What ended a poll of the inotify descriptor and the stop eventfd within
+// `timeout`. An interrupted poll counts as a timeout (the caller's deadline
+// decides); a failed one ends the wait (the scan interval still runs).
+Woken PollBoth(int inotify_fd, int stop_fd, std::chrono::milliseconds timeout) {
   std::array<pollfd, 2> fds{{{inotify_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}}};
   const int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(timeout.count(), 0)));
-  changed_ready = n > 0 && (fds[0].revents & POLLIN) != 0;
-  stopped = n > 0 && (fds[1].revents & POLLIN) != 0;
-  return n;
+  if (n < 0) return errno == EINTR ? Woken::kTimeout : Woken::kFailed;
+  if (n == 0) return Woken::kTimeout;
+  if ((fds[1].revents & POLLIN) != 0) return Woken::kStop;
+  return (fds[0].revents & POLLIN) != 0 ? Woken::kEvent : Woken::kTimeout;
 }
 
 }  // namespace
@@ -80,19 +85,14 @@ bool DirectoryWatch::Wait(std::chrono::milliseconds timeout, std::stop_token sto
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    bool ready = false;
-    bool stopped = false;
-    if (PollBoth(inotify_fd_, stop_fd_, left, ready, stopped) < 0 && errno != EINTR) return false;
-    if (stopped) return false;
-    if (ready) changed = Drain();
+    const Woken woken = PollBoth(inotify_fd_, stop_fd_, left);
+    if (woken == Woken::kStop || woken == Woken::kFailed) return false;
+    if (woken == Woken::kEvent) changed = Drain();
   }
   // Gather the rest of a burst: until kQuiet passes without an event, or
   // kSettle in all.
   const auto settle_until = std::chrono::steady_clock::now() + kSettle;
-  while (std::chrono::steady_clock::now() < settle_until) {
-    bool ready = false;
-    bool stopped = false;
-    if (PollBoth(inotify_fd_, stop_fd_, kQuiet, ready, stopped) <= 0 || stopped || !ready) break;
+  while (std::chrono::steady_clock::now() < settle_until && PollBoth(inotify_fd_, stop_fd_, kQuiet) == Woken::kEvent) {
     Drain();
   }
   return true;
