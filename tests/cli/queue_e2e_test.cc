@@ -306,7 +306,13 @@ TEST_F(QueueE2eTest, QueuedTasksCanBeCancelledSuspendedAndDeleted) {
   }
   EXPECT_EQ(Stored("w-cancel")["status"].value("attempts", 0), 0);
   EXPECT_EQ(Phase("w-last"), "Queued");
-  EXPECT_NE(Stored("w-last")["status"].value("message", "").find("position 1 of 1"), std::string::npos)
+  // The last of the three changes wakes the task then at the front to
+  // rewrite its position; that write follows the change, so it is waited
+  // for, well inside the 30 s queued resync that would otherwise hide a
+  // missed wake.
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Stored("w-last")["status"].value("message", "").find("position 1 of 1") != std::string::npos; },
+      std::chrono::seconds(10)))
       << Stored("w-last").dump();
 
   // The long one is cancelled: its slot goes to w-last; the suspended one,
