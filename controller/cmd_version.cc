@@ -5,13 +5,10 @@
 #include <sstream>
 
 #include "cli.h"
+#include "ctask_version.h"  // CTASK_VERSION, written at build time (cmake/version.cmake)
 #include "flags.h"
 #include "kube/connect.h"
 #include "kube_flags.h"
-
-#ifndef CTASK_VERSION
-#define CTASK_VERSION "unknown"
-#endif
 
 namespace ctask::cli {
 namespace {

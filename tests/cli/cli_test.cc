@@ -120,6 +120,21 @@ TEST(CliTest, VersionNamesTheApi) {
   EXPECT_NE(r.out.find("ctask.io/v1alpha1"), std::string::npos);
 }
 
+// The version is the source's commit as of the build, read at build time
+// (cmake/version.cmake): a tree configured at an older commit and built
+// again does not report that older one.
+TEST(CliTest, VersionIsTheCommitTheBinaryWasBuiltFrom) {
+  ctask::testing::BinaryResult described =
+      ctask::testing::RunCommand({"git", "-C", kSource, "describe", "--tags", "--always"});
+  ASSERT_EQ(described.exit_code, 0) << "the tests run from a git checkout: " << described.err;
+  std::string commit = described.out;
+  while (!commit.empty() && commit.back() == '\n') commit.pop_back();
+  ASSERT_FALSE(commit.empty());
+  CliRun r = Cli({"version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_TRUE(r.out.starts_with("ctask " + commit)) << r.out << " (HEAD is " << commit << ")";
+}
+
 TEST(CliTest, EveryExampleValidatesAndRendersForBothBackends) {
   int examples = 0;
   for (const fs::directory_entry& e : fs::directory_iterator(kSource + "/examples")) {
