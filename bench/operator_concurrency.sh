@@ -13,6 +13,13 @@
 # Order: baseline, ctask, baseline again; the ratio is against the mean of the
 # two baselines, so drift over the run lands on both sides.
 #
+# A runc process alive for over RUNC_STUCK_SECONDS is stuck, not slow (a
+# create takes well under a second): Debian's runc 1.1.5 deadlocks a
+# `runc create` against its `runc init` now and then under 50 concurrent
+# `docker run`s, and dockerd then starts nothing more. A watchdog kills
+# such a process; the round it happened in is void (its time is the hang's),
+# said so with the processes killed, and run again, up to 3 attempts.
+#
 # Usage: bench/operator_concurrency.sh [-n N] [--max-running M] [--ctask PATH] [--workers W] [--image IMAGE]
 set -euo pipefail
 
@@ -29,9 +36,11 @@ IMAGE=ctask-test/busybox:latest
 POLL_INTERVAL=1
 # Give up (and say so) when the tasks have not all finished by then.
 TIMEOUT_SECONDS=600
+RUNC_STUCK_SECONDS=${RUNC_STUCK_SECONDS:-60}
+ATTEMPTS=3
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -61,19 +70,25 @@ STATE=$WORK/state
 STAGING=$WORK/staging
 mkdir -p "$TASKS" "$STATE" "$STAGING"
 OPERATOR_PID=
+WATCHER_PID=  # the runc watchdog's, while a round runs
 
-cleanup() {
-  local rc=$?
-  if [ -n "$OPERATOR_PID" ] && kill -0 "$OPERATOR_PID" 2>/dev/null; then
-    kill -TERM "$OPERATOR_PID" 2>/dev/null || true
-    wait "$OPERATOR_PID" 2>/dev/null || true
-  fi
+remove_containers() {
   local ids
   ids=$(docker ps -aq --filter "label=ctask.bench=$RUN")
   if [ -n "$ids" ]; then
     # shellcheck disable=SC2086
-    docker rm -f $ids >/dev/null || echo "cleanup: could not remove some containers labelled ctask.bench=$RUN" >&2
+    docker rm -f $ids >/dev/null || echo "operator_concurrency.sh: could not remove some containers labelled ctask.bench=$RUN" >&2
   fi
+}
+
+cleanup() {
+  local rc=$?
+  [ -z "$WATCHER_PID" ] || kill "$WATCHER_PID" 2>/dev/null || true
+  if [ -n "$OPERATOR_PID" ] && kill -0 "$OPERATOR_PID" 2>/dev/null; then
+    kill -TERM "$OPERATOR_PID" 2>/dev/null || true
+    wait "$OPERATOR_PID" 2>/dev/null || true
+  fi
+  remove_containers
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -104,6 +119,57 @@ cpu_split() {
 }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
+# The runc processes alive for over RUNC_STUCK_SECONDS, "pid seconds name
+# wait-channel", one a line. runc init renames itself runc:[N:...].
+stuck_runc() {
+  local pid age comm
+  while read -r pid age comm; do
+    [ "$age" -gt "$RUNC_STUCK_SECONDS" ] || continue
+    [[ $comm == runc || $comm == runc:* ]] || continue
+    echo "$pid ${age}s $comm $(cat "/proc/$pid/wchan" 2>/dev/null || echo '?')"
+  done < <(ps -eo pid=,etimes=,comm=)
+}
+
+# Until killed: every 5 s, kills the stuck runc processes, each noted in FILE,
+# so what waits on them (a docker run, an operator's create) fails instead
+# of waiting for good.
+watch_runc() {
+  local file=$1 stuck
+  while sleep 5; do
+    stuck=$(stuck_runc)
+    [ -n "$stuck" ] || continue
+    echo "$stuck" >>"$file"
+    # shellcheck disable=SC2046
+    kill -KILL $(awk '{ print $1 }' <<<"$stuck") 2>/dev/null || true
+  done
+}
+
+# Runs the round "$@" under the runc watchdog. An attempt in which a stuck
+# runc was killed is void: said so, its containers and task files removed,
+# and run again, up to ATTEMPTS. Returns the round's own status otherwise.
+guarded() {
+  local name=$1 attempt rc stuck=$WORK/stuck
+  shift
+  for attempt in $(seq "$ATTEMPTS"); do
+    : >"$stuck"
+    watch_runc "$stuck" &
+    WATCHER_PID=$!
+    rc=0
+    "$@" || rc=$?
+    kill "$WATCHER_PID" 2>/dev/null || true
+    wait "$WATCHER_PID" 2>/dev/null || true
+    WATCHER_PID=
+    [ -s "$stuck" ] || return "$rc"
+    echo "operator_concurrency.sh: $name, attempt $attempt of $ATTEMPTS: void, runc stuck over ${RUNC_STUCK_SECONDS}s (killed: pid age name wait-channel):" >&2
+    sed 's/^/  /' "$stuck" >&2
+    remove_containers
+    rm -rf "$TASKS" "$STATE" "$STAGING"
+    mkdir -p "$TASKS" "$STATE" "$STAGING"
+  done
+  echo "operator_concurrency.sh: $name: every attempt hit a stuck runc; restart the daemon (hack/docker-down.sh, hack/docker-up.sh) and run again" >&2
+  return 1
+}
+
 # The docker CLI, N containers launched WORKERS at a time, then all waited for
 # (or, with --max-running M, M `docker run --rm` at a time, each waiting for
 # its container). Prints the seconds from the first launch to the last exit.
@@ -114,9 +180,10 @@ children_seconds() {
   awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, m, /[ms]/); s += m[1] * 60 + m[2] }; printf "%.1f", s }' "$1"
 }
 
-# Its CPU split goes to $WORK/cpu-b<round>, with the docker CLI's own CPU
-# (this subshell's children, by `times`).
-baseline() {
+# Its seconds go to $WORK/seconds-b<round> and its CPU split to
+# $WORK/cpu-b<round>, with the docker CLI's own CPU (the children of the
+# subshell it runs in, by `times`).
+baseline() (
   local round=$1 ids start end cpu_start
   if [ -n "$MAX_RUNNING" ]; then
     cpu_start=$(cpu_ticks)
@@ -128,15 +195,16 @@ baseline() {
     times >"$WORK/times-b$round"
     cpu_split "$cpu_start" "$(cpu_ticks)" "$(elapsed "$start" "$end")" \
       ", docker CLI $(children_seconds "$WORK/times-b$round")" >"$WORK/cpu-b$round"
-    elapsed "$start" "$end"
-    return
+    elapsed "$start" "$end" >"$WORK/seconds-b$round"
+    exit 0
   fi
   cpu_start=$(cpu_ticks)
   start=$(now)
   ids=$(seq "$N" | xargs -P "$WORKERS" -I{} docker run -d --network none --label "ctask.bench=$RUN" \
-    --name "ctask-bench-$RUN-b$round-{}" "$IMAGE" sh -c 'sleep 1; echo hi')
+    --name "ctask-bench-$RUN-b$round-{}" "$IMAGE" sh -c 'sleep 1; echo hi') ||
+    { echo "operator_concurrency.sh: a baseline container did not start" >&2; exit 1; }
   # shellcheck disable=SC2086
-  docker wait $ids >"$WORK/exit-codes"
+  docker wait $ids >"$WORK/exit-codes" || { echo "operator_concurrency.sh: docker wait failed" >&2; exit 1; }
   end=$(now)
   times >"$WORK/times-b$round"
   cpu_split "$cpu_start" "$(cpu_ticks)" "$(elapsed "$start" "$end")" \
@@ -147,8 +215,8 @@ baseline() {
   fi
   # shellcheck disable=SC2086
   docker rm $ids >/dev/null
-  elapsed "$start" "$end"
-}
+  elapsed "$start" "$end" >"$WORK/seconds-b$round"
+)
 
 manifest() {
   cat <<EOF
@@ -170,9 +238,18 @@ phases() {
     jq -r '[.items[] | .status.phase // "<none>"] | group_by(.) | map("\(.[0])=\(length)") | join(" ")'
 }
 
+stop_operator() {
+  [ -n "$OPERATOR_PID" ] || return 0
+  kill -TERM "$OPERATOR_PID" 2>/dev/null || true
+  wait "$OPERATOR_PID" || true
+  OPERATOR_PID=
+}
+
 CTASK_SECONDS=
 CTASK_CPU=
 PEAK_RSS=
+# Fails (1, the operator stopped) on a task that did not succeed, an
+# operator that died, or the round's timeout.
 operator_round() {
   local limit=()
   [ -z "$MAX_RUNNING" ] || limit=(--max-running "$MAX_RUNNING")
@@ -182,7 +259,7 @@ operator_round() {
   # Ready once it holds the state directory's lock and has made its layout.
   for _ in $(seq 100); do
     [ -d "$STATE/tasks" ] && break
-    kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "ctask operator exited early:" >&2; cat "$WORK/operator.log" >&2; exit 1; }
+    kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "ctask operator exited early:" >&2; cat "$WORK/operator.log" >&2; stop_operator; return 1; }
     sleep 0.1
   done
   sleep 1  # one scan of the empty tasks directory
@@ -198,12 +275,14 @@ operator_round() {
     if [[ $counts == *Failed* || $counts == *Cancelled* ]]; then
       echo "operator_concurrency.sh: a task did not succeed ($counts):" >&2
       "$CTASK" get -A -o wide --state-dir "$STATE" | grep -v Succeeded >&2 || true
-      exit 1
+      stop_operator
+      return 1
     fi
-    kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "ctask operator died:" >&2; tail -20 "$WORK/operator.log" >&2; exit 1; }
+    kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "ctask operator died:" >&2; tail -20 "$WORK/operator.log" >&2; stop_operator; return 1; }
     if [ "$(elapsed "$start" "$(now)" | cut -d. -f1)" -ge "$TIMEOUT_SECONDS" ]; then
       echo "operator_concurrency.sh: not all finished after ${TIMEOUT_SECONDS}s ($counts)" >&2
-      exit 1
+      stop_operator
+      return 1
     fi
     sleep "$POLL_INTERVAL"
   done
@@ -214,9 +293,7 @@ operator_round() {
   end=$(find "$STATE/tasks" -name task.json -printf '%T@\n' | sort -n | tail -1)
   CTASK_SECONDS=$(elapsed "$start" "$end")
   PEAK_RSS=$(awk '/^VmHWM:/ { print $2, $3 }' "/proc/$OPERATOR_PID/status")
-  kill -TERM "$OPERATOR_PID"
-  wait "$OPERATOR_PID" || true
-  OPERATOR_PID=
+  stop_operator
 }
 
 echo "operator_concurrency.sh: $N tasks of \`sleep 1; echo hi\` ($IMAGE, network none), $WORKERS workers${MAX_RUNNING:+, at most $MAX_RUNNING running}"
@@ -230,11 +307,13 @@ if [ -n "$MAX_RUNNING" ]; then
 else
   BASELINE="docker run -d (xargs -P $WORKERS) + docker wait"
 fi
-B1=$(baseline 1)
+guarded "baseline 1" baseline 1 || exit 1
+B1=$(cat "$WORK/seconds-b1")
 echo "baseline 1  $BASELINE: ${B1} s"
-operator_round
+guarded "ctask round" operator_round || exit 1
 echo "ctask       operator, all $N Succeeded:                ${CTASK_SECONDS} s (peak RSS ${PEAK_RSS})"
-B2=$(baseline 2)
+guarded "baseline 2" baseline 2 || exit 1
+B2=$(cat "$WORK/seconds-b2")
 echo "baseline 2  $BASELINE: ${B2} s"
 echo
 awk -v c="$CTASK_SECONDS" -v b1="$B1" -v b2="$B2" \
