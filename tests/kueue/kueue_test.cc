@@ -205,5 +205,70 @@ TEST_F(KueueE2eTest, CancellingATaskKueueHoldsDeletesItsJobWithoutTouchingSuspen
   ASSERT_TRUE(WaitFor([&] { return !JobExists("never-1"); })) << "stopped by deleting its Job";
 }
 
+// A fan-out task under Kueue: each item runs as a Job of its own (not a bare
+// pod), created suspended with the task's LocalQueue label, and Kueue admits
+// them within its quota, one at a time here (600m each in one cpu). The
+// items waiting for Kueue do not fail, and ctask never writes their Jobs'
+// spec.suspend.
+TEST_F(KueueE2eTest, AFanOutsItemsAreJobsKueueAdmitsWithinItsQuota) {
+  ApplyQueues("1", false);
+  StartOperator("operator");
+  const std::string yaml =
+      "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: fan\n"
+      "  namespace: " +
+      ns() + "\n  labels:\n    kueue.x-k8s.io/queue-name: lq\nspec:\n" + ImageLines() +
+      "  command: [sh, -c, 'echo item $CTASK_INDEX']\n  completions: 3\n  parallelism: 3\n"
+      "  resources:\n    requests: {cpu: 600m, memory: 64Mi}\n";
+  BinaryResult applied = RunCommand({"kubectl", "apply", "-f", "-"}, yaml, kKubectlGuard);
+  ASSERT_EQ(applied.exit_code, 0) << Said(applied) << yaml;
+
+  const std::vector<std::string> item_jobs = {"fan-i0-a1", "fan-i1-a1", "fan-i2-a1"};
+  ASSERT_TRUE(WaitFor([&] {
+    return std::all_of(item_jobs.begin(), item_jobs.end(), [&](const std::string& job) { return JobExists(job); });
+  })) << "parallelism 3: every item's Job is created, suspended for Kueue";
+  for (const std::string& job : item_jobs) {
+    Result<api::Json> got = client().Get(kube::resources::Jobs(), ns(), job);
+    ASSERT_TRUE(got.has_value()) << job;
+    EXPECT_EQ((*got)["metadata"]["labels"].value("kueue.x-k8s.io/queue-name", ""), "lq") << job;
+  }
+
+  // Kueue admits one item at a time; each runs to a clean exit, and the
+  // next is admitted once its quota is free.
+  std::vector<std::string> done;
+  for (int turn = 0; turn < 3; ++turn) {
+    std::vector<std::string> admitted;
+    ASSERT_TRUE(WaitFor([&] {
+      admitted.clear();
+      for (const std::string& job : item_jobs) {
+        if (std::find(done.begin(), done.end(), job) == done.end() && !JobSuspended(job)) admitted.push_back(job);
+      }
+      return !admitted.empty();
+    })) << "turn "
+        << turn << ": Kueue admits the next item";
+    ASSERT_EQ(admitted.size(), 1u) << "two items of 600m do not fit in one cpu";
+    const std::string pod = PodOf(admitted[0]);
+    Run(pod);
+    Exit(pod, 0);
+    done.push_back(admitted[0]);
+    if (turn < 2) {
+      const api::ContainerTaskStatus waiting = TaskStatus("fan");
+      EXPECT_NE(waiting.phase, "Failed") << waiting.reason << ": " << waiting.message;
+    }
+  }
+
+  const api::ContainerTaskStatus finished = WaitPhase("fan", "Succeeded");
+  ASSERT_TRUE(finished.fan_out.has_value());
+  EXPECT_EQ(finished.fan_out->succeeded, 3);
+  EXPECT_EQ(finished.fan_out->failed, 0);
+  std::vector<std::string> jobs = JobNames();
+  std::sort(jobs.begin(), jobs.end());
+  EXPECT_EQ(jobs, item_jobs) << "one Job per item, none for the task itself";
+  for (const std::string& job : item_jobs) {
+    for (const std::string& manager : SuspendUpdaters(job)) {
+      EXPECT_EQ(manager.find("ctask"), std::string::npos) << job << ": spec.suspend updated by " << manager;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ctask::testing
