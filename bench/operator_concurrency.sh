@@ -13,8 +13,8 @@
 # Order: baseline, ctask, baseline again; the ratio is against the mean of the
 # two baselines, so drift over the run lands on both sides.
 #
-# A runc process alive for over RUNC_STUCK_SECONDS is stuck, not slow (a
-# create takes well under a second): Debian's runc 1.1.5 deadlocks a
+# A runc process alive for over RUNC_STUCK_SECONDS (default 60), at two
+# looks 5 s apart, is stuck, not slow (a create takes well under a second): Debian's runc 1.1.5 deadlocks a
 # `runc create` against its `runc init` now and then under 50 concurrent
 # `docker run`s, and dockerd then starts nothing more. A watchdog kills
 # such a process; the round it happened in is void (its time is the hang's),
@@ -40,7 +40,7 @@ RUNC_STUCK_SECONDS=${RUNC_STUCK_SECONDS:-60}
 ATTEMPTS=3
 
 usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -120,27 +120,35 @@ cpu_split() {
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # The runc processes alive for over RUNC_STUCK_SECONDS, "pid seconds name
-# wait-channel", one a line. runc init renames itself runc:[N:...].
+# wait-channel", one a line. runc init renames itself runc:[N:...]. An age
+# past the machine's uptime is ps misreading a process being cloned (seen
+# once: runc:[0:PARENT] at 4,123,168,608 s, gone a moment later), not a
+# stuck one.
 stuck_runc() {
-  local pid age comm
+  local pid age comm uptime
+  uptime=$(cut -d. -f1 /proc/uptime)
   while read -r pid age comm; do
-    [ "$age" -gt "$RUNC_STUCK_SECONDS" ] || continue
+    [ "$age" -gt "$RUNC_STUCK_SECONDS" ] && [ "$age" -le "$uptime" ] || continue
     [[ $comm == runc || $comm == runc:* ]] || continue
     echo "$pid ${age}s $comm $(cat "/proc/$pid/wchan" 2>/dev/null || echo '?')"
   done < <(ps -eo pid=,etimes=,comm=)
 }
 
-# Until killed: every 5 s, kills the stuck runc processes, each noted in FILE,
-# so what waits on them (a docker run, an operator's create) fails instead
-# of waiting for good.
+# Until killed: every 5 s, kills the runc processes found stuck at this look
+# and the one before (the same pid both times), each noted in FILE, so what
+# waits on them (a docker run, an operator's create) fails instead of
+# waiting for good.
 watch_runc() {
-  local file=$1 stuck
+  local file=$1 stuck previous="" pid rest
   while sleep 5; do
     stuck=$(stuck_runc)
-    [ -n "$stuck" ] || continue
-    echo "$stuck" >>"$file"
-    # shellcheck disable=SC2046
-    kill -KILL $(awk '{ print $1 }' <<<"$stuck") 2>/dev/null || true
+    while read -r pid rest; do
+      [ -n "$pid" ] || continue
+      grep -q "^$pid " <<<"$previous" || continue
+      echo "$pid $rest" >>"$file"
+      kill -KILL "$pid" 2>/dev/null || true
+    done <<<"$stuck"
+    previous=$stuck
   done
 }
 
