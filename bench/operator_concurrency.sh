@@ -178,9 +178,6 @@ guarded() {
   return 1
 }
 
-# The docker CLI, N containers launched WORKERS at a time, then all waited for
-# (or, with --max-running M, M `docker run --rm` at a time, each waiting for
-# its container). Prints the seconds from the first launch to the last exit.
 # The CPU seconds (user + system) of a shell's finished children from what
 # its `times` wrote to FILE ("0m1.250s 0m0.340s" on the second line). The
 # shell must run `times` itself: a subshell's children count from zero.
@@ -188,9 +185,11 @@ children_seconds() {
   awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, m, /[ms]/); s += m[1] * 60 + m[2] }; printf "%.1f", s }' "$1"
 }
 
-# Its seconds go to $WORK/seconds-b<round> and its CPU split to
-# $WORK/cpu-b<round>, with the docker CLI's own CPU (the children of the
-# subshell it runs in, by `times`).
+# The docker CLI, N containers launched WORKERS at a time, then all waited for
+# (or, with --max-running M, M `docker run --rm` at a time, each waiting for
+# its container). The seconds from the first launch to the last exit go to
+# $WORK/seconds-b<round>, its CPU split to $WORK/cpu-b<round>, with the
+# docker CLI's own CPU (the children of the subshell it runs in, by `times`).
 baseline() (
   local round=$1 ids start end cpu_start
   if [ -n "$MAX_RUNNING" ]; then
