@@ -63,15 +63,17 @@ class KueueE2eTest : public KubeOperatorTest {
         ns() + "}\nspec: {clusterQueue: " + cluster_queue_ + "}\n");
   }
 
-  // A task for LocalQueue lq that asks for 600m of cpu (two do not fit in
-  // one cpu of quota), pendingTimeoutSeconds 4.
-  void ApplyKueueTask(const std::string& name, const std::string& priority = "") {
+  // A task for LocalQueue lq with the spec lines `spec` (after the image),
+  // by default: asks for 600m of cpu (two do not fit in one cpu of quota),
+  // pendingTimeoutSeconds 4.
+  void ApplyKueueTask(const std::string& name, const std::string& priority = "",
+                      const std::string& spec =
+                          "  command: [sh, -c, 'echo hi']\n  pendingTimeoutSeconds: 4\n"
+                          "  resources:\n    requests: {cpu: 600m, memory: 64Mi}\n") {
     const std::string yaml = "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: " + name +
                              "\n  namespace: " + ns() + "\n  labels:\n    kueue.x-k8s.io/queue-name: lq\n" +
                              (priority.empty() ? "" : "    kueue.x-k8s.io/priority-class: " + priority + "\n") +
-                             "spec:\n" + ImageLines() +
-                             "  command: [sh, -c, 'echo hi']\n  pendingTimeoutSeconds: 4\n"
-                             "  resources:\n    requests: {cpu: 600m, memory: 64Mi}\n";
+                             "spec:\n" + ImageLines() + spec;
     BinaryResult applied = RunCommand({"kubectl", "apply", "-f", "-"}, yaml, kKubectlGuard);
     ASSERT_EQ(applied.exit_code, 0) << Said(applied) << yaml;
   }
@@ -213,14 +215,9 @@ TEST_F(KueueE2eTest, CancellingATaskKueueHoldsDeletesItsJobWithoutTouchingSuspen
 TEST_F(KueueE2eTest, AFanOutsItemsAreJobsKueueAdmitsWithinItsQuota) {
   ApplyQueues("1", false);
   StartOperator("operator");
-  const std::string yaml =
-      "apiVersion: ctask.io/v1alpha1\nkind: ContainerTask\nmetadata:\n  name: fan\n"
-      "  namespace: " +
-      ns() + "\n  labels:\n    kueue.x-k8s.io/queue-name: lq\nspec:\n" + ImageLines() +
-      "  command: [sh, -c, 'echo item $CTASK_INDEX']\n  completions: 3\n  parallelism: 3\n"
-      "  resources:\n    requests: {cpu: 600m, memory: 64Mi}\n";
-  BinaryResult applied = RunCommand({"kubectl", "apply", "-f", "-"}, yaml, kKubectlGuard);
-  ASSERT_EQ(applied.exit_code, 0) << Said(applied) << yaml;
+  ApplyKueueTask("fan", "",
+                 "  command: [sh, -c, 'echo item $CTASK_INDEX']\n  completions: 3\n  parallelism: 3\n"
+                 "  resources:\n    requests: {cpu: 600m, memory: 64Mi}\n");
 
   const std::vector<std::string> item_jobs = {"fan-i0-a1", "fan-i1-a1", "fan-i2-a1"};
   ASSERT_TRUE(WaitFor([&] {

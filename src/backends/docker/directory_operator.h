@@ -13,10 +13,10 @@
 // Run() first queues every record, so running containers are adopted by
 // their labels: a restart (even after kill -9) never starts an attempt
 // twice. It then reads the directory on every change inotify reports
-// (dir_watch.h) and every scan interval anyway, and syncs the records on
-// every change, and every kResync anyway (a task re-added while
-// its old record was still being deleted is created once the deletion is
-// done), until `stop`; then the workers stop and containers keep running.
+// (dir_watch.h), and every scan interval in case none comes; it syncs the
+// records when a file changed, and every kResync regardless (a task re-added
+// while its old record was still being deleted is created once the deletion
+// is done), until `stop`; then the workers stop and containers keep running.
 //
 // Thread-safety: Run on one thread; the workers call back from theirs.
 #pragma once
