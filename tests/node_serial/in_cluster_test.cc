@@ -94,8 +94,9 @@ TEST_F(InClusterOperatorTest, TheManifestsRunTheOperatorWhichFinishesATaskOnceAc
   EXPECT_NE(info.out.find("\"uid\": 65532"), std::string::npos) << info.out.substr(0, 2000);
   EXPECT_NE(info.out.find("\"readonly\": true"), std::string::npos);
 
-  // A task that runs long enough to lose its operator midway.
-  ApplyTask("survivor", "  command: [sh, -c, 'echo started; sleep 10; echo done']\n");
+  // A task that runs long enough to lose its operator midway, and to be
+  // running at the operator's first log-tail refresh (10 s after it starts).
+  ApplyTask("survivor", "  command: [sh, -c, 'echo started; sleep 30; echo done']\n");
   api::ContainerTaskStatus s = WaitPhase("survivor", "Running");
   ASSERT_TRUE(WaitFor([&] { return TaskStatus("survivor").log_tail == "started\n"; }));
 
